@@ -1,0 +1,1 @@
+"""Profiles (hardware x database x architecture x workload x SLO x sweep) and their schema."""

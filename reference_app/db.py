@@ -1,0 +1,135 @@
+"""Engines and sessions for the three supported databases, with each one's necessary tweaks.
+
+* SQLite: WAL, ``busy_timeout``, ``synchronous=NORMAL``; transactions are opened by us (the
+  sqlite3 module's implicit BEGIN is turned off) so that writers can take the write lock up front
+  with ``BEGIN IMMEDIATE`` — otherwise two readers that both try to upgrade to writers deadlock and
+  one fails with "database is locked" no matter how long the busy timeout is.
+* PostgreSQL (psycopg 3) and MariaDB/MySQL (PyMySQL): pooled connections, ``pool_pre_ping``,
+  READ COMMITTED (MariaDB defaults to REPEATABLE READ, whose gap locks turn the conditional stock
+  UPDATE into needless deadlocks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql", "mysql", "mariadb")
+
+# Execution option that makes the SQLite "begin" hook take the write lock immediately.
+_SQLITE_IMMEDIATE = "jxc_sqlite_immediate"
+
+
+class UnsupportedDatabase(ValueError):
+    """The URL names a database this app does not run on."""
+
+
+def backend_of(url: str | URL) -> str:
+    """``sqlite``, ``postgresql`` or ``mysql`` (MariaDB counts as ``mysql``)."""
+    name = make_url(url).get_backend_name()
+    if name not in SUPPORTED_BACKENDS:
+        raise UnsupportedDatabase(
+            f"unsupported database {name!r} in URL; use sqlite:///FILE, "
+            "postgresql+psycopg://... or mysql+pymysql://..."
+        )
+    return "mysql" if name == "mariadb" else name
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Pick the drivers this project installs when the URL names none, and utf8mb4 on MySQL."""
+    u = make_url(url)
+    backend = backend_of(u)
+    if backend == "postgresql" and u.drivername == "postgresql":
+        u = u.set(drivername="postgresql+psycopg")
+    elif backend == "mysql":
+        if "+" not in u.drivername:
+            u = u.set(drivername=f"{u.get_backend_name()}+pymysql")
+        if "charset" not in u.query:
+            u = u.update_query_dict({"charset": "utf8mb4"})
+    return u
+
+
+def make_engine(url: str | URL, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> Engine:
+    """An engine for ``url`` with the tweaks above; ``pool_size`` is per process."""
+    u = normalise_url(url)
+    backend = backend_of(u)
+    if backend == "sqlite":
+        engine = create_engine(
+            u,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            connect_args={"timeout": 30, "check_same_thread": False},
+        )
+        _install_sqlite_hooks(engine)
+        return engine
+    return create_engine(
+        u,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=3600,
+        isolation_level="READ COMMITTED",
+    )
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001 - DBAPI objects
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "busy_timeout=30000",
+            "foreign_keys=ON",
+        ):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        immediate = conn.get_execution_options().get(_SQLITE_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads; rolled back at the end (nothing to commit)."""
+    with factory() as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+@contextmanager
+def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work: commits when the block ends normally, rolls back on any exception.
+
+    On SQLite the transaction takes the write lock at BEGIN (see the module docstring).
+    """
+    engine = factory.kw["bind"]
+    bind = engine.execution_options(**{_SQLITE_IMMEDIATE: True}) if engine.dialect.name == "sqlite" else engine
+    with factory(bind=bind) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+__all__ = [
+    "SUPPORTED_BACKENDS", "UnsupportedDatabase", "backend_of", "normalise_url", "make_engine",
+    "session_factory", "read_session", "write_session",
+]

@@ -1,0 +1,1 @@
+"""Analysis and rendering of results files; starts no process and opens no database under test."""
