@@ -1,0 +1,411 @@
+"""The capacity search, as pure logic: which step to measure next, and what the measurements mean.
+
+No I/O here. A search is a generator: it *proposes* the next step (:class:`Proposal`: customers,
+operators, repeat index) and *receives* what that step showed (:class:`StepOutcome`: pass, fail or
+invalid) through ``send``; when it has an answer it returns a :class:`SearchResult`. Whoever drives
+it (``loadgen.sweep`` with real steps, a test with a simulated system) decides how a step is
+measured. Because the search is deterministic given the outcomes, resuming an interrupted sweep is
+just replaying the outcomes already on disk.
+
+The algorithm along one axis (customers at fixed operators, or operators at fixed customers):
+
+1. **Grow** geometrically from ``start`` by ``growth`` up to ``maximum`` until a level fails.
+2. **Bisect** between the last pass and the first fail until ``(fail - pass) / pass <= precision``.
+   The midpoint is the *geometric* mean: the precision is relative, so halving the log-ratio of the
+   bracket is the fastest way to reach it (a bracket of ratio ``r`` needs
+   ``ceil(log2(ln r / ln(1 + precision)))`` steps; the arithmetic mean wastes steps near the top when
+   the bracket is wide, e.g. after a growth factor of 4).
+3. **Confirm**: measure each boundary level until it has ``repeats`` valid measurements. A level
+   counts as passing only if *every* valid measurement passed, as failing if *any* failed. When the
+   repeats disagree the result says so (``boundary_agreed = False``, ``uncertain = True``) and the
+   answer is the conservative one (a flaky lower boundary is not a pass).
+
+An **invalid** step (saturated load generator, crashed system, too few requests) is neither pass
+nor fail: the same point is re-run up to ``invalid_retries`` more times; if it stays invalid the
+level is *unknown* and the search stops there and says why (it cannot know which way to go).
+
+:func:`slo_clearly_lost` / :func:`early_stop_reason` decide, from a running step's partial samples,
+that its SLO cannot be met any more, so the step runner may stop it early and count it as failed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+PASS = "pass"
+FAIL = "fail"
+INVALID = "invalid"
+UNKNOWN = "unknown"  # a level whose every measurement was invalid
+
+# Grow and bisect pick "round" levels (2 significant digits, more only when needed to stay strictly
+# inside the bracket): a report saying "held 28,000 customers" reads better than 28,284, and the
+# precision (10 % by default) does not justify more digits.
+_MAX_SIG_DIGITS = 12
+
+
+class SearchSpecError(ValueError):
+    """A search setting that cannot work (start above maximum, precision <= 0, ...)."""
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What one measured step showed: ``pass``, ``fail`` or ``invalid`` (with the reason)."""
+
+    status: str
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in (PASS, FAIL, INVALID):
+            raise ValueError(f"StepOutcome.status must be pass, fail or invalid, not {self.status!r}")
+
+    @classmethod
+    def from_step(cls, step: Mapping) -> StepOutcome:
+        """Read a step object of the results contract (``valid``, ``passed``, ``invalid_reason``)."""
+        if not step.get("valid", False):
+            return cls(INVALID, str(step.get("invalid_reason") or "step marked invalid"))
+        return cls(PASS if step.get("passed") else FAIL)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The next step to measure. ``repeat`` numbers the measurements of one point (0 = first)."""
+
+    customers: int
+    operators: int | None
+    repeat: int
+    phase: str  # "grow" | "bisect" | "confirm"
+    level: int  # the searched value (customers or operators, depending on the axis)
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """The settings of one search along one axis; refuses settings that cannot work."""
+
+    start: int
+    growth: float
+    maximum: int
+    precision: float
+    repeats: int = 1
+    invalid_retries: int = 2
+    what: str = "customers"  # names the axis in messages
+
+    def __post_init__(self) -> None:
+        w = self.what
+        if self.start < 1:
+            raise SearchSpecError(f"start {w} must be at least 1, got {self.start}")
+        if self.maximum < self.start:
+            raise SearchSpecError(f"start {w} ({self.start}) is above max {w} ({self.maximum})")
+        if not self.precision > 0:
+            raise SearchSpecError(f"precision must be > 0 (e.g. 0.10 for ±10 %), got {self.precision}")
+        if not self.growth > 1:
+            raise SearchSpecError(f"growth must be > 1 (e.g. 4.0), got {self.growth}")
+        if self.repeats < 1:
+            raise SearchSpecError(f"repeats must be at least 1, got {self.repeats}")
+        if self.invalid_retries < 0:
+            raise SearchSpecError(f"invalid_retries must be >= 0, got {self.invalid_retries}")
+
+    def step_bound(self) -> int:
+        """Most steps a search can take when no step is invalid (the O(log) promise, testable)."""
+        grow = math.ceil(math.log(self.maximum / self.start) / math.log(self.growth)) + 1 if self.maximum > self.start else 1
+        # The widest bracket bisection can face is one growth factor; rounding to round numbers can
+        # cost one extra halving.
+        bisect = math.ceil(math.log2(max(math.log(self.growth) / math.log1p(self.precision), 1.0))) + 1
+        confirm = 2 * (self.repeats - 1)
+        return grow + bisect + confirm
+
+
+@dataclass
+class SearchResult:
+    """The answer of one search along one axis, and how it was reached."""
+
+    max_passing: int | None  # largest level that passed (conservatively), None if none did
+    first_failing: int | None  # smallest level that failed, None if none did
+    steps: int  # measurements taken (including repeats and invalid re-runs)
+    levels: dict[int, list[str]]  # every outcome per level, in order measured
+    boundary_agreed: bool | None  # None when nothing was repeated
+    uncertain: bool
+    stopped: str | None = None  # why the search stopped before an answer (e.g. an unknown level)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def bracket_ratio(self) -> float | None:
+        """(first_failing - max_passing) / max_passing, when both exist."""
+        if self.max_passing is None or self.first_failing is None:
+            return None
+        return (self.first_failing - self.max_passing) / self.max_passing
+
+    def to_dict(self) -> dict:
+        return {
+            "max_passing": self.max_passing,
+            "first_failing": self.first_failing,
+            "steps": self.steps,
+            "levels": {str(k): v for k, v in sorted(self.levels.items())},
+            "boundary_agreed": self.boundary_agreed,
+            "uncertain": self.uncertain,
+            "stopped": self.stopped,
+            "notes": list(self.notes),
+        }
+
+
+def round_level(x: float, lo: int | None = None, hi: int | None = None) -> int:
+    """``x`` rounded to the fewest significant digits (>= 2) that keep it strictly inside (lo, hi)."""
+    x = max(1.0, x)
+    for digits in range(2, _MAX_SIG_DIGITS + 1):
+        scale = 10 ** max(0, math.floor(math.log10(x)) + 1 - digits)
+        r = int(round(x / scale) * scale)
+        if (lo is None or r > lo) and (hi is None or r < hi):
+            return r
+    # No round number fits: the nearest integer inside the bracket (the caller ensures one exists).
+    r = int(round(x))
+    if lo is not None:
+        r = max(r, lo + 1)
+    if hi is not None:
+        r = min(r, hi - 1)
+    return r
+
+
+SearchGen = Generator[Proposal, StepOutcome, SearchResult]
+
+
+def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | None = None) -> SearchGen:
+    """The search along one axis. ``point(level) -> (customers, operators)`` places a level.
+
+    Default: the level is the customer count, operators unset (the profile's own).
+    """
+    place = point or (lambda level: (level, None))
+    levels: dict[int, list[str]] = {}
+    reasons: dict[int, list[str]] = {}
+    notes: list[str] = []
+
+    def measure(level: int, phase: str) -> Generator[Proposal, StepOutcome, str]:
+        """One valid measurement of ``level`` (re-running invalid ones); pass/fail or unknown."""
+        for _ in range(spec.invalid_retries + 1):
+            customers, operators = place(level)
+            outcome = yield Proposal(customers, operators, len(levels.get(level, [])), phase, level)
+            if not isinstance(outcome, StepOutcome):
+                raise TypeError(f"the search needs a StepOutcome, got {outcome!r}")
+            levels.setdefault(level, []).append(outcome.status)
+            if outcome.status != INVALID:
+                return outcome.status
+            reasons.setdefault(level, []).append(outcome.reason)
+        return UNKNOWN
+
+    def finish(stopped: str | None = None) -> SearchResult:
+        return _conclude(spec, levels, notes, stopped)
+
+    # 1. grow
+    last_pass: int | None = None
+    first_fail: int | None = None
+    level = spec.start
+    while True:
+        status = yield from measure(level, "grow")
+        if status == UNKNOWN:
+            return finish(_unknown_message(spec, level, reasons[level]))
+        if status == FAIL:
+            first_fail = level
+            break
+        last_pass = level
+        if level >= spec.maximum:
+            notes.append(f"passed at the maximum searched ({spec.maximum} {spec.what}); the capacity may be higher")
+            break
+        level = min(spec.maximum, max(level + 1, round_level(level * spec.growth)))
+
+    # 2. bisect
+    if last_pass is not None and first_fail is not None:
+        lo, hi = last_pass, first_fail
+        while (hi - lo) / lo > spec.precision and hi - lo > 1:
+            mid = round_level(math.sqrt(lo * hi), lo, hi)
+            status = yield from measure(mid, "bisect")
+            if status == UNKNOWN:
+                return finish(_unknown_message(spec, mid, reasons[mid]))
+            if status == PASS:
+                lo = mid
+            else:
+                hi = mid
+        last_pass, first_fail = lo, hi
+    elif first_fail is not None:
+        notes.append(f"failed already at the start level ({spec.start} {spec.what}); lower the start to find the capacity")
+
+    # 3. confirm the boundary levels
+    for boundary in (b for b in (last_pass, first_fail) if b is not None):
+        while _valid_count(levels[boundary]) < spec.repeats:
+            status = yield from measure(boundary, "confirm")
+            if status == UNKNOWN:
+                notes.append(f"a repeat at {boundary} {spec.what} stayed invalid: {reasons[boundary][-1]}")
+                break
+    return finish()
+
+
+def _valid_count(outcomes: Iterable[str]) -> int:
+    return sum(1 for o in outcomes if o in (PASS, FAIL))
+
+
+def _unknown_message(spec: SearchSpec, level: int, reasons: Sequence[str]) -> str:
+    last = reasons[-1] if reasons else "invalid"
+    return (
+        f"stopped: the step at {level} {spec.what} was invalid {len(reasons)} times "
+        f"(last: {last}), so it is unknown whether it passes"
+    )
+
+
+def level_verdict(outcomes: Sequence[str]) -> str:
+    """Conservative verdict of one level: fail if any valid step failed, pass if all passed."""
+    valid = [o for o in outcomes if o in (PASS, FAIL)]
+    if not valid:
+        return UNKNOWN
+    return FAIL if FAIL in valid else PASS
+
+
+def _conclude(spec: SearchSpec, levels: dict[int, list[str]], notes: list[str], stopped: str | None) -> SearchResult:
+    verdicts = {lv: level_verdict(outs) for lv, outs in levels.items()}
+    fails = sorted(lv for lv, v in verdicts.items() if v == FAIL)
+    first_failing = fails[0] if fails else None
+    passes = sorted(lv for lv, v in verdicts.items() if v == PASS and (first_failing is None or lv < first_failing))
+    max_passing = passes[-1] if passes else None
+
+    repeated = [lv for lv in (max_passing, first_failing) if lv is not None and _valid_count(levels[lv]) > 1]
+    # Any disagreement among repeated measurements near the boundary makes it uncertain, also one at
+    # a level that the conservative rule has since turned into a failure.
+    flaky = [lv for lv, outs in levels.items() if len({o for o in outs if o in (PASS, FAIL)}) > 1]
+    agreed: bool | None = None
+    if repeated or flaky:
+        agreed = not flaky
+    if flaky:
+        detail = "; ".join(f"{lv}: {', '.join(levels[lv])}" for lv in sorted(flaky))
+        notes.append(f"repeated steps disagree ({detail}); taking the conservative answer")
+    if max_passing is not None and first_failing is not None:
+        ratio = (first_failing - max_passing) / max_passing
+        if ratio > spec.precision * 1.0000001 and first_failing - max_passing > 1 and stopped is None:
+            notes.append(
+                f"the bracket {max_passing}..{first_failing} is ±{ratio:.0%}, wider than the precision ±{spec.precision:.0%}"
+            )
+    return SearchResult(
+        max_passing=max_passing,
+        first_failing=first_failing,
+        steps=sum(len(v) for v in levels.values()),
+        levels=dict(levels),
+        boundary_agreed=agreed,
+        uncertain=bool(flaky) or stopped is not None,
+        stopped=stopped,
+        notes=notes,
+    )
+
+
+def drive(gen: SearchGen, evaluate: Callable[[Proposal], StepOutcome]) -> SearchResult:
+    """Run a search to its end, measuring each proposal with ``evaluate``."""
+    try:
+        proposal = next(gen)
+        while True:
+            proposal = gen.send(evaluate(proposal))
+    except StopIteration as stop:
+        return stop.value
+
+
+def capacity_search(spec: SearchSpec, *, operators: int | None = None) -> SearchGen:
+    """Largest customer count that passes, at a fixed operator count (None = the profile's)."""
+    return search(spec, lambda level: (level, operators))
+
+
+def frontier_search(customers: int, spec: SearchSpec) -> SearchGen:
+    """U_max(N): the largest operator count that passes at ``customers`` (``spec`` is in operators)."""
+    return search(spec, lambda level: (customers, level))
+
+
+# --- stopping a step early ------------------------------------------------------------------------
+
+QUANTILES = {"p95_ms": 0.95, "p99_ms": 0.99}
+
+
+def slo_clearly_lost(
+    latencies_ms: Sequence[float],
+    *,
+    threshold_ms: float,
+    quantile: float,
+    expected_total: float,
+    slack: float = 0.10,
+) -> bool:
+    """True when the ``quantile`` of the finished step can no longer be <= ``threshold_ms``.
+
+    The q-quantile of N samples exceeds T as soon as more than (1 - q)·N samples exceed T, and later
+    samples can only add to N, never remove a slow one. So once the slow samples so far are more than
+    (1 - q) times the *largest plausible* final count (``expected_total`` grown by ``slack``, because
+    the runner estimates it from the rate so far), no remaining sample can bring the percentile back.
+    """
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    if expected_total <= 0:
+        return False
+    slow = sum(1 for x in latencies_ms if x > threshold_ms)
+    return slow > (1 - quantile) * expected_total * (1 + slack)
+
+
+def early_stop_reason(
+    latencies_by_operation: Mapping[str, Sequence[float]],
+    *,
+    errors: int,
+    slo: object,
+    expected_total: float,
+    slack: float = 0.10,
+) -> str | None:
+    """Why the running step's SLO is clearly lost, or None. For the step runner to poll.
+
+    ``latencies_by_operation``: measured-window latencies so far per operation; ``errors``: error
+    count so far; ``slo``: the profile's SLO (``p95_ms``, ``p99_ms``, ``error_rate``, ``operations``
+    overrides, attributes or mapping keys); ``expected_total``: requests the whole measured window is
+    expected to hold (e.g. rate so far x window length). Each operation's expected total is its share
+    so far of ``expected_total``; the whole-step percentiles are checked too.
+    """
+    get = _get
+    so_far = sum(len(v) for v in latencies_by_operation.values())
+    if so_far == 0 or expected_total <= 0:
+        return None
+    error_rate = get(slo, "error_rate")
+    if error_rate is not None and errors > error_rate * expected_total * (1 + slack):
+        return f"{errors} errors already exceed the {error_rate:.1%} error budget of ~{expected_total:.0f} requests"
+    overrides = get(slo, "operations") or {}
+    everything = [x for v in latencies_by_operation.values() for x in v]
+    checks: list[tuple[str, Sequence[float], float, Mapping | object | None]] = [("all operations", everything, expected_total, None)]
+    for op, lat in latencies_by_operation.items():
+        checks.append((op, lat, expected_total * len(lat) / so_far, overrides.get(op) if isinstance(overrides, Mapping) else None))
+    for name, lat, total, override in checks:
+        for key, q in QUANTILES.items():
+            threshold = get(override, key) if override is not None else None
+            if threshold is None:
+                threshold = get(slo, key)
+            if threshold is None:
+                continue
+            if slo_clearly_lost(lat, threshold_ms=threshold, quantile=q, expected_total=total, slack=slack):
+                return f"{name}: {key[:3]} can no longer be <= {threshold:g} ms (too many slow requests already)"
+    return None
+
+
+def _get(o: object, key: str):
+    """``o.key`` or ``o[key]`` (SLOs arrive as pydantic models or as plain dicts), None if absent."""
+    if o is None:
+        return None
+    if isinstance(o, Mapping):
+        return o.get(key)
+    return getattr(o, key, None)
+
+
+__all__ = [
+    "FAIL",
+    "INVALID",
+    "PASS",
+    "UNKNOWN",
+    "Proposal",
+    "SearchResult",
+    "SearchSpec",
+    "SearchSpecError",
+    "StepOutcome",
+    "capacity_search",
+    "drive",
+    "early_stop_reason",
+    "frontier_search",
+    "level_verdict",
+    "round_level",
+    "search",
+    "slo_clearly_lost",
+]

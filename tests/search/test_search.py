@@ -1,0 +1,200 @@
+"""The search logic against a simulated system with a known capacity (see simulated.py)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from loadgen.search import (
+    FAIL,
+    INVALID,
+    PASS,
+    SearchSpec,
+    SearchSpecError,
+    StepOutcome,
+    capacity_search,
+    drive,
+    frontier_search,
+    round_level,
+)
+from tests.search.simulated import SimulatedSystem
+
+
+def spec(**kw) -> SearchSpec:
+    base = dict(start=1000, growth=4.0, maximum=1_000_000, precision=0.10, repeats=1)
+    base.update(kw)
+    return SearchSpec(**base)
+
+
+@pytest.mark.parametrize("capacity", [1000, 1234, 3999, 4000, 4001, 17_500, 250_000, 999_999])
+@pytest.mark.parametrize("precision", [0.10, 0.02])
+def test_finds_known_capacity_within_precision_in_log_steps(capacity, precision):
+    s = spec(precision=precision)
+    system = SimulatedSystem(capacity)
+    result = drive(capacity_search(s), system)
+    assert result.max_passing is not None and result.first_failing is not None
+    assert result.max_passing <= capacity < result.first_failing
+    assert (result.first_failing - result.max_passing) / result.max_passing <= precision
+    assert result.steps == len(system.calls) <= s.step_bound()
+    # The O(log) promise in numbers: growth steps + bisection halvings, nothing linear in capacity.
+    grow = math.ceil(math.log(s.maximum / s.start, s.growth)) + 1
+    bisect = math.ceil(math.log2(math.log(s.growth) / math.log1p(precision))) + 1
+    assert result.steps <= grow + bisect
+    assert result.boundary_agreed is None and not result.uncertain
+
+
+def test_step_count_is_logarithmic_not_linear():
+    # Ten times finer precision costs a few steps more, not ten times as many.
+    coarse = drive(capacity_search(spec(precision=0.10)), SimulatedSystem(123_456)).steps
+    fine = drive(capacity_search(spec(precision=0.01)), SimulatedSystem(123_456)).steps
+    assert fine - coarse <= 4
+
+
+def test_capacity_above_maximum_reports_pass_at_max():
+    system = SimulatedSystem(5_000_000)
+    result = drive(capacity_search(spec(repeats=2)), system)
+    assert result.max_passing == 1_000_000 and result.first_failing is None
+    assert any("may be higher" in n for n in result.notes)
+    assert [p.level for p in system.calls].count(1_000_000) == 2  # confirmed once more
+
+
+def test_failure_at_start_level():
+    result = drive(capacity_search(spec()), SimulatedSystem(10))
+    assert result.max_passing is None and result.first_failing == 1000
+    assert any("lower the start" in n for n in result.notes)
+
+
+def test_repeats_confirm_both_boundary_levels():
+    system = SimulatedSystem(30_000)
+    result = drive(capacity_search(spec(repeats=3)), system)
+    confirms = [p for p in system.calls if p.phase == "confirm"]
+    assert {p.level for p in confirms} == {result.max_passing, result.first_failing}
+    assert len(confirms) == 4  # two more at each boundary
+    assert result.levels[result.max_passing] == [PASS] * 3
+    assert result.levels[result.first_failing] == [FAIL] * 3
+    assert result.boundary_agreed is True and not result.uncertain
+    # repeat indexes number the measurements of one point, so each gets its own directory
+    assert sorted(p.repeat for p in system.calls if p.level == result.max_passing) == [0, 1, 2]
+
+
+def test_disagreeing_repeat_at_lower_boundary_takes_conservative_answer():
+    # The lower boundary passes in bisection, then fails on its repeat: it is not a pass any more.
+    first: dict[int, bool] = {}
+
+    def flaky(p):
+        if p.level > 20_000:
+            return StepOutcome(FAIL)
+        if p.level >= 19_000 and first.get(p.level):
+            return StepOutcome(FAIL)  # the repeat at the lower boundary fails
+        first[p.level] = True
+        return StepOutcome(PASS)
+
+    result = drive(capacity_search(spec(repeats=2)), flaky)
+    assert result.boundary_agreed is False and result.uncertain
+    assert any("disagree" in n for n in result.notes)
+    failing = result.first_failing
+    assert result.levels[failing][0] == PASS and FAIL in result.levels[failing]  # was the boundary pass
+    assert result.max_passing < failing  # fell back to a lower level that only ever passed
+    assert all(o == PASS for o in result.levels[result.max_passing])
+
+
+def test_disagreeing_repeat_at_upper_boundary_keeps_it_failing():
+    seen: set[int] = set()
+
+    def flaky(p):
+        if p.level <= 30_000:
+            return StepOutcome(PASS)
+        if p.level in seen and p.level < 33_000:
+            return StepOutcome(PASS)  # the first-failing level passes on its repeat
+        seen.add(p.level)
+        return StepOutcome(FAIL)
+
+    result = drive(capacity_search(spec(repeats=2)), flaky)
+    assert result.boundary_agreed is False and result.uncertain
+    assert result.levels[result.first_failing] == [FAIL, PASS]
+    assert result.max_passing <= 30_000 < result.first_failing
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_noisy_system_answer_brackets_the_noise_band(seed):
+    system = SimulatedSystem(50_000, noise_band=0.05, seed=seed)
+    s = spec(repeats=2)
+    result = drive(capacity_search(s), system)
+    # Outside the band the system is deterministic, so the answer lies inside the band's reach.
+    assert 50_000 * 0.95 / (1 + s.precision) <= result.max_passing <= 50_000 * 1.05
+    assert result.first_failing > 50_000 * 0.95
+    assert result.steps <= s.step_bound()
+    if result.boundary_agreed is False:
+        assert result.uncertain
+
+
+def test_invalid_steps_are_rerun_never_counted():
+    system = SimulatedSystem(77_000, invalid_every=3)
+    s = spec(invalid_retries=2)
+    result = drive(capacity_search(s), system)
+    assert result.max_passing <= 77_000 < result.first_failing
+    assert (result.first_failing - result.max_passing) / result.max_passing <= s.precision
+    invalid = sum(outs.count(INVALID) for outs in result.levels.values())
+    assert invalid > 0 and result.steps == len(system.calls)
+    for outs in result.levels.values():  # an invalid is always followed by a re-run of the level
+        assert outs[-1] in (PASS, FAIL)
+
+
+def test_level_that_stays_invalid_stops_the_search_and_says_why():
+    system = SimulatedSystem(77_000, always_invalid_at={16_000})
+    s = spec(invalid_retries=2)
+    result = drive(capacity_search(s), system)
+    assert result.stopped and "16000" in result.stopped and "invalid 3 times" in result.stopped
+    assert "saturated" in result.stopped
+    assert result.uncertain
+    assert result.levels[16_000] == [INVALID] * 3
+    assert result.max_passing == 4000 and result.first_failing is None  # never a pass or a fail
+
+
+def test_frontier_search_steps_operators_at_fixed_customers():
+    def system(p):
+        assert p.customers == 20_000
+        return StepOutcome(PASS if p.operators <= 37 else FAIL)
+
+    s = SearchSpec(start=5, growth=2.0, maximum=500, precision=0.05, what="operators")
+    result = drive(frontier_search(20_000, s), system)
+    assert result.max_passing <= 37 < result.first_failing
+    assert result.first_failing - result.max_passing <= max(1, 0.05 * result.max_passing)
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(start=2000, maximum=1000), "above max"),
+        (dict(precision=0), "precision must be > 0"),
+        (dict(precision=-0.1), "precision must be > 0"),
+        (dict(growth=1.0), "growth must be > 1"),
+        (dict(repeats=0), "repeats"),
+        (dict(start=0), "at least 1"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_clear_message(kw, message):
+    with pytest.raises(SearchSpecError, match=message):
+        spec(**kw)
+
+
+def test_search_refuses_a_non_outcome():
+    gen = capacity_search(spec())
+    next(gen)
+    with pytest.raises(TypeError, match="StepOutcome"):
+        gen.send({"passed": True})
+
+
+def test_round_levels_stay_inside_the_bracket():
+    assert round_level(4123) == 4100
+    assert round_level(1049, 1000, 1100) == 1050
+    assert round_level(1000.4, 1000, 1002) == 1001
+    assert round_level(999.6, 1000, 1002) == 1001
+
+
+def test_outcome_from_step_object():
+    assert StepOutcome.from_step({"valid": True, "passed": True}).status == PASS
+    assert StepOutcome.from_step({"valid": True, "passed": False}).status == FAIL
+    out = StepOutcome.from_step({"valid": False, "passed": True, "invalid_reason": "loadgen saturated"})
+    assert out.status == INVALID and out.reason == "loadgen saturated"
