@@ -90,9 +90,15 @@ class SearchSpec:
     repeats: int = 1
     invalid_retries: int = 2
     what: str = "customers"  # names the axis in messages
+    ladder: tuple[int, ...] = ()  # explicit growth levels (e.g. operator counts) instead of x growth
 
     def __post_init__(self) -> None:
         w = self.what
+        if self.ladder:
+            if any(b <= a for a, b in zip(self.ladder, self.ladder[1:], strict=False)) or self.ladder[0] < 1:
+                raise SearchSpecError(f"{w} levels must be increasing positive integers, got {list(self.ladder)}")
+            object.__setattr__(self, "start", self.ladder[0])
+            object.__setattr__(self, "maximum", self.ladder[-1])
         if self.start < 1:
             raise SearchSpecError(f"start {w} must be at least 1, got {self.start}")
         if self.maximum < self.start:
@@ -108,6 +114,10 @@ class SearchSpec:
 
     def step_bound(self) -> int:
         """Most steps a search can take when no step is invalid (the O(log) promise, testable)."""
+        if self.ladder:
+            widest = max((b / a for a, b in zip(self.ladder, self.ladder[1:], strict=False)), default=1.0)
+            bisect = math.ceil(math.log2(max(math.log(max(widest, 1.0 + 1e-9)) / math.log1p(self.precision), 1.0))) + 1
+            return len(self.ladder) + bisect + 2 * (self.repeats - 1)
         grow = math.ceil(math.log(self.maximum / self.start) / math.log(self.growth)) + 1 if self.maximum > self.start else 1
         # The widest bracket bisection can face is one growth factor; rounding to round numbers can
         # cost one extra halving.
@@ -210,7 +220,7 @@ def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | No
         if level >= spec.maximum:
             notes.append(f"passed at the maximum searched ({spec.maximum} {spec.what}); the capacity may be higher")
             break
-        level = min(spec.maximum, max(level + 1, round_level(level * spec.growth)))
+        level = _next_level(spec, level)
 
     # 2. bisect
     if last_pass is not None and first_fail is not None:
@@ -236,6 +246,17 @@ def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | No
                 notes.append(f"a repeat at {boundary} {spec.what} stayed invalid: {reasons[boundary][-1]}")
                 break
     return finish()
+
+
+def _next_level(spec: SearchSpec, level: int) -> int:
+    if spec.ladder:
+        return next(x for x in spec.ladder if x > level)
+    return min(spec.maximum, max(level + 1, round_level(level * spec.growth)))
+
+
+def conclude(spec: SearchSpec, levels: Mapping[int, Sequence[str]], stopped: str | None = None) -> SearchResult:
+    """The (provisional) answer from the outcomes so far, e.g. for a sweep interrupted midway."""
+    return _conclude(spec, {k: list(v) for k, v in levels.items()}, [], stopped)
 
 
 def _valid_count(outcomes: Iterable[str]) -> int:
@@ -401,6 +422,7 @@ __all__ = [
     "SearchSpecError",
     "StepOutcome",
     "capacity_search",
+    "conclude",
     "drive",
     "early_stop_reason",
     "frontier_search",

@@ -35,3 +35,77 @@ class SimulatedSystem:
         if self.noise_band and abs(n - self.capacity) <= self.noise_band * self.capacity:
             return StepOutcome(PASS if self._rng.random() < 0.5 else FAIL)
         return StepOutcome(PASS if n <= self.capacity else FAIL)
+
+
+class SimulatedStepRunner:
+    """A SIMULATED ``loadgen.step.run_step`` for sweep tests: no system, no load, no database.
+
+    Same call signature and the same files as the real runner (``out_dir/step.json``, schema 1),
+    with latencies computed from a known capacity: p95 grows linearly with customers and crosses the
+    profile's SLO exactly above ``capacity``. ``customer_search`` is the operation that degrades and
+    ``db_cpu`` the resource that saturates, so the limiting factor is known too. It records every
+    call, so tests can count what a resumed sweep measured again. Never used by the CLI.
+    """
+
+    def __init__(self, capacity: int, *, u_max: int | None = None, delay_s: float = 0.0,
+                 interrupt_at_call: int | None = None, invalid_levels: set[int] = frozenset()) -> None:
+        self.capacity = capacity
+        self.u_max = u_max
+        self.delay_s = delay_s
+        self.interrupt_at_call = interrupt_at_call
+        self.invalid_levels = set(invalid_levels)
+        self.calls: list[tuple[int, int | None]] = []
+
+    def __call__(self, profile, *, customers, operators=None, rate=None, duration_s, warmup_s, out_dir,
+                 unconstrained=False) -> dict:
+        import json
+        import time
+        from pathlib import Path
+
+        if self.interrupt_at_call is not None and len(self.calls) + 1 == self.interrupt_at_call:
+            raise KeyboardInterrupt  # as if Ctrl-C arrived during this step
+        self.calls.append((customers, operators))
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        slo = profile["slo"] if isinstance(profile, dict) else profile.slo.model_dump()
+        threshold = slo["p95_ms"]
+        load = customers / self.capacity
+        if self.u_max is not None and operators is not None:
+            load = max(load, operators / self.u_max)
+        search_p95 = threshold * load  # crosses the SLO exactly above capacity
+        passed = search_p95 <= threshold
+        valid = customers not in self.invalid_levels
+        step = {
+            "schema": 1, "simulated": True,
+            "customers": customers, "operators": operators, "duration_s": duration_s,
+            "requests": 1200, "rps": 1200 / duration_s, "error_rate": 0.0,
+            "passed": passed and valid, "valid": valid,
+            "invalid_reason": None if valid else "simulated: load generator saturated",
+            "latency_ms": {"p50": search_p95 / 4, "p95": search_p95, "p99": search_p95 * 1.5, "max": search_p95 * 2},
+            "operations": {
+                "customer_search": {"requests": 400, "p95_ms": search_p95, "errors": 0},
+                "sales_order": {"requests": 800, "p95_ms": search_p95 / 3, "errors": 0},
+            },
+            "resources": {"app_cpu_pct": 30.0, "db_cpu_pct": min(100.0, 90.0 * load), "loadgen_cpu_pct": 10.0,
+                          "app_rss_mb": 120.0, "db_rss_mb": 200.0, "db_bytes": customers * 1000},
+        }
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "step.json").write_text(json.dumps(step, indent=2))
+        return step
+
+
+def profile_dict(name: str = "sim-sqlite", **sweep) -> dict:
+    """A profile as plain data, shaped like profiles.schema.Profile (for sweeps of the simulation)."""
+    base_sweep = {"start_customers": 1000, "growth": 4.0, "max_customers": 1_000_000, "precision": 0.10,
+                  "step_duration_s": 60, "warmup_s": 10, "repeats": 1, "operators": None}
+    base_sweep.update(sweep)
+    return {
+        "name": name,
+        "hardware": {"cpus": 1, "cpuset": None, "memory": "2GiB"},
+        "database": {"engine": "sqlite", "managed": False, "url": None, "settings": {}, "index_level": "basic"},
+        "architecture": {"kind": "monolith", "workers": 1},
+        "workload": {"mix": {"sales": 0.7, "clerk": 0.2, "manager": 0.1}, "think_time_s": [1.0, 3.0],
+                     "operators": 20, "rate": None, "customer_quota": 1000},
+        "slo": {"p95_ms": 500, "p99_ms": 1500, "error_rate": 0.01, "operations": {}},
+        "sweep": base_sweep,
+    }

@@ -198,3 +198,19 @@ def test_outcome_from_step_object():
     assert StepOutcome.from_step({"valid": True, "passed": False}).status == FAIL
     out = StepOutcome.from_step({"valid": False, "passed": True, "invalid_reason": "loadgen saturated"})
     assert out.status == INVALID and out.reason == "loadgen saturated"
+
+
+def test_ladder_of_operator_levels_then_bisection():
+    s = SearchSpec(start=1, growth=2.0, maximum=1, precision=0.10, ladder=(5, 10, 20, 40, 80), what="operators")
+    calls = []
+
+    def system(p):
+        calls.append(p.operators)
+        return StepOutcome(PASS if p.operators <= 27 else FAIL)
+
+    result = drive(frontier_search(1000, s), system)
+    assert calls[:4] == [5, 10, 20, 40]
+    assert result.max_passing <= 27 < result.first_failing and result.first_failing - result.max_passing <= 2
+    assert result.steps <= s.step_bound()
+    with pytest.raises(SearchSpecError, match="increasing"):
+        SearchSpec(start=1, growth=2.0, maximum=1, precision=0.1, ladder=(10, 5))
