@@ -16,6 +16,8 @@ from rich.console import Console
 from loadgen.errors import JxcError
 
 COMMAND_MODULES = [
+    "loadgen.sweep_command",
+    "loadgen.app_commands",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,1 @@
+"""The HTTP face of the app: routers, dependencies, bodies, and the domain-error -> status mapping."""

@@ -1,0 +1,65 @@
+"""The app factory: ``uvicorn reference_app.main:create_app --factory``.
+
+Each worker process builds one :class:`~reference_app.services.database.Database` (its own pool of
+``JXC_POOL_SIZE`` + ``JXC_MAX_OVERFLOW`` connections) and reads ``app_meta`` once: the token
+signing key (unless ``JXC_SECRET_KEY`` is set) and the index level, which picks the search query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from reference_app.api.errors import install_error_handlers
+from reference_app.api.router import api_router
+from reference_app.config import Settings
+from reference_app.services.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    db = Database(settings.database_url, pool_size=settings.pool_size, max_overflow=settings.max_overflow,
+                  retries=settings.write_retries)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await run_in_threadpool(db.meta)
+        except Exception as exc:  # noqa: BLE001 - the DB may come up later; /healthz says so
+            log.warning("database not ready at startup (%s); will retry on first request", exc)
+        yield
+        db.dispose()
+
+    app = FastAPI(
+        title="jxcbench reference JXC app",
+        summary="Customers, catalog, stock ledger, sales and purchasing, payments, reports.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    app.state.secret_key = lambda: settings.secret_key or db.meta()["secret_key"]
+    install_error_handlers(app)
+    app.include_router(api_router, prefix="/api/v1")
+
+    @app.get("/healthz", tags=["health"])
+    def healthz():
+        """200 once the database answers, 503 while it does not."""
+        try:
+            db.ping()
+            db.meta()
+        except Exception as exc:  # noqa: BLE001
+            return JSONResponse({"status": "unavailable", "detail": exc.__class__.__name__}, status_code=503)
+        return {"status": "ok"}
+
+    return app
+
+
+__all__ = ["create_app"]

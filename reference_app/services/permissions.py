@@ -1,0 +1,57 @@
+"""Who may do what, in one place: role checks and the row-level scope of customers.
+
+* admin: everything, every customer;
+* manager: customers whose owner is in the manager's team (plus its own);
+* sales: customers it owns;
+* clerk: products, stock, warehouses, suppliers, purchasing; no customer data at all.
+
+A customer outside the scope is reported as *not found*, never as forbidden, so that its existence
+is not leaked. The scope is a SQL condition, so visibility costs no extra round trip.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, select, true
+
+from reference_app.domain import Forbidden
+from reference_app.models import Customer, Operator
+from reference_app.security import TokenClaims
+
+# The authenticated operator as the services see it (id, role, team), straight from the token.
+Actor = TokenClaims
+
+CUSTOMER_ROLES = ("admin", "manager", "sales")
+CATALOG_ROLES = ("admin", "clerk")
+PURCHASING_ROLES = ("admin", "manager", "clerk")
+
+
+def require_role(actor: Actor, roles: tuple[str, ...], action: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden(f"role {actor.role!r} may not {action} (allowed: {', '.join(roles)})")
+
+
+def customer_scope(actor: Actor, owner_col=Customer.owner_id) -> ColumnElement[bool]:
+    """SQL condition selecting the customers ``actor`` may see; raises Forbidden for clerks."""
+    require_role(actor, CUSTOMER_ROLES, "read customer data")
+    if actor.role == "admin":
+        return true()
+    if actor.role == "manager" and actor.team is not None:
+        # The manager belongs to its team, so this includes its own customers.
+        return owner_col.in_(select(Operator.id).where(Operator.team == actor.team))
+    return owner_col == actor.operator_id
+
+
+def may_own(actor: Actor, owner: Operator) -> bool:
+    """Whether ``actor`` may give (or move) a customer to ``owner``."""
+    if owner.role == "clerk":
+        return False
+    if actor.role == "admin":
+        return True
+    if actor.role == "manager":
+        return owner.id == actor.operator_id or (actor.team is not None and owner.team == actor.team)
+    return owner.id == actor.operator_id
+
+
+__all__ = [
+    "Actor", "CUSTOMER_ROLES", "CATALOG_ROLES", "PURCHASING_ROLES", "require_role", "customer_scope", "may_own",
+]
