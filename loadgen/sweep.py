@@ -151,14 +151,17 @@ def _fingerprint(plan: ProfilePlan) -> dict:
 # --- the output directory -------------------------------------------------------------------------
 
 
-def prepare_out(out: Path, plans: Sequence[ProfilePlan], *, unconstrained: bool) -> dict:
-    """Create ``out`` or accept it for resuming; refuse one holding another sweep (exit 2)."""
+def _manifest(plans: Sequence[ProfilePlan], unconstrained: bool) -> dict:
+    return {"schema": 1, "unconstrained": unconstrained, "profiles": {p.name: _fingerprint(p) for p in plans}}
+
+
+def prepare_out(out: Path, plans: Sequence[ProfilePlan], *, unconstrained: bool, create: bool = True) -> dict | None:
+    """Accept ``out`` for resuming (its manifest) or create it (``create``; else None when new).
+
+    Refuses, with exit 2 and before writing anything, an ``out`` holding another sweep.
+    """
     out = Path(out)
-    manifest = {
-        "schema": 1,
-        "unconstrained": unconstrained,
-        "profiles": {p.name: _fingerprint(p) for p in plans},
-    }
+    manifest = _manifest(plans, unconstrained)
     if out.exists() and not out.is_dir():
         raise JxcError(f"--out {out}: exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
@@ -187,6 +190,8 @@ def prepare_out(out: Path, plans: Sequence[ProfilePlan], *, unconstrained: bool)
                 "run the same way or choose another --out"
             )
         return old
+    if not create:
+        return None
     out.mkdir(parents=True, exist_ok=True)
     manifest["created"] = now_iso()
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -239,6 +244,7 @@ class _ProfileRun:
     plan: ProfilePlan
     steps: list[dict] = field(default_factory=list)
     searches: list[_Search] = field(default_factory=list)
+    seen: dict[Path, dict] = field(default_factory=dict)  # step dirs measured or read in this sweep
     done: bool = False
 
 
@@ -274,9 +280,10 @@ class Sweep:
 
     # the public entry point
     def run(self) -> dict:
+        prepare_out(self.out, self.plans, unconstrained=self.unconstrained, create=False)  # refuse first
+        runner = self.runner or _real_runner()
         manifest = prepare_out(self.out, self.plans, unconstrained=self.unconstrained)
         self._created = manifest.get("created") or now_iso()
-        runner = self.runner or _real_runner()
         try:
             for run in self.runs:
                 self._run_profile(run, runner)
@@ -331,6 +338,11 @@ class Sweep:
         rate = plan.rate if operators is None else None
         rel = Path(plan.name) / step_dir_name(customers, operators, rate, repeat)
         step_dir = self.out / rel
+        if rel in run.seen:
+            # Another search of this profile already measured this very point (e.g. the frontier at
+            # the profile's own operator count): the same measurement answers both, listed once.
+            self.log(f"{plan.name}: {rel} already measured in this sweep, reused")
+            return run.seen[rel]
         step = _read_finished(step_dir)
         label = f"{plan.name}: {customers} customers, " + (f"{operators} operators" if operators is not None else f"{rate:g}/s")
         if step is not None:
@@ -360,6 +372,7 @@ class Sweep:
         record.pop("schema", None)
         record.update({"search": search.what, "phase": phase, "repeat": repeat, "dir": rel.as_posix()})
         run.steps.append(record)
+        run.seen[rel] = step
         return step
 
     # results

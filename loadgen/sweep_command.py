@@ -1,0 +1,93 @@
+"""``jxcbench sweep`` (capacity search into an --out directory) and ``jxcbench report`` (re-render)."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from loadgen.errors import JxcError
+
+console = Console(stderr=True)
+
+
+def _load(paths: list[Path]):
+    from profiles.loader import load_profiles  # imported here: `jxcbench --help` stays fast
+
+    return load_profiles(paths)
+
+
+def _raise_on_sigterm() -> None:
+    """A SIGTERM (a CI timeout, ``kill``) stops the sweep like Ctrl-C: finished steps are kept."""
+
+    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def sweep(
+    profiles: Annotated[list[Path], typer.Argument(help="Profile or matrix YAML files.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results directory (re-run into it to resume).")],
+    unconstrained: Annotated[bool, typer.Option("--unconstrained", help="Run without hardware limits where cgroups cannot be written; the report says so.")] = False,
+    invalid_retries: Annotated[int, typer.Option("--invalid-retries", min=0, help="Re-runs of an invalid step before its level counts as unknown.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the capacity summary as JSON on stdout.")] = False,
+) -> None:
+    """Find the largest customer count each profile sustains within its SLO (resumable)."""
+    from loadgen.sweep import Sweep, SweepInterrupted
+    from reports.render.markdown import verdict, write_report
+
+    plans = _load(profiles)
+    job = Sweep(plans, out, unconstrained=unconstrained, invalid_retries=invalid_retries,
+                log=lambda message: console.print(message, highlight=False))
+    _raise_on_sigterm()
+    try:
+        doc = job.run()
+    except SweepInterrupted:
+        _report_if_any(out)
+        raise
+    report = write_report(out, doc)
+    if as_json:
+        summary = [{k: e[k] for k in ("name", "max_customers", "first_failing_customers", "limiting_factor")} for e in doc["profiles"]]
+        typer.echo(json.dumps({"out": str(out), "partial": doc["partial"], "profiles": summary}, indent=2))
+    else:
+        for entry in doc["profiles"]:
+            typer.echo(verdict(entry))
+    console.print(f"{job.measured} step(s) measured, {job.reused} reused. Report: {report}", highlight=False)
+
+
+def _report_if_any(out: Path) -> None:
+    from loadgen.results import load_capacity
+    from reports.render.markdown import write_report
+
+    try:
+        write_report(out, load_capacity(out))
+    except JxcError:
+        pass  # nothing finished yet: no report to write
+
+
+def report(
+    results: Annotated[Path, typer.Argument(help="A sweep's --out directory (or its capacity.json).", show_default=False)],
+) -> None:
+    """Re-render report.md from a sweep's results files (no load, no database)."""
+    from loadgen.results import load_capacity
+    from reports.render.markdown import verdict, write_report
+
+    doc = load_capacity(results)
+    directory = results if results.is_dir() else results.parent
+    path = write_report(directory, doc)
+    for entry in doc["profiles"]:
+        typer.echo(verdict(entry))
+    console.print(f"Report: {path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep)
+    app.command("report")(report)
+
+
+__all__ = ["register"]

@@ -1,0 +1,1 @@
+"""Renderers of results files (Markdown first; charts and HTML later). Pure: files in, text out."""

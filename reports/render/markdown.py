@@ -1,0 +1,201 @@
+"""``report.md`` from a ``capacity.json`` document: the verdict in one sentence, then the evidence.
+
+Pure rendering: reads the document, returns text. Every figure printed is a measured one (the
+document holds no projections yet); the step table says how each was obtained (measured window,
+request count, spread across repeats), and invalid steps are listed with their reasons rather than
+hidden.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+
+REPORT_FILE = "report.md"
+
+
+def _n(x: object) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float) and not x.is_integer():
+        return f"{x:,.1f}"
+    return f"{int(x):,}"
+
+
+def _ms(x: object) -> str:
+    return "–" if x is None else f"{x:,.0f}"
+
+
+def _pct(x: object, digits: int = 0) -> str:
+    return "–" if x is None else f"{x:.{digits}f} %"
+
+
+def slo_text(slo: Mapping | None) -> str:
+    if not slo:
+        return "no SLO"
+    parts = []
+    if slo.get("p95_ms") is not None:
+        parts.append(f"p95 ≤ {slo['p95_ms']:g} ms")
+    if slo.get("p99_ms") is not None:
+        parts.append(f"p99 ≤ {slo['p99_ms']:g} ms")
+    if slo.get("error_rate") is not None:
+        parts.append(f"errors ≤ {slo['error_rate']:.1%}")
+    for op, o in (slo.get("operations") or {}).items():
+        own = [f"{k[:3]} ≤ {v:g} ms" for k, v in (o or {}).items() if v is not None]
+        if own:
+            parts.append(f"{op}: {', '.join(own)}")
+    return ", ".join(parts)
+
+
+def _load(entry: Mapping) -> str:
+    if entry.get("operators") is not None:
+        return f"{entry['operators']:,} operators"
+    if entry.get("rate") is not None:
+        return f"an arrival rate of {entry['rate']:g}/s"
+    return "the profile's load"
+
+
+def verdict(entry: Mapping) -> str:
+    """The answer for one profile in one sentence."""
+    name = entry.get("name")
+    slo = slo_text((entry.get("profile") or {}).get("slo"))
+    held, failed = entry.get("max_customers"), entry.get("first_failing_customers")
+    lf = entry.get("limiting_factor") or {}
+    search = entry.get("search") or {}
+    why = ""
+    if failed is not None:
+        cause = (lf.get("detail") or "").split(": ", 1)[-1].split(";")[0] or "the SLO"
+        why = f"at {failed:,} it failed: {cause}" + (f" (limiting: {lf['resource']})" if lf.get("resource") else "")
+    if held is not None and failed is not None:
+        sentence = f"On {name}, the system held {held:,} customers with {_load(entry)} within the SLO ({slo}); {why}."
+    elif held is not None and search.get("stopped"):
+        sentence = f"On {name}, the system held {held:,} customers with {_load(entry)} within the SLO ({slo}); nothing above that was decided."
+    elif held is not None:
+        sentence = (f"On {name}, the system held {held:,} customers with {_load(entry)} within the SLO ({slo}), "
+                    "the most this sweep searched; the capacity may be higher.")
+    elif failed is not None:
+        sentence = f"On {name}, the system did not meet the SLO ({slo}) with {_load(entry)} even at the smallest level searched; {why}."
+    else:
+        sentence = f"On {name}, no step gave a pass or a fail yet, so there is no capacity figure."
+    if search.get("stopped"):
+        sentence += f" The search {search['stopped']}."
+    if search.get("boundary_agreed") is False:
+        sentence += " Repeated boundary steps disagreed: the figure is the conservative one and uncertain."
+    if not entry.get("complete", True):
+        sentence += " (Partial: the sweep has not finished this profile.)"
+    return sentence
+
+
+def _spread(entry: Mapping) -> dict[tuple, str]:
+    """p95 min–max across repeats of the same (customers, operators) point."""
+    by_point: dict[tuple, list[float]] = defaultdict(list)
+    for s in entry.get("steps", []):
+        p95 = (s.get("latency_ms") or {}).get("p95")
+        if s.get("valid") and p95 is not None:
+            by_point[(s.get("customers"), s.get("operators"))].append(p95)
+    return {k: f"{min(v):,.0f}–{max(v):,.0f} ms (n={len(v)})" for k, v in by_point.items() if len(v) > 1}
+
+
+def _steps_table(entry: Mapping) -> list[str]:
+    spread = _spread(entry)
+    lines = [
+        "| # | search | phase | customers | operators | result | measured | requests | rps | p95 ms | p99 ms | errors | app CPU | DB CPU | p95 spread over repeats |",
+        "|---|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for i, s in enumerate(entry.get("steps", []), 1):
+        lat, res = s.get("latency_ms") or {}, s.get("resources") or {}
+        result = "invalid" if not s.get("valid") else ("pass" if s.get("passed") else "FAIL")
+        if s.get("early_stopped"):
+            result += " (stopped early)"
+        measured = f"{s.get('duration_s'):g} s window" if s.get("duration_s") is not None else "–"
+        if s.get("simulated"):
+            measured += " (SIMULATED)"
+        lines.append(
+            f"| {i} | {s.get('search', '')} | {s.get('phase', '')} | {_n(s.get('customers'))} | {_n(s.get('operators'))} "
+            f"| {result} | {measured} | {_n(s.get('requests'))} | {_n(s.get('rps'))} | {_ms(lat.get('p95'))} "
+            f"| {_ms(lat.get('p99'))} | {_pct(100 * s['error_rate'], 2) if s.get('error_rate') is not None else '–'} "
+            f"| {_pct(res.get('app_cpu_pct'))} | {_pct(res.get('db_cpu_pct'))} "
+            f"| {spread.get((s.get('customers'), s.get('operators')), '')} |"
+        )
+    return lines
+
+
+def _frontier(entry: Mapping) -> list[str]:
+    rows = entry.get("frontier") or []
+    if not rows:
+        return []
+    out = ["", "### Operator frontier U_max(N)", "", "| customers | most operators that passed | first failing | note |", "|---:|---:|---:|---|"]
+    for f in rows:
+        note = (f.get("search") or {}).get("stopped") or ("uncertain" if (f.get("search") or {}).get("uncertain") else "")
+        out.append(f"| {_n(f.get('customers'))} | {_n(f.get('max_operators'))} | {_n(f.get('first_failing_operators'))} | {note} |")
+    return out
+
+
+def _machine(doc: Mapping) -> str:
+    m = doc.get("machine") or {}
+    mem = m.get("memory_bytes")
+    parts = [
+        f"host {m.get('host')}",
+        f"{m.get('cpu_model')} ×{m.get('cpu_cores')}",
+        f"{mem / 1024**3:.0f} GiB" if mem else None,
+        m.get("os"),
+        f"Python {m.get('python')}",
+        f"jxcbench {doc.get('tool_version')}",
+        f"git {str(m.get('git_revision'))[:12]}" if m.get("git_revision") else None,
+    ]
+    line = ", ".join(p for p in parts if p)
+    dbs = m.get("db_servers") or {}
+    if dbs:
+        line += "; databases: " + "; ".join(f"{k}: {v}" for k, v in sorted(dbs.items()))
+    return line
+
+
+def render_markdown(doc: Mapping) -> str:
+    lines = ["# jxcbench capacity report", ""]
+    if doc.get("partial"):
+        lines += ["> **Partial results**: the sweep was interrupted or is still running; re-run the same "
+                  "`jxcbench sweep` command to finish it.", ""]
+    for entry in doc.get("profiles", []):
+        lines.append(f"**{verdict(entry)}**")
+    lines += ["", f"Measured {doc.get('created')} on {_machine(doc)}."]
+    if doc.get("unconstrained"):
+        lines.append("Hardware limits were **not** applied (native, unconstrained).")
+    lines.append("All figures are measured; none is projected.")
+    for entry in doc.get("profiles", []):
+        prof = entry.get("profile") or {}
+        sweep = prof.get("sweep") or {}
+        search = entry.get("search") or {}
+        lines += ["", f"## {entry.get('name')}", "", verdict(entry), ""]
+        lines.append(
+            f"Search: grow ×{sweep.get('growth')} from {_n(sweep.get('start_customers'))} up to {_n(sweep.get('max_customers'))} "
+            f"customers, bisect to ±{(search.get('precision') or 0):.0%}, boundary measured {search.get('repeats')}× each; "
+            f"{search.get('steps', len(entry.get('steps', [])))} steps of {sweep.get('step_duration_s')} s after "
+            f"{sweep.get('warmup_s')} s warm-up. SLO: {slo_text(prof.get('slo'))}."
+        )
+        lf = entry.get("limiting_factor")
+        if lf:
+            lines += ["", f"Limiting factor: resource **{lf.get('resource') or 'unknown'}**, operation "
+                          f"**{lf.get('operation') or 'unknown'}** — {lf.get('detail')}."]
+        for note in search.get("notes") or []:
+            lines.append(f"- {note}")
+        lines += ["", "### Steps", "", *_steps_table(entry)]
+        lines += _frontier(entry)
+        invalid = [s for s in entry.get("steps", []) if not s.get("valid")]
+        lines += ["", "### Invalid steps (counted neither as pass nor as fail)", ""]
+        if invalid:
+            lines += [f"- {s.get('dir')}: {s.get('invalid_reason') or 'no reason recorded'}" for s in invalid]
+        else:
+            lines.append("None.")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(out: Path, doc: Mapping) -> Path:
+    path = Path(out) / REPORT_FILE
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render_markdown(doc))
+    tmp.replace(path)
+    return path
+
+
+__all__ = ["REPORT_FILE", "render_markdown", "verdict", "write_report"]
