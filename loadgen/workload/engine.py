@@ -1,0 +1,314 @@
+"""Runs a load plan with Locust as a library, in this process (and worker processes).
+
+Process layout:
+
+* ``processes == 1`` and no remote workers: a Locust ``LocalRunner`` here.
+* otherwise a ``MasterRunner`` here, ``processes`` local worker processes started by us
+  (``python -m loadgen.workload.engine worker``) and ``expect_workers`` remote ones started by hand
+  with ``jxcbench worker --master HOST``. Every worker gets its share of the plan (seats, rate) in a
+  ``jxc_plan`` message; it ships its raw samples to the master in ``jxc_samples`` messages once a
+  second, plus its own CPU use, and a final batch on ``jxc_finish``; the master writes ONE samples
+  file. Closed-model users ask the master for a seat (``jxc_seat``), so no operator is used twice
+  whatever way Locust spreads the users over the workers.
+
+Clocks: phases are decided by wall-clock time against the master's ``t0``; workers on other machines
+need synchronised clocks (NTP), as for any distributed measurement.
+
+Run as a module, it is what the step process starts (so the step process never imports gevent):
+``python -m loadgen.workload.engine run PLAN.json OUT_DIR`` prints one JSON progress line a second
+and writes ``OUT_DIR/samples.parquet`` and ``OUT_DIR/load.json``.
+"""
+
+from __future__ import annotations
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import itertools  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gevent  # noqa: E402
+import psutil  # noqa: E402
+from gevent.event import AsyncResult  # noqa: E402
+from locust.env import Environment  # noqa: E402
+
+from loadgen.measure.collector import SampleCollector  # noqa: E402
+from loadgen.measure.samples import SampleWriter  # noqa: E402
+from loadgen.workload.plan import LoadPlan  # noqa: E402
+from loadgen.workload.runtime import Runtime  # noqa: E402
+from loadgen.workload.spec import load_workload  # noqa: E402
+from loadgen.workload.users import OpenDriver, OperatorUser  # noqa: E402
+
+log = logging.getLogger("jxcbench.load")
+START_MARGIN_S = 1.0        # between sending plans and t0, so every worker has its plan
+WORKER_WAIT_S = 60.0
+
+
+class CpuMonitor:
+    """This process's CPU % of one core, once a second, as [(epoch s, pct)]."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.series: list[tuple[float, float]] = []
+        self.proc.cpu_percent(None)
+        self._g = gevent.spawn(self._run)
+
+    def _run(self) -> None:
+        while True:
+            gevent.sleep(1.0)
+            self.series.append((time.time(), self.proc.cpu_percent(None)))
+
+    def take(self) -> list[tuple[float, float]]:
+        out, self.series = self.series, []
+        return out
+
+    def stop(self) -> None:
+        self._g.kill(block=False)
+
+
+def _user_class(plan: LoadPlan):
+    return OpenDriver if plan.mode == "open" else OperatorUser
+
+
+def _spawn_count(plan: LoadPlan, workers: int) -> int:
+    return workers if plan.mode == "open" else len(plan.seats)
+
+
+def _emit(progress, **kw) -> None:
+    if progress:
+        print(json.dumps(kw), flush=True)
+
+
+def _wait_until(t: float, done=lambda: False) -> None:
+    while time.time() < t and not done():
+        gevent.sleep(min(0.2, max(0.0, t - time.time())))
+
+
+# -- local ----------------------------------------------------------------------------------------
+def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
+    workload = load_workload(plan.workload)
+    writer = SampleWriter(out_dir / "samples.parquet")
+    plan.t0 = time.time() + START_MARGIN_S
+    collector = SampleCollector(worker=0, measure_start=plan.measure_start, sink=writer.add)
+    seats = iter(plan.seats)
+    rt = Runtime(plan, workload, collector, next_seat=lambda: next(seats, None))
+    env = Environment(user_classes=[_user_class(plan)], host=plan.base_url)
+    env.jxc = rt
+    env.events.request.add_listener(collector.on_request)
+    runner = env.create_local_runner()
+    cpu = CpuMonitor()
+    n = _spawn_count(plan, 1)
+    runner.start(n, spawn_rate=max(n, 1) * 10)
+    _run_clock(plan, lambda: collector.counts(), lambda: rt.drained, progress)
+    runner.stop()
+    runner.quit()
+    cpu.stop()
+    collector.flush()
+    writer.close()
+    return {"workers": [{"index": 0, "stats": rt.stats, "cpu": cpu.series, "pid": os.getpid()}],
+            "samples_rows": writer.rows}
+
+
+def _run_clock(plan: LoadPlan, counts, drained, progress: bool) -> None:
+    """Wait out warm-up and window (and the open model's drain), printing progress."""
+    deadline = plan.end + (plan.drain_s + 5.0 if plan.mode == "open" else 0.0)
+    stop_at = plan.end if plan.mode == "closed" else deadline
+    while True:
+        now = time.time()
+        if now >= stop_at or (plan.mode == "open" and now >= plan.end and drained()):
+            break
+        phase = "warmup" if now < plan.measure_start else ("measure" if now < plan.end else "drain")
+        _emit(progress, t=round(now - (plan.t0 or now), 2), phase=phase, **counts())
+        gevent.sleep(min(1.0, max(0.05, stop_at - now)))
+    _emit(progress, t=round(time.time() - (plan.t0 or 0), 2), phase="done", **counts())
+
+
+# -- master -----------------------------------------------------------------------------------------
+def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
+    load_workload(plan.workload)  # fail here, not in every worker, if it does not exist
+    writer = SampleWriter(out_dir / "samples.parquet")
+    env = Environment(user_classes=[_user_class(plan)], host=plan.base_url)
+    runner = env.create_master_runner(master_bind_host="*", master_bind_port=plan.master_port)
+    workers: dict[str, dict] = {}
+    counts = {"requests": 0, "errors": 0, "refusals": 0, "measured": 0}
+    seats = iter(plan.seats)
+    finished: set[str] = set()
+    drained: set[str] = set()
+
+    def on_samples(environment, msg, **_):
+        w = workers.setdefault(msg.node_id, {"cpu": [], "stats": {}})
+        cols = msg.data["cols"]
+        if cols["worker"]:
+            writer.add(cols)
+        w["cpu"].extend(msg.data.get("cpu", []))
+        for k, v in msg.data.get("counts", {}).items():
+            w.setdefault("counts", {})[k] = v
+        for k in counts:
+            counts[k] = sum(x.get("counts", {}).get(k, 0) for x in workers.values())
+
+    def on_done(environment, msg, **_):
+        workers.setdefault(msg.node_id, {"cpu": [], "stats": {}})["stats"] = msg.data["stats"]
+        workers[msg.node_id]["pid"] = msg.data.get("pid")
+        workers[msg.node_id]["index"] = msg.data.get("index")
+        finished.add(msg.node_id)
+
+    def on_drained(environment, msg, **_):
+        drained.add(msg.node_id)
+
+    def on_seat(environment, msg, **_):
+        runner.send_message("jxc_seat", {"req": msg.data["req"], "seat": next(seats, None)},
+                            client_id=msg.node_id)
+
+    runner.register_message("jxc_samples", on_samples)
+    runner.register_message("jxc_done", on_done)
+    runner.register_message("jxc_drained", on_drained)
+    runner.register_message("jxc_seat", on_seat)
+
+    procs = [subprocess.Popen([sys.executable, "-m", "loadgen.workload.engine", "worker",
+                               "--master", "127.0.0.1", "--master-port", str(plan.master_port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+             for _ in range(plan.processes if plan.processes > 1 else 0)]
+    total = plan.workers_total
+    cpu = CpuMonitor()
+    try:
+        t_wait = time.time() + WORKER_WAIT_S
+        while runner.worker_count < total:
+            if time.time() > t_wait:
+                raise RuntimeError(f"only {runner.worker_count} of {total} load-generator workers connected "
+                                   f"to port {plan.master_port} within {WORKER_WAIT_S:.0f} s")
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError("a local load-generator worker process exited before connecting")
+            gevent.sleep(0.2)
+        clients = sorted(runner.clients.keys())
+        plan.t0 = time.time() + START_MARGIN_S
+        for i, cid in enumerate(clients):
+            runner.send_message("jxc_plan", plan.share(i, len(clients)).to_dict(), client_id=cid)
+        gevent.sleep(0.2)
+        n = _spawn_count(plan, len(clients))
+        runner.start(n, spawn_rate=max(n, 1) * 10)
+        _run_clock(plan, lambda: dict(counts), lambda: len(drained) >= len(clients), progress)
+        runner.stop()
+        for cid in clients:
+            runner.send_message("jxc_finish", None, client_id=cid)
+        _wait_until(time.time() + 30.0, lambda: len(finished) >= len(clients))
+        runner.quit()
+    finally:
+        cpu.stop()
+        writer.close()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    missing = len(clients) - len(finished)
+    return {"workers": [{"index": w.get("index"), "stats": w["stats"], "cpu": w["cpu"], "pid": w.get("pid")}
+                        for w in workers.values()],
+            "master": {"cpu": cpu.series, "pid": os.getpid()},
+            "workers_missing_final_report": missing, "samples_rows": writer.rows}
+
+
+# -- worker -----------------------------------------------------------------------------------------
+def run_worker(master_host: str, master_port: int) -> None:
+    env = Environment(user_classes=[OperatorUser, OpenDriver])
+    runner = env.create_worker_runner(master_host, master_port)
+    pending: dict[int, AsyncResult] = {}
+    req_ids = itertools.count()
+    state: dict = {}
+
+    def ship(final: bool = False) -> None:
+        rt: Runtime | None = getattr(env, "jxc", None)
+        if rt is None:
+            return
+        runner.send_message("jxc_samples", {"cols": rt.collector.buffer.take(), "cpu": state["cpu"].take(),
+                                            "counts": rt.collector.counts()})
+
+    def shipper() -> None:
+        while True:
+            gevent.sleep(1.0)
+            ship()
+
+    def next_seat():
+        rid = next(req_ids)
+        pending[rid] = res = AsyncResult()
+        runner.send_message("jxc_seat", {"req": rid})
+        try:
+            return res.get(timeout=30)
+        finally:
+            pending.pop(rid, None)
+
+    def on_seat(environment, msg, **_):
+        res = pending.get(msg.data["req"])
+        if res is not None:
+            res.set(msg.data["seat"])
+
+    def on_plan(environment, msg, **_):
+        plan = LoadPlan.from_dict(msg.data)
+        collector = SampleCollector(worker=plan.worker_index + 1, measure_start=plan.measure_start)
+        rt = Runtime(plan, load_workload(plan.workload), collector, next_seat=next_seat)
+        if getattr(env, "jxc", None) is None:
+            env.events.request.add_listener(lambda **kw: env.jxc.collector.on_request(**kw))
+            state["cpu"] = CpuMonitor()
+            state["shipper"] = gevent.spawn(shipper)
+        env.jxc = rt
+        env.jxc_on_drained = lambda: runner.send_message("jxc_drained", None)
+
+    def on_finish(environment, msg, **_):
+        ship(final=True)
+        rt = env.jxc
+        runner.send_message("jxc_done", {"stats": rt.stats, "pid": os.getpid(), "index": rt.plan.worker_index})
+
+    runner.register_message("jxc_plan", on_plan)
+    runner.register_message("jxc_seat", on_seat, concurrent=True)
+    runner.register_message("jxc_finish", on_finish)
+    runner.greenlet.join()
+
+
+# -- entry ------------------------------------------------------------------------------------------
+def run_plan(plan: LoadPlan, out_dir: Path, *, progress: bool = False) -> dict:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+    if plan.workers_total == 0:
+        result = run_local(plan, out_dir, progress)
+    else:
+        result = run_master(plan, out_dir, progress)
+    result.update({"t0": plan.t0, "measure_start": plan.measure_start, "end": plan.end,
+                   "wall_s": round(time.time() - t_start, 3), "plan": plan.to_dict()})
+    (out_dir / "load.json").write_text(json.dumps(result, default=str))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m loadgen.workload.engine")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("plan", type=Path)
+    r.add_argument("out_dir", type=Path)
+    r.add_argument("--progress", action="store_true")
+    w = sub.add_parser("worker")
+    w.add_argument("--master", required=True)
+    w.add_argument("--master-port", type=int, default=5557)
+    a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if a.cmd == "worker":
+        run_worker(a.master, a.master_port)
+        return 0
+    try:
+        run_plan(LoadPlan.load(a.plan), a.out_dir, progress=a.progress)
+    except (RuntimeError, ValueError) as exc:
+        print(json.dumps({"error": str(exc)}), flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

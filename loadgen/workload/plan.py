@@ -1,0 +1,134 @@
+"""A load plan: everything a load-generator process needs, as plain data (JSON; sent to workers).
+
+Seats: one per operator the load uses, ``[persona, username]``. In the closed model each Locust user
+takes the next free seat of its process (so each user logs in as its own operator, never shared);
+in the open model the seats are the pool of logged-in sessions that serve the arrivals (bounded
+concurrency: arrivals that find no idle session of their persona wait in a backlog, and that wait
+is part of their latency).
+
+Seats are interleaved by persona with a smooth weighted round-robin, so any process's share
+``seats[i::W]`` keeps the profile's mix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class LoadPlan:
+    base_url: str
+    workload: str = "loadgen.workload.jxc:WORKLOAD"
+    mode: str = "closed"                      # closed | open
+    seats: list[list] = field(default_factory=list)   # [[persona, username|None], ...]
+    password: str | None = None
+    mix: dict[str, float] = field(default_factory=dict)
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    think_time_s: tuple[float, float] = (1.0, 3.0)
+    rate: float | None = None                  # open model: arrivals per second (all processes)
+    arrival: str = "poisson"                  # poisson | constant
+    warmup_s: float = 10.0
+    duration_s: float = 60.0
+    drain_s: float = 10.0                     # open model: how long the backlog may drain after
+    seed: int = 42
+    processes: int = 1                        # local load-generator processes
+    expect_workers: int = 0                   # remote workers (jxcbench worker) to wait for
+    master_host: str = "127.0.0.1"
+    master_port: int = 5557
+    request_timeout_s: float = 60.0
+    # Filled in by the master when the load starts / per worker:
+    t0: float | None = None
+    worker_index: int = 0
+    worker_count: int = 1
+
+    @property
+    def measure_start(self) -> float:
+        return (self.t0 or 0.0) + self.warmup_s
+
+    @property
+    def end(self) -> float:
+        return self.measure_start + self.duration_s
+
+    @property
+    def workers_total(self) -> int:
+        return (self.processes if self.processes > 1 else 0) + self.expect_workers
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LoadPlan":
+        d = dict(d)
+        d["think_time_s"] = tuple(d.get("think_time_s") or (0.0, 0.0))
+        return cls(**d)
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> "LoadPlan":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def share(self, index: int, count: int) -> "LoadPlan":
+        """This plan as worker ``index`` of ``count`` runs it: its seats and its part of the rate."""
+        d = self.to_dict()
+        d["seats"] = self.seats[index::count]
+        d["rate"] = None if self.rate is None else self.rate / count
+        d["worker_index"], d["worker_count"] = index, count
+        d["seed"] = self.seed + 7919 * index
+        return LoadPlan.from_dict(d)
+
+
+def persona_counts(mix: dict[str, float], total: int) -> dict[str, int]:
+    """Split ``total`` seats by ``mix`` (largest remainder; every persona with weight > 0 gets one if
+    ``total`` allows)."""
+    items = [(p, float(w)) for p, w in mix.items() if w > 0]
+    s = sum(w for _, w in items)
+    if not items or total <= 0:
+        return {}
+    raw = {p: total * w / s for p, w in items}
+    counts = {p: math.floor(v) for p, v in raw.items()}
+    for p, _ in sorted(raw.items(), key=lambda kv: kv[1] - math.floor(kv[1]), reverse=True)[: total - sum(counts.values())]:
+        counts[p] += 1
+    return counts
+
+
+def interleave(counts: dict[str, int]) -> list[str]:
+    """Smooth weighted round-robin order of personas, e.g. {a:2,b:1} -> a, b, a."""
+    total = sum(counts.values())
+    current = {p: 0 for p in counts}
+    out = []
+    for _ in range(total):
+        for p in counts:
+            current[p] += counts[p]
+        best = max(current, key=lambda p: current[p])
+        current[best] -= total
+        out.append(best)
+    return out
+
+
+def assign_seats(mix: dict[str, float], total: int, usernames_by_persona: dict[str, list[str | None]]) -> list[list]:
+    """Seats for ``total`` operators: persona order from the mix, each with its own username.
+
+    ``usernames_by_persona[persona]`` lists the accounts available (None entries: no login needed).
+    Raises ValueError naming the persona when there are not enough accounts: an operator is never
+    shared by two users.
+    """
+    counts = persona_counts(mix, total)
+    for p, n in counts.items():
+        have = len(usernames_by_persona.get(p, []))
+        if have < n:
+            raise ValueError(f"{n} {p} operators needed but only {have} seeded: seed more operators "
+                             f"or lower the operator count / the {p} share of workload.mix")
+    taken = {p: 0 for p in counts}
+    seats = []
+    for p in interleave(counts):
+        seats.append([p, usernames_by_persona[p][taken[p]]])
+        taken[p] += 1
+    return seats
+
+
+__all__ = ["LoadPlan", "assign_seats", "interleave", "persona_counts"]
