@@ -190,8 +190,10 @@ class ResourceSampler:
             w.writerows(self.rows)
 
     def window(self, start_s: float, end_s: float) -> list[dict[str, Any]]:
-        """Rows whose tick fell inside [start_s, end_s] (the measured window)."""
-        return [r for r in self.rows if start_s <= r["ts"] <= end_s + self.interval_s]
+        """Rows whose interval (ts - interval, ts] lies inside [start_s, end_s] (the measured window),
+        with a tenth of an interval of slack for timer jitter."""
+        slack = 0.1 * self.interval_s
+        return [r for r in self.rows if r["ts"] - self.interval_s >= start_s - slack and r["ts"] <= end_s + slack]
 
 
 def _not_zombie(p: psutil.Process) -> bool:

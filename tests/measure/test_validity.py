@@ -1,0 +1,49 @@
+"""A step is invalid when the generator is saturated, the system crashed, or too few requests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+from loadgen.measure.load_run import measure_load
+from loadgen.measure.validity import judge
+from loadgen.workload.plan import LoadPlan
+from tests.measure.toyserver import ToyServer
+
+
+def test_saturated_load_generator_marks_the_step_invalid(tmp_path):
+    with ToyServer() as srv:
+        # Each operation burns 30 ms of generator CPU; 6 users without think time need ~6 cores.
+        plan = LoadPlan(base_url=srv.url, workload="tests.measure.workloads:BURN", mode="closed",
+                        seats=[["burner", None]] * 6, think_time_s=(0.0, 0.0), warmup_s=1.0, duration_s=3.0)
+        res = measure_load(plan, tmp_path, min_requests=10)
+    v = res["validity"]
+    assert not v.valid
+    assert "load generator saturated" in v.reason, v.reason
+    assert res["resources"]["loadgen_cpu_pct"] > 70.0, res["resources"]
+
+
+def test_crash_of_the_system_under_test_marks_the_step_invalid(tmp_path):
+    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with ToyServer() as srv:
+            plan = LoadPlan(base_url=srv.url, workload="tests.measure.workloads:PING", mode="open",
+                            seats=[["pinger", None]] * 4, rate=50.0, warmup_s=0.5, duration_s=2.5, drain_s=1.0)
+            threading.Timer(2.0, victim.kill).start()
+            res = measure_load(plan, tmp_path, sut_groups={"app": [victim.pid]}, min_requests=10)
+    finally:
+        victim.kill()
+        victim.wait()
+    v = res["validity"]
+    assert not v.valid and "crashed" in v.reason and str(victim.pid) in v.reason, v.reason
+
+
+def test_too_few_requests_and_the_order_of_reasons():
+    v = judge(measured_requests=999, loadgen_cpu={"w0": [20.0, 30.0]})
+    assert not v.valid and "too few requests" in v.reason and "999" in v.reason
+    assert judge(measured_requests=1000, loadgen_cpu={"w0": [20.0, 95.0, 30.0]}).valid
+    v = judge(measured_requests=5000, loadgen_cpu={"w0": [95.0, 97.0, 50.0]})
+    assert not v.valid and "saturated" in v.reason
+    v = judge(measured_requests=10, loadgen_cpu={"w0": [99.0] * 3}, crashed="app process 1 vanished")
+    assert v.reason.startswith("system under test crashed")
