@@ -16,7 +16,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from reference_app.api.errors import install_error_handlers
-from reference_app.api.router import api_router
+from reference_app.api.deps import TokenCache
+from reference_app.api.router import api_routers
 from reference_app.config import Settings
 from reference_app.services.database import Database
 
@@ -46,8 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.settings = settings
     app.state.secret_key = lambda: settings.secret_key or db.meta()["secret_key"]
+    app.state.tokens = TokenCache(app.state.secret_key)
     install_error_handlers(app)
-    app.include_router(api_router, prefix="/api/v1")
+    for router in api_routers:
+        app.include_router(router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])
     def healthz():

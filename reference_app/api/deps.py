@@ -8,7 +8,11 @@ do not block (the token is checked without a database round trip) and so cost no
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Annotated
+
+import jwt
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -17,6 +21,33 @@ from reference_app.domain import Unauthenticated
 from reference_app.security import InvalidToken, decode_token
 from reference_app.services.database import Database
 from reference_app.services.permissions import Actor
+
+class TokenCache:
+    """Tokens already verified, with their claims, until they expire.
+
+    An operator sends the same token with every request; checking its HMAC and claims each time
+    costs more than the rest of the auth path. A hit is the exact token string that was verified
+    before, so it is as good as re-verifying it, and the cached expiry is still enforced. Bounded:
+    cleared when full (operators simply re-verify once).
+    """
+
+    def __init__(self, secret: Callable[[], str], size: int = 20_000) -> None:
+        self._secret = secret
+        self._size = size
+        self._claims: dict[str, tuple[Actor, float]] = {}
+
+    def claims(self, token: str) -> Actor:
+        hit = self._claims.get(token)
+        now = time.time()
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        claims = decode_token(self._secret(), token)  # raises InvalidToken
+        expires = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+        if len(self._claims) >= self._size:
+            self._claims.clear()
+        self._claims[token] = (claims, expires)
+        return claims
+
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 
@@ -31,7 +62,7 @@ async def current_operator(
     if credentials is None:
         raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
     try:
-        return decode_token(request.app.state.secret_key(), credentials.credentials)
+        return request.app.state.tokens.claims(credentials.credentials)
     except InvalidToken as exc:
         raise Unauthenticated("invalid or expired token") from exc
 
@@ -39,4 +70,4 @@ async def current_operator(
 DatabaseDep = Annotated[Database, Depends(get_db)]
 CurrentOperator = Annotated[Actor, Depends(current_operator)]
 
-__all__ = ["DatabaseDep", "CurrentOperator", "get_db", "current_operator"]
+__all__ = ["DatabaseDep", "CurrentOperator", "TokenCache", "get_db", "current_operator"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, column, or_, select, text, update
+from sqlalchemy import ColumnElement, Integer, Row, column, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,13 +45,18 @@ def visible_customer(session: Session, actor: Actor, customer_id: int) -> Custom
     return customer
 
 
-def list_customers(db: Database, actor: Actor, *, after: int, limit: int) -> tuple[list[Customer], int | None]:
+# Reads return rows (attribute access like the ORM objects, without building them): the customer
+# paths are the hottest of the load and ORM identity-map bookkeeping buys nothing for a read.
+CUSTOMER_COLUMNS = tuple(Customer.__table__.c)
+
+
+def list_customers(db: Database, actor: Actor, *, after: int, limit: int) -> tuple[list[Row], int | None]:
     """One page in id order (keyset: ``id > after``); ``next_after`` is None on the last page."""
     scope = customer_scope(actor)
-    with db.read() as s:
-        rows = list(
-            s.scalars(select(Customer).where(scope, Customer.id > after).order_by(Customer.id).limit(limit + 1))
-        )
+    with db.read_rows() as conn:
+        rows = conn.execute(
+            select(*CUSTOMER_COLUMNS).where(scope, Customer.id > after).order_by(Customer.id).limit(limit + 1)
+        ).all()
     next_after = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_after
 
@@ -70,19 +75,22 @@ def _search_condition(db: Database, q: str) -> ColumnElement[bool]:
     return or_(Customer.name.like(pattern, escape=_LIKE_ESCAPE), Customer.phone.like(pattern, escape=_LIKE_ESCAPE))
 
 
-def search_customers(db: Database, actor: Actor, q: str, *, limit: int) -> list[Customer]:
+def search_customers(db: Database, actor: Actor, q: str, *, limit: int) -> list[Row]:
     """Visible customers whose name or phone contains ``q`` (lowest ids first)."""
     scope = customer_scope(actor)
-    with db.read() as s:
-        stmt = select(Customer).where(scope, _search_condition(db, q)).order_by(Customer.id).limit(limit)
-        return list(s.scalars(stmt))
+    with db.read_rows() as conn:
+        stmt = select(*CUSTOMER_COLUMNS).where(scope, _search_condition(db, q)).order_by(Customer.id).limit(limit)
+        return conn.execute(stmt).all()
 
 
-def get_customer(db: Database, actor: Actor, customer_id: int) -> tuple[Customer, list[Any]]:
+def get_customer(db: Database, actor: Actor, customer_id: int) -> tuple[Row, list[Row]]:
     """The customer and its newest orders: two indexed queries, whatever the history."""
-    with db.read() as s:
-        customer = visible_customer(s, actor, customer_id)
-        orders = s.execute(
+    scope = customer_scope(actor)
+    with db.read_rows() as conn:
+        customer = conn.execute(select(*CUSTOMER_COLUMNS).where(Customer.id == customer_id, scope)).first()
+        if customer is None:
+            raise NotFound("customer", customer_id)
+        orders = conn.execute(
             select(SalesOrder.id, SalesOrder.warehouse_id, SalesOrder.total_cents, SalesOrder.created_at)
             .where(SalesOrder.customer_id == customer_id)
             .order_by(SalesOrder.created_at.desc(), SalesOrder.id.desc())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi.concurrency import run_in_threadpool
 from fastapi import APIRouter, Path, Query, Request, status
 
 from reference_app.api.deps import CurrentOperator, DatabaseDep
@@ -25,26 +26,27 @@ def _money_fields(fields: dict) -> dict:
 
 
 @router.get("", response_model=CustomerPage)
-def list_customers(db: DatabaseDep, actor: CurrentOperator,
+async def list_customers(db: DatabaseDep, actor: CurrentOperator,
                    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                    limit: Annotated[int, Query(ge=1, le=100)] = 20):
     """The operator's customers in id order; pass next_after as after for the next page."""
-    rows, next_after = customers.list_customers(db, actor, after=after, limit=limit)
+    rows, next_after = await run_in_threadpool(customers.list_customers, db, actor, after=after, limit=limit)
     return {"items": [customer_dict(c) for c in rows], "next_after": next_after}
 
 
 @router.get("/search", response_model=CustomerList)
-def search_customers(db: DatabaseDep, actor: CurrentOperator,
+async def search_customers(db: DatabaseDep, actor: CurrentOperator,
                      q: Annotated[str, Query(min_length=1, max_length=64)],
                      limit: Annotated[int, Query(ge=1, le=100)] = 20):
     """The operator's customers whose name or phone contains q."""
-    return {"items": [customer_dict(c) for c in customers.search_customers(db, actor, q, limit=limit)]}
+    found = await run_in_threadpool(customers.search_customers, db, actor, q, limit=limit)
+    return {"items": [customer_dict(c) for c in found]}
 
 
 @router.get("/{customer_id}", response_model=CustomerView)
-def get_customer(customer_id: CustomerId, db: DatabaseDep, actor: CurrentOperator):
+async def get_customer(customer_id: CustomerId, db: DatabaseDep, actor: CurrentOperator):
     """One customer with its balance and its 5 most recent orders."""
-    customer, orders = customers.get_customer(db, actor, customer_id)
+    customer, orders = await run_in_threadpool(customers.get_customer, db, actor, customer_id)
     view = customer_dict(customer)
     view["recent_orders"] = [
         {"id": o.id, "warehouse_id": o.warehouse_id, "total": format_money(o.total_cents), "created_at": o.created_at}
@@ -54,17 +56,17 @@ def get_customer(customer_id: CustomerId, db: DatabaseDep, actor: CurrentOperato
 
 
 @router.post("", response_model=CustomerOut, status_code=status.HTTP_201_CREATED)
-def create_customer(body: CustomerIn, db: DatabaseDep, actor: CurrentOperator, request: Request):
+async def create_customer(body: CustomerIn, db: DatabaseDep, actor: CurrentOperator, request: Request):
     """Create a customer owned by the caller (or by owner_id); 409 beyond the owner's customer_quota."""
     fields = _money_fields(body.model_dump())
-    created = customers.create_customer(
-        db, actor, fields, default_credit_limit_cents=request.app.state.settings.default_credit_limit_cents
-    )
+    default_limit = request.app.state.settings.default_credit_limit_cents
+    created = await run_in_threadpool(customers.create_customer, db, actor, fields,
+                                      default_credit_limit_cents=default_limit)
     return customer_dict(created)
 
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
-def update_customer(customer_id: CustomerId, body: CustomerPatch, db: DatabaseDep, actor: CurrentOperator):
+async def update_customer(customer_id: CustomerId, body: CustomerPatch, db: DatabaseDep, actor: CurrentOperator):
     """Change some fields of a customer the caller may see."""
     changes = _money_fields(body.model_dump(exclude_unset=True))
-    return customer_dict(customers.update_customer(db, actor, customer_id, changes))
+    return customer_dict(await run_in_threadpool(customers.update_customer, db, actor, customer_id, changes))

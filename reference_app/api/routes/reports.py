@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi.concurrency import run_in_threadpool
 from fastapi import APIRouter, Query
 
 from reference_app.api.deps import CurrentOperator, DatabaseDep
@@ -15,19 +16,19 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 
 @router.get("/top-customers", response_model=list[TopCustomer])
-def top_customers(db: DatabaseDep, actor: CurrentOperator,
+async def top_customers(db: DatabaseDep, actor: CurrentOperator,
                   days: Annotated[int, Query(ge=1, le=3660)] = 30,
                   limit: Annotated[int, Query(ge=1, le=100)] = 10):
     """The caller's customers by sales over the last `days` days."""
-    rows = reports.top_customers(db, actor, days=days, limit=limit)
+    rows = await run_in_threadpool(reports.top_customers, db, actor, days=days, limit=limit)
     return [{"customer_id": r["customer_id"], "name": r["name"], "orders": r["orders"],
              "total": format_money(r["total_cents"])} for r in rows]
 
 
 @router.get("/receivables-aging", response_model=AgingOut)
-def receivables_aging(db: DatabaseDep, actor: CurrentOperator):
+async def receivables_aging(db: DatabaseDep, actor: CurrentOperator):
     """Open balances of the caller's customers by age (0-30, 31-60, 61-90, 90+ days); payments settle oldest first."""
-    aging = reports.receivables_aging(db, actor)
+    aging = await run_in_threadpool(reports.receivables_aging, db, actor)
     return {
         "as_of": aging["as_of"], "total": format_money(aging["total_cents"]),
         "buckets": [{"bucket": b["bucket"], "amount": format_money(b["open_cents"]), "customers": b["customers"]}
@@ -36,8 +37,8 @@ def receivables_aging(db: DatabaseDep, actor: CurrentOperator):
 
 
 @router.get("/stock-levels", response_model=list[StockLevel])
-def stock_levels(db: DatabaseDep, _actor: CurrentOperator,
+async def stock_levels(db: DatabaseDep, _actor: CurrentOperator,
                  warehouse_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 50):
     """Lowest on-hand first, optionally in one warehouse."""
-    return reports.stock_levels(db, warehouse_id=warehouse_id, limit=limit)
+    return await run_in_threadpool(reports.stock_levels, db, warehouse_id=warehouse_id, limit=limit)
