@@ -9,6 +9,7 @@ transaction for reasons that are not the client's fault: a deadlock or serializa
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -24,6 +25,7 @@ from reference_app.db import backend_of, make_engine, session_factory, write_ses
 from reference_app.schema import get_meta
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 _PG_RETRY_STATES = {"40001", "40P01"}
 _MYSQL_RETRY_CODES = {1213, 1205}
@@ -57,6 +59,7 @@ class Database:
         self.engine: Engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         self.factory = session_factory(self.engine)
         self.retries = retries
+        self.retried = 0  # units of work re-run after a transient failure (observability, tests)
         self._meta: dict[str, str] | None = None
         self._meta_lock = threading.Lock()
 
@@ -113,6 +116,8 @@ class Database:
                 if attempt >= self.retries or not is_transient(exc):
                     raise
                 attempt += 1
+                self.retried += 1
+                log.info("retrying unit of work (attempt %d) after %s", attempt, exc.__class__.__name__)
                 # Jittered backoff so the transactions that collided do not collide again.
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
 

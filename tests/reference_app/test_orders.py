@@ -167,6 +167,7 @@ def test_concurrent_orders_for_a_scarce_product_over_real_http(world):
         assert conn.scalar(select(func.min(Stock.on_hand))) >= 0
     result = audit(world.engine)
     assert result.ok, result.violations
+    print(f"{world.backend}: {app.state.db.retried} units of work retried")
 
 
 def test_books_are_straight_after_everything(world):
