@@ -39,6 +39,7 @@ class LoadPlan:
     master_host: str = "127.0.0.1"
     master_port: int = 5557
     request_timeout_s: float = 60.0
+    context: dict = field(default_factory=dict)   # facts the workload needs (catalogue ids...)
     # Filled in by the master when the load starts / per worker:
     t0: float | None = None
     worker_index: int = 0

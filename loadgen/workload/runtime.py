@@ -31,6 +31,7 @@ class Runtime:
         """A session logged in as ``username`` and prepared; None (counted) if login failed."""
         s = Session(client, persona, username=username, rng=rng,
                     refusal_statuses=self.workload.refusal_statuses)
+        s.state["ctx"] = self.plan.context
         try:
             if self.workload.login is not None and username is not None:
                 self.workload.login(s, username, self.plan.password or "")

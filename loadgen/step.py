@@ -1,0 +1,324 @@
+"""One step: the profile's system with N customers, loaded by U operators (or a rate), measured.
+
+``run_step`` (the contract the sweep calls) brings the system up (:mod:`loadgen.sut`), grows its
+database to N customers (:mod:`loadgen.seed`), then ``measure_step``:
+
+1. reads the book before the load: operators per role (each Locust user logs in as its own account),
+   catalogue ids; creates missing operator accounts through the app's admin API when the book has
+   fewer salespeople / clerks / managers than the load needs (new hires without customers, counted
+   in ``operators_created``);
+2. runs the load (:mod:`loadgen.measure.load_run`) while sampling app, DB and load generator;
+3. audits the books (:func:`reference_app.audit.audit`): any violation fails the step with
+   "books not consistent";
+4. judges validity and the SLO, writes ``step.json`` (contract fields + ``"schema": 1`` + extras),
+   next to ``samples.parquet`` (raw samples) and ``resources.csv`` (1 s resource samples).
+
+A step that is invalid has ``valid: false`` and ``passed: false``; the sweep counts it as neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from loadgen.errors import JxcError
+from loadgen.measure.load_run import LoadFailed, measure_load
+from loadgen.workload.plan import LoadPlan, assign_seats, persona_counts
+
+SCHEMA_VERSION = 1
+ROLES_OF_PERSONAS = {"sales": "sales", "clerk": "clerk", "manager": "manager", "admin": "admin"}
+
+
+# -- the book before the load -----------------------------------------------------------------------
+def read_book(db_url: str) -> dict[str, Any]:
+    """Operators by role (usernames, in id order) and catalogue ids, read from the database."""
+    from sqlalchemy import create_engine, func, select
+
+    from reference_app.models import Customer, Operator, Product, Supplier, Warehouse
+
+    eng = create_engine(db_url)
+    try:
+        with eng.connect() as c:
+            ops: dict[str, list[str]] = {}
+            for role, username in c.execute(select(Operator.role, Operator.username).order_by(Operator.id)):
+                ops.setdefault(role, []).append(username)
+            teams = [t for (t,) in c.execute(select(Operator.team).where(Operator.role == "manager").order_by(Operator.id))]
+            book = {
+                "operators": ops,
+                "teams": [t for t in teams if t],
+                "product_ids": [i for (i,) in c.execute(select(Product.id).order_by(Product.id))],
+                "warehouse_ids": [i for (i,) in c.execute(select(Warehouse.id).order_by(Warehouse.id))],
+                "supplier_ids": [i for (i,) in c.execute(select(Supplier.id).order_by(Supplier.id))],
+                "customers": c.execute(select(func.count()).select_from(Customer)).scalar_one(),
+            }
+    finally:
+        eng.dispose()
+    return book
+
+
+def ensure_operators(base_url: str, book: dict, need: dict[str, int], password: str, quota: int) -> list[str]:
+    """Create the accounts the load needs but the book lacks, via POST /operators as admin."""
+    import httpx
+
+    missing = {role: n - len(book["operators"].get(role, [])) for role, n in need.items()}
+    missing = {r: n for r, n in missing.items() if n > 0}
+    if not missing:
+        return []
+    created: list[str] = []
+    with httpx.Client(base_url=base_url, timeout=60) as http:
+        r = http.post("/api/v1/auth/login", json={"username": "admin", "password": password})
+        if r.status_code != 200:
+            raise JxcError(f"the book has too few operators {missing} and the admin cannot log in to add "
+                           f"them (POST /auth/login answered {r.status_code})", exit_code=1)
+        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        teams = book.get("teams") or ["team0001"]
+        for role, n in missing.items():
+            have = book["operators"].setdefault(role, [])
+            for k in range(n):
+                username = f"lt{role}{len(have) + 1:06d}"
+                body = {"username": username, "password": password, "role": role,
+                        "team": teams[k % len(teams)] if role in ("sales", "manager") else None,
+                        "customer_quota": quota if role == "sales" else 0}
+                r = http.post("/api/v1/operators", json=body, headers=headers)
+                if r.status_code not in (201, 409):
+                    raise JxcError(f"could not add operator {username}: POST /operators answered "
+                                   f"{r.status_code} {r.text[:200]}", exit_code=1)
+                have.append(username)
+                created.append(username)
+    return created
+
+
+def db_size_fn(db_url: str) -> Callable[[], int | None]:
+    """Bytes the database takes on disk: files for SQLite, the server's own figure otherwise."""
+    from sqlalchemy import create_engine, make_url, text
+
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        base = Path(url.database or "")
+
+        def sqlite_size() -> int:
+            return sum(p.stat().st_size for p in (base, Path(f"{base}-wal"), Path(f"{base}-shm")) if p.exists())
+        return sqlite_size
+    eng = create_engine(db_url, pool_size=1, max_overflow=0)
+    q = ("SELECT pg_database_size(current_database())" if url.get_backend_name() == "postgresql" else
+         "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables "
+         "WHERE table_schema = DATABASE()")
+
+    def server_size() -> int | None:
+        with eng.connect() as c:
+            return int(c.execute(text(q)).scalar_one())
+    server_size.dispose = eng.dispose  # type: ignore[attr-defined]
+    return server_size
+
+
+# -- judging ------------------------------------------------------------------------------------------
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    if obj is None:
+        return default
+    if isinstance(obj, dict):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def slo_failures(figures: dict, slo: Any) -> list[str]:
+    """Every way the step missed its SLO (empty: it met it)."""
+    out = []
+    p95, p99, budget = _get(slo, "p95_ms", 500), _get(slo, "p99_ms", 1500), _get(slo, "error_rate", 0.01)
+    overrides = _get(slo, "operations", {}) or {}
+    if figures["error_rate"] is not None and figures["error_rate"] > budget:
+        out.append(f"error rate {figures['error_rate']:.2%} > {budget:.2%}")
+    for name, op in figures["operations"].items():
+        o = overrides.get(name) if isinstance(overrides, dict) else None
+        t95 = _get(o, "p95_ms") or p95
+        t99 = _get(o, "p99_ms") or p99
+        if op["p95_ms"] is not None and op["p95_ms"] > t95:
+            out.append(f"{name} p95 {op['p95_ms']:.0f} ms > {t95:g} ms")
+        if op["p99_ms"] is not None and op["p99_ms"] > t99:
+            out.append(f"{name} p99 {op['p99_ms']:.0f} ms > {t99:g} ms")
+    return out
+
+
+def machine_info() -> dict[str, Any]:
+    import psutil
+
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:  # never ``import locust`` here: it monkey-patches the whole process for gevent
+        locust_version = version("locust")
+    except PackageNotFoundError:
+        locust_version = None
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=5).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        rev = None
+    return {"hostname": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "memory_bytes": psutil.virtual_memory().total, "processor": platform.processor(),
+            "locust": locust_version, "git_revision": rev}
+
+
+def tool_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jxcbench")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+# -- one measured step on a running system ------------------------------------------------------------
+def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, operators: int | None = None,
+                 rate: float | None = None, duration_s: float, warmup_s: float, out_dir: Path,
+                 app_pids: Iterable[int] | Callable[[], Iterable[int]] = (),
+                 db_pids: Iterable[int] | Callable[[], Iterable[int]] = (),
+                 health: Callable[[], bool] | None = None, processes: int = 1, expect_workers: int = 0,
+                 master_port: int = 5557, on_progress: Callable[[dict], None] | None = None,
+                 min_requests: int | None = None, extra: dict | None = None) -> dict:
+    from loadgen.synth import LOADTEST_PASSWORD
+    from reference_app.audit import audit
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wl = _get(profile, "workload")
+    if rate is None and operators is None:
+        operators = _get(wl, "operators")
+        rate = _get(wl, "rate") if operators is None else None
+    if rate is None and not operators:
+        raise JxcError("a step needs --operators U (closed model) or --rate R (open model)")
+    model = "open" if rate is not None else "closed"
+    seats_total = operators if operators else max(4, math.ceil(rate))
+    mix = dict(_get(wl, "mix") or {"sales": 0.7, "clerk": 0.2, "manager": 0.1})
+    mix = {p: w for p, w in mix.items() if p in ("sales", "clerk", "manager") and w > 0}
+    book = read_book(db_url)
+    need = {ROLES_OF_PERSONAS[p]: n for p, n in persona_counts(mix, seats_total).items()}
+    created = ensure_operators(base_url, book, need, LOADTEST_PASSWORD, int(_get(wl, "customer_quota", 1000)))
+    try:
+        seats = assign_seats(mix, seats_total, {p: book["operators"].get(ROLES_OF_PERSONAS[p], []) for p in mix})
+    except ValueError as exc:
+        raise JxcError(str(exc)) from None
+    plan = LoadPlan(
+        base_url=base_url, mode=model, seats=seats, password=LOADTEST_PASSWORD, mix=mix,
+        weights=dict(_get(wl, "weights", None) or {}),
+        think_time_s=tuple(_get(wl, "think_time_s", (1.0, 3.0))), rate=rate,
+        warmup_s=float(warmup_s), duration_s=float(duration_s), processes=processes,
+        expect_workers=expect_workers, master_port=master_port,
+        context={k: book[k] for k in ("product_ids", "warehouse_ids", "supplier_ids")},
+    )
+    size = db_size_fn(db_url)
+    kwargs = {"min_requests": min_requests} if min_requests is not None else {}
+    try:
+        res = measure_load(plan, out_dir, sut_groups={"app": app_pids, "db": db_pids}, db_size=size,
+                           on_progress=on_progress, health=health, **kwargs)
+    except LoadFailed as exc:
+        raise JxcError(str(exc), exit_code=1) from None
+    finally:
+        getattr(size, "dispose", lambda: None)()
+
+    from sqlalchemy import create_engine
+
+    eng = create_engine(db_url)
+    try:
+        books = audit(eng)
+    finally:
+        eng.dispose()
+    fig, validity = res["figures"], res["validity"]
+    failures = [] if books.ok else ["books not consistent: " + ", ".join(f"{k} {v}" for k, v in books.counts.items() if v)]
+    failures += slo_failures(fig, _get(profile, "slo"))
+    passed = validity.valid and not failures
+    load = res["load"]
+    workers = load.get("workers", [])
+    resources = dict(res["resources"])
+    resources_extra = resources.pop("extra")
+    profile_dump = profile.model_dump(mode="json") if hasattr(profile, "model_dump") else profile
+    step = {
+        "schema": SCHEMA_VERSION,
+        "customers": int(customers),
+        "operators": int(seats_total),
+        "duration_s": float(duration_s),
+        "requests": fig["requests"],
+        "rps": fig["rps"],
+        "error_rate": fig["error_rate"] if fig["error_rate"] is not None else 0.0,
+        "passed": passed,
+        "latency_ms": fig["latency_ms"],
+        "operations": fig["operations"],
+        "resources": resources,
+        "valid": validity.valid,
+        "invalid_reason": validity.reason,
+        # extras
+        "model": model,
+        "rate": rate,
+        "warmup_s": float(warmup_s),
+        "fail_reason": "; ".join(failures) if failures and validity.valid else None,
+        "slo_failures": failures,
+        "refusals": fig["refusals"],
+        "errors": fig["errors"],
+        "goodput_rps": fig["goodput_rps"],
+        "warmup_requests": fig["warmup_requests"],
+        "logins": fig["logins"],
+        "percentile_method": fig["percentile_method"],
+        "audit": {"ok": books.ok, "counts": books.counts, "violations": books.violations[:20]},
+        "resources_extra": resources_extra,
+        "load": {
+            "processes": processes, "remote_workers": expect_workers,
+            "workers": [{"index": w.get("index"), "pid": w.get("pid"), **(w.get("stats") or {})} for w in workers],
+            "seats": len(seats), "operators_created": created, "book_customers": book["customers"],
+            "t0": load.get("t0"), "measure_start": load.get("measure_start"), "end": load.get("end"),
+        },
+        "profile": profile_dump,
+        "machine": machine_info(),
+        "tool_version": tool_version(),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "files": {"samples": "samples.parquet", "resources": "resources.csv"},
+    }
+    if extra:
+        step.update(extra)
+    (out_dir / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
+    return step
+
+
+# -- the contract: bring up, seed, measure, tear down -----------------------------------------------
+def run_step(profile: Any, *, customers: int, operators: int | None = None, rate: float | None = None,
+             duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool = False,
+             processes: int = 1, expect_workers: int = 0, master_port: int = 5557,
+             on_progress: Callable[[dict], None] | None = None, on_stage: Callable[[str], None] | None = None) -> dict:
+    try:
+        from loadgen.sut.launcher import SystemUnderTest
+    except ImportError as exc:
+        raise JxcError(f"the system-under-test launcher (loadgen.sut.launcher) is not available: {exc}",
+                       exit_code=1) from None
+    from loadgen.seed import seed_database
+
+    stage = on_stage or (lambda s: None)
+    wl = _get(profile, "workload")
+    db = _get(profile, "database")
+    t_start = time.time()
+    stage("starting the system under test")
+    with SystemUnderTest(profile, unconstrained=unconstrained) as sut:
+        stage(f"growing the database to {customers} customers")
+        t_seed = time.time()
+        seed_database(sut.db_url, customers, customer_quota=int(_get(wl, "customer_quota", 1000)),
+                      index_level=_get(db, "index_level", "basic"), progress=False)
+        seed_s = time.time() - t_seed
+        sut.start_app()
+        stage("measuring")
+        step = measure_step(profile, base_url=sut.base_url, db_url=sut.db_url, customers=customers,
+                            operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
+                            out_dir=out_dir, app_pids=sut.app_pids, db_pids=sut.db_pids, health=sut.healthy,
+                            processes=processes, expect_workers=expect_workers, master_port=master_port,
+                            on_progress=on_progress,
+                            extra={"unconstrained": unconstrained, "seed_s": round(seed_s, 3)})
+        stage("tearing down")
+    step["wall_s"] = round(time.time() - t_start, 3)
+    (Path(out_dir) / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
+    return step
+
+
+__all__ = ["SCHEMA_VERSION", "measure_step", "read_book", "run_step", "slo_failures"]
