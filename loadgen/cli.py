@@ -18,6 +18,7 @@ from loadgen.errors import JxcError
 COMMAND_MODULES = [
     "loadgen.sweep_command",
     "loadgen.app_commands",
+    "loadgen.run_command",
 ]
 
 app = typer.Typer(

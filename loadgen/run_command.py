@@ -1,0 +1,121 @@
+"""``jxcbench run`` (one measured step) and ``jxcbench worker`` (a load-generator worker process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from loadgen.errors import JxcError
+
+console = Console(stderr=True)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
+_UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: str, option: str) -> float:
+    """``"60s"``, ``"2m"``, ``"90"`` (seconds) -> seconds; anything else is a clear error."""
+    m = _DURATION.match(str(value))
+    if not m:
+        raise JxcError(f"{option}: {value!r} is not a duration (examples: 60s, 2m, 90)")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def run(
+    profile: Annotated[Path, typer.Argument(help="Profile YAML file.", show_default=False)],
+    customers: Annotated[int, typer.Option("--customers", "-n", min=1, help="Customers in the book (grown if needed).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for step.json, samples.parquet, resources.csv.")],
+    operators: Annotated[int | None, typer.Option("--operators", "-u", min=1, help="Closed model: concurrent operators (default: the profile's). With --rate: the session pool.")] = None,
+    rate: Annotated[float | None, typer.Option("--rate", "-r", min=0.001, help="Open model: target arrivals per second.")] = None,
+    duration: Annotated[str, typer.Option("--duration", help="Measured window (e.g. 60s, 2m).")] = "60s",
+    warmup: Annotated[str, typer.Option("--warmup", help="Warm-up before the window, kept apart.")] = "10s",
+    processes: Annotated[int, typer.Option("--processes", "-p", min=1, max=64, help="Local load-generator processes (>1: a Locust master and N workers).")] = 1,
+    expect_workers: Annotated[int, typer.Option("--expect-workers", min=0, help="Remote workers (jxcbench worker --master THIS_HOST) to wait for.")] = 0,
+    master_port: Annotated[int, typer.Option("--master-port", min=1, max=65535, help="Port the master listens on for workers.")] = 5557,
+    unconstrained: Annotated[bool, typer.Option("--unconstrained", help="Run without hardware limits where cgroups cannot be written.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing step in --out.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print step.json on stdout.")] = False,
+) -> None:
+    """Measure one step: bring the profile's system up, grow it to N customers, load it, tear it down."""
+    from profiles.loader import load_profile
+
+    duration_s = parse_duration(duration, "--duration")
+    warmup_s = parse_duration(warmup, "--warmup")
+    if duration_s <= 0:
+        raise JxcError(f"--duration: must be positive, got {duration!r}")
+    if (out / "step.json").exists() and not force:
+        raise JxcError(f"--out: {out / 'step.json'} exists; choose another directory or pass --force")
+    prof = load_profile(profile)
+    if rate is None and operators is None and prof.workload.operators is None and prof.workload.rate is None:
+        raise JxcError(f"{profile}: workload sets neither operators nor rate; pass --operators or --rate")
+    from loadgen.step import run_step
+
+    total = warmup_s + duration_s
+    step = _with_progress(lambda on_progress, on_stage: run_step(
+        prof, customers=customers, operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
+        out_dir=out, unconstrained=unconstrained, processes=processes, expect_workers=expect_workers,
+        master_port=master_port, on_progress=on_progress, on_stage=on_stage), total)
+    if as_json:
+        typer.echo(json.dumps(step, indent=2, default=str))
+    _print_summary(step, out)
+    if not step["valid"]:
+        raise JxcError(f"step invalid: {step['invalid_reason']}", exit_code=3)
+
+
+def _with_progress(fn, total: float):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+        task = bar.add_task("starting", total=total, info="")
+        last = {"t": 0.0, "n": 0, "wall": time.time()}
+
+        def on_stage(text: str) -> None:
+            bar.update(task, description=text)
+
+        def on_progress(msg: dict) -> None:
+            now = time.time()
+            rps = (msg["requests"] - last["n"]) / max(1e-6, now - last["wall"])
+            last.update(n=msg["requests"], wall=now)
+            bar.update(task, completed=min(total, max(0.0, msg["t"])), description=msg["phase"],
+                       info=f"{msg['requests']} req  {rps:.0f}/s  {msg['errors']} err  {msg['refusals']} refused")
+        return fn(on_progress, on_stage)
+
+
+def _print_summary(step: dict, out: Path) -> None:
+    lat = step["latency_ms"]
+    verdict = ("[yellow]INVALID[/]" if not step["valid"] else "[green]PASSED[/]" if step["passed"] else "[red]FAILED[/]")
+    console.print(f"{verdict}  {step['requests']} requests, {step['rps']} req/s (goodput {step['goodput_rps']}/s), "
+                  f"errors {step['error_rate']:.2%}, refusals {step['refusals']}; "
+                  f"p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms  max {lat['max']} ms", highlight=False)
+    if step.get("invalid_reason"):
+        console.print(f"invalid: {step['invalid_reason']}", highlight=False)
+    if step.get("fail_reason"):
+        console.print(f"failed: {step['fail_reason']}", highlight=False)
+    console.print(f"wrote {out / 'step.json'}, samples.parquet, resources.csv", highlight=False)
+
+
+def worker(
+    master: Annotated[str, typer.Option("--master", help="Host of the master (jxcbench run ... --expect-workers K).")],
+    master_port: Annotated[int, typer.Option("--master-port", min=1, max=65535)] = 5557,
+) -> None:
+    """Run a load-generator worker for a master on another machine (Locust master/worker)."""
+    # A process of its own: gevent must patch the interpreter before anything else is imported.
+    args = [sys.executable, "-m", "loadgen.workload.engine", "worker", "--master", master, "--master-port", str(master_port)]
+    sys.stdout.flush()
+    os.execv(sys.executable, args)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("worker")(worker)
+
+
+__all__ = ["parse_duration", "register"]
