@@ -16,6 +16,7 @@ class ToyServer:
         self.stall_s = stall_s
         self.first: float | None = None
         self.hits = 0
+        self.paths: list[str] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,6 +35,7 @@ class ToyServer:
                 self.wfile.write(body)
 
             def do_GET(self):
+                outer.paths.append(self.path)
                 self._answer(200, b'{"ok":true}')
 
             def do_POST(self):

@@ -29,3 +29,18 @@ MIXED = Workload(personas={
     "pinger": Persona("pinger", None, {"ping": (3.0, ping), "refuse": (1.0, refuse)}),
 })
 BURN = Workload(personas={"burner": Persona("burner", None, {"ping": (1.0, burn_then_ping)})})
+
+
+def ident_login(s: Session, username: str, password: str) -> None:
+    # The toy server counts logins per username: a username logged in twice = an operator reused.
+    s.call("login", "GET", f"/login?u={username}")
+
+
+def ident_ping(s: Session) -> None:
+    s.call("ping", "GET", f"/ping?u={s.username}")
+
+
+IDENT = Workload(personas={
+    "sales": Persona("sales", "sales", {"ping": (1.0, ident_ping)}),
+    "clerk": Persona("clerk", "clerk", {"ping": (1.0, ident_ping), "refuse": (1.0, refuse)}),
+}, login=ident_login)
