@@ -134,3 +134,33 @@ def test_keyset_pagination_walks_every_visible_customer_once(world):
     me = world.get("sales_b1", "/operators/me").json()
     assert len(expected) == me["customer_count"]
     assert pages >= 3
+
+
+def test_customer_reads_take_a_fixed_number_of_queries(world):
+    """No N+1: the view is two SELECTs however many orders; a page is one SELECT however many rows."""
+    from sqlalchemy import event
+
+    p = world.new_product(price="1.00", on_hand=50)
+    c = world.new_customer("sales_b1")
+    for _ in range(5):
+        world.new_customer("mgr_b")
+    for _ in range(7):
+        assert world.order("sales_b1", c["id"], [(p["id"], 1)]).status_code == 201
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    engine = world.client.app.state.db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert len(world.get("sales_b1", f"/customers/{c['id']}").json()["recent_orders"]) == 5
+        view_queries = len(statements)
+        statements.clear()
+        assert len(world.get("mgr_b", "/customers", params={"limit": 100}).json()["items"]) > 5
+        page_queries = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert view_queries == 2
+    assert page_queries == 1
