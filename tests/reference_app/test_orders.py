@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import httpx
 import uvicorn
@@ -16,7 +17,7 @@ from sqlalchemy import func, select, update
 from reference_app.audit import audit
 from reference_app.config import Settings
 from reference_app.main import create_app
-from reference_app.models import SalesOrder, Stock, StockMove, utcnow
+from reference_app.models import PurchaseOrder, SalesOrder, Stock, StockMove, utcnow
 
 
 def _ledger(world, product_id: int) -> list[tuple[int, str, str]]:
@@ -126,10 +127,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_concurrent_orders_for_a_scarce_product_over_real_http(world):
-    """8 threads x 10 orders race for 30 units through uvicorn: exactly 30 sell, books stay straight."""
-    scarce, common = world.new_product(price="1.00", on_hand=30), world.new_product(price="1.00", on_hand=1000)
-    customers = [world.new_customer("sales_a1")["id"] for _ in range(2)]
+@contextmanager
+def live_server(world):
+    """The app under a real uvicorn on a free port, in a thread of this process; yields (base url, app)."""
     port = _free_port()
     app = create_app(Settings(database_url=world.url, pool_size=8, max_overflow=4))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
@@ -140,26 +140,38 @@ def test_concurrent_orders_for_a_scarce_product_over_real_http(world):
         while not server.started:
             assert time.monotonic() < deadline, "uvicorn did not start"
             time.sleep(0.02)
-
-        def worker(n: int) -> list[int]:
-            rng = random.Random(n)
-            codes = []
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", headers=world.h("sales_a1"),
-                              timeout=30) as http:
-                for _ in range(10):
-                    lines = [{"product_id": scarce["id"], "qty": 1}, {"product_id": common["id"], "qty": 1}]
-                    rng.shuffle(lines)  # lines in any order: the service locks in product order
-                    r = http.post("/sales-orders", json={"customer_id": rng.choice(customers),
-                                                         "warehouse_id": world.catalog["w1"]["id"], "lines": lines})
-                    codes.append(r.status_code)
-            return codes
-
-        with ThreadPoolExecutor(8) as pool:
-            codes = [c for result in pool.map(worker, range(8)) for c in result]
+        yield f"http://127.0.0.1:{port}/api/v1", app
     finally:
         server.should_exit = True
         thread.join(10)
         app.state.db.dispose()
+
+
+def _race(n_threads: int, per_thread: int, request) -> list[int]:
+    """Run ``request(http_client, rng, thread_no, request_no)`` per_thread times in each of n_threads
+    threads; all the status codes."""
+    def worker(n: int) -> list[int]:
+        rng = random.Random(n)
+        with httpx.Client(timeout=30) as http:
+            return [request(http, rng, n, i).status_code for i in range(per_thread)]
+
+    with ThreadPoolExecutor(n_threads) as pool:
+        return [c for result in pool.map(worker, range(n_threads)) for c in result]
+
+
+def test_concurrent_orders_for_a_scarce_product_over_real_http(world):
+    """8 threads x 10 orders race for 30 units through uvicorn: exactly 30 sell, books stay straight."""
+    scarce, common = world.new_product(price="1.00", on_hand=30), world.new_product(price="1.00", on_hand=1000)
+    customers = [world.new_customer("sales_a1")["id"] for _ in range(2)]
+    with live_server(world) as (base, app):
+        def order(http, rng, *_):
+            lines = [{"product_id": scarce["id"], "qty": 1}, {"product_id": common["id"], "qty": 1}]
+            rng.shuffle(lines)  # lines in any order: the service locks in product order
+            return http.post(f"{base}/sales-orders", headers=world.h("sales_a1"), json={
+                "customer_id": rng.choice(customers), "warehouse_id": world.catalog["w1"]["id"], "lines": lines})
+
+        codes = _race(8, 10, order)
+        retried = app.state.db.retried
     assert sorted(set(codes)) == [201, 409], codes
     assert codes.count(201) == 30
     assert world.on_hand(scarce["id"]) == 0 and world.on_hand(common["id"]) == 970
@@ -167,7 +179,44 @@ def test_concurrent_orders_for_a_scarce_product_over_real_http(world):
         assert conn.scalar(select(func.min(Stock.on_hand))) >= 0
     result = audit(world.engine)
     assert result.ok, result.violations
-    print(f"{world.backend}: {app.state.db.retried} units of work retried")
+    print(f"{world.backend}: {retried} units of work retried")
+
+
+def test_concurrent_quota_and_receipts_over_real_http(world):
+    """Quota holds under concurrent creation; a purchase order is received exactly once; concurrent
+    receipts into a missing stock row both land."""
+    op = world.post("admin", "/operators", {"username": world.unique("race"), "password": "longenough",
+                                            "role": "sales", "team": "A", "customer_quota": 7}).json()
+    product = world.new_product()
+    pos = []
+    for _ in range(6):
+        r = world.post("clerk", "/purchase-orders", {
+            "supplier_id": world.catalog["supplier"]["id"], "warehouse_id": world.catalog["w2"]["id"],
+            "lines": [{"product_id": product["id"], "qty": 2}]})
+        pos.append(r.json()["id"])
+    with live_server(world) as (base, app):
+        def create(http, rng, *_):
+            return http.post(f"{base}/customers", headers=world.h("admin"), json={
+                "name": f"race{rng.random()}", "phone": "1", "owner_id": op["id"]})
+
+        created = _race(6, 3, create)
+
+        def receive(http, _rng, n, i):
+            # Thread n receives order n first, then n+1...: every order is asked for by 4 threads,
+            # and the first wave races to create the missing stock row.
+            return http.post(f"{base}/purchase-orders/{pos[(n + i) % len(pos)]}/receive", headers=world.h("clerk"))
+
+        received = _race(6, 4, receive)
+        retried = app.state.db.retried
+    assert created.count(201) == 7 and created.count(409) == 11, created
+    assert received.count(200) == 6 and received.count(409) == 18, received
+    with world.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(PurchaseOrder)
+                           .where(PurchaseOrder.id.in_(pos), PurchaseOrder.status == "received")) == 6
+    assert world.on_hand(product["id"], "w2") == 12
+    result = audit(world.engine)
+    assert result.ok, result.violations
+    print(f"{world.backend}: {retried} units of work retried")
 
 
 def test_books_are_straight_after_everything(world):
