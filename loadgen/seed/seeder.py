@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -236,6 +237,7 @@ class _Seeder:
         self.cat: Catalogue = make_catalogue(seed)
         self.key = "`key`" if writer.dialect == "mysql" else "key"
         self._block: tuple[int, CustomerBlock, History | None] | None = None
+        self._queue: list | None = None
 
     # -- app_meta ---------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -255,9 +257,15 @@ class _Seeder:
         self.added[table] = self.added.get(table, 0) + int(n)
 
     def load(self, table: str, rows: Rows) -> None:
+        """Encode rows; send them now, or queue them into the chunk being prepared."""
         n = len(next(iter(rows.values())))
-        if n:
-            self.w.load(table, rows)
+        if not n:
+            return
+        payload = self.w.encode(table, rows)
+        if self._queue is not None:
+            self._queue.append((table, payload, n))
+        else:
+            self.w.send(table, payload)
             self._count(table, n)
 
     def take_ids(self, table: str, n: int) -> np.ndarray:
@@ -370,13 +378,29 @@ class _Seeder:
 
     # -- the chunks --------------------------------------------------------------------------
     def grow(self, have: int, customers: int, chunk: int, bar: SeedProgress) -> None:
+        """Prepare chunk i+1 (generate + encode, in a thread) while chunk i is being written.
+
+        The database is the bottleneck on one core; generation and encoding on the other core
+        then cost (almost) nothing. At most two chunks are in memory.
+        """
+        bounds = []
         start = have
         while start < customers:
             stop = min(customers, (start // chunk + 1) * chunk)
-            rows_before = sum(self.added.values())
-            self._chunk(have, start, stop)
-            bar.advance(stop - start, sum(self.added.values()) - rows_before)
+            bounds.append((start, stop))
             start = stop
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-prepare") as pool:
+            pending = pool.submit(self._prepare, have, *bounds[0]) if bounds else None
+            for i, (start, stop) in enumerate(bounds):
+                prepared = pending.result()
+                pending = pool.submit(self._prepare, have, *bounds[i + 1]) if i + 1 < len(bounds) else None
+                try:
+                    rows = self._apply(prepared)
+                except BaseException:
+                    if pending is not None:
+                        pending.cancel()
+                    raise
+                bar.advance(stop - start, rows)
 
     def _block_data(self, b: int) -> tuple[CustomerBlock, History | None]:
         if self._block is None or self._block[0] != b:
@@ -385,7 +409,8 @@ class _Seeder:
             self._block = (b, cb, h)
         return self._block[1], self._block[2]
 
-    def _chunk(self, run_start: int, start: int, stop: int) -> None:
+    def _prepare(self, run_start: int, start: int, stop: int) -> dict:
+        self._queue = []
         delta = np.zeros(self.cat.products * self.cat.warehouses, dtype=np.int64)
         owners_added = np.zeros(len(self.sales_id), dtype=np.int64)
         for b in range(start // BLOCK, (stop - 1) // BLOCK + 1):
@@ -397,19 +422,36 @@ class _Seeder:
             js = self.owner_js[np.searchsorted(self.owner_bounds, pos, side="right")]
             owners_added += np.bincount(js, minlength=len(self.sales_id))
             self._slice(cb, h, lo, hi, self.sales_id[js], delta)
-        w = self.w
+        loads, self._queue = self._queue, None
         cells = np.nonzero(delta)[0]
         W = self.cat.warehouses
-        w.executemany("UPDATE stock SET on_hand = on_hand + ? WHERE product_id = ? AND warehouse_id = ?",
-                      [(int(delta[c]), int(self.products[c // W]), int(self.warehouses[c % W])) for c in cells])
         nz = np.nonzero(owners_added)[0]
-        w.executemany("UPDATE operators SET customer_count = customer_count + ? WHERE id = ?",
-                      [(int(owners_added[j]), int(self.sales_id[j])) for j in nz])
-        self.put_meta("seeded_customers", str(stop))
-        for t in ID_TABLES:
-            if self.next_id[t] > 1:
-                w.after_ids(t, self.next_id[t] - 1)
-        w.commit()
+        return dict(
+            loads=loads, stop=stop, last_ids={t: self.next_id[t] - 1 for t in ID_TABLES},
+            stock=[(int(delta[c]), int(self.products[c // W]), int(self.warehouses[c % W])) for c in cells],
+            owners=[(int(owners_added[j]), int(self.sales_id[j])) for j in nz],
+        )
+
+    def _apply(self, p: dict) -> int:
+        """Write one prepared chunk in one transaction (with the progress counter)."""
+        w = self.w
+        try:
+            for table, payload, _n in p["loads"]:
+                w.send(table, payload)
+            w.executemany("UPDATE stock SET on_hand = on_hand + ? WHERE product_id = ? AND warehouse_id = ?",
+                          p["stock"])
+            w.executemany("UPDATE operators SET customer_count = customer_count + ? WHERE id = ?", p["owners"])
+            self.put_meta("seeded_customers", str(p["stop"]))
+            for t, last in p["last_ids"].items():
+                if last > 0:
+                    w.after_ids(t, last)
+            w.commit()
+        except BaseException:
+            w.rollback()
+            raise
+        for table, _payload, n in p["loads"]:
+            self._count(table, n)
+        return sum(n for _t, _p, n in p["loads"])
 
     def _slice(self, cb: CustomerBlock, h: History | None, lo: int, hi: int, owner: np.ndarray,
                delta: np.ndarray) -> None:
