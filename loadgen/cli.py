@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "loadgen.sweep_command",
     "loadgen.app_commands",
     "loadgen.run_command",
+    "loadgen.seed_commands",
 ]
 
 app = typer.Typer(
