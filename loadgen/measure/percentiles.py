@@ -36,35 +36,71 @@ def _r(x: float) -> float | None:
     return None if x is None or np.isnan(x) else round(float(x), 3)
 
 
+def _codes(values) -> tuple[np.ndarray, list[str]]:
+    codes, names = pd.factorize(np.asarray(values, dtype=object), sort=True)
+    return codes, [str(n) for n in names]
+
+
 def summarise_frame(df: pd.DataFrame, duration_s: float) -> dict[str, Any]:
     """Step figures from a samples frame (all phases; only ``measure`` rows count)."""
-    m = df[(df["phase"] == "measure") & ~df["operation"].isin(EXCLUDED_OPERATIONS)]
-    lat = m["latency_ms"].to_numpy(dtype=np.float64)
-    outcome = m["outcome"].astype(str).to_numpy() if len(m) else np.array([], dtype=str)
-    n = int(len(lat))
-    errors = int((outcome == "error").sum())
-    refusals = int((outcome == "refusal").sum())
-    p50, p95, p99 = percentiles(lat)
-    ops: dict[str, dict[str, Any]] = {}
-    if n:
-        op_codes, op_names = pd.factorize(m["operation"].astype(str), sort=True)
-        order = np.argsort(op_codes, kind="stable")
-        bounds = np.searchsorted(op_codes[order], np.arange(len(op_names) + 1))
-        for i, name in enumerate(op_names):
-            idx = order[bounds[i]:bounds[i + 1]]
-            olat = lat[idx]
-            oout = outcome[idx]
-            q50, q95, q99 = percentiles(olat)
-            ops[str(name)] = {
-                "requests": int(len(idx)),
-                "p50_ms": _r(q50),
-                "p95_ms": _r(q95),
-                "p99_ms": _r(q99),
-                "max_ms": _r(float(olat.max())),
-                "errors": int((oout == "error").sum()),
-                "refusals": int((oout == "refusal").sum()),
-            }
-    logins = df[df["operation"] == "login"]
+    return _summarise(df["latency_ms"].to_numpy(dtype=np.float64), _codes(df["operation"]),
+                      _codes(df["outcome"]), _codes(df["phase"]), duration_s)
+
+
+def summarise_file(path: Path, duration_s: float) -> dict[str, Any]:
+    """Step figures straight from a samples Parquet file.
+
+    Reads only four columns, keeps the text columns dictionary-encoded and works on their integer
+    codes: 10 M samples take a few seconds and well under 1 GiB (see bench/percentiles.py).
+    """
+    table = pq.read_table(path, columns=["operation", "latency_ms", "outcome", "phase"],
+                          read_dictionary=["operation", "outcome", "phase"]).unify_dictionaries()
+
+    def codes(name: str) -> tuple[np.ndarray, list[str]]:
+        col = table[name]
+        if col.num_chunks == 0:
+            return np.zeros(0, dtype=np.int32), []
+        names = col.chunk(0).dictionary.to_pylist()
+        idx = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in col.chunks])
+        return idx, names
+
+    lat = table["latency_ms"].to_numpy()
+    return _summarise(np.asarray(lat, dtype=np.float64), codes("operation"), codes("outcome"), codes("phase"),
+                      duration_s)
+
+
+def _code(names: list[str], name: str) -> int:
+    return names.index(name) if name in names else -1
+
+
+def _summarise(lat: np.ndarray, ops: tuple[np.ndarray, list[str]], outs: tuple[np.ndarray, list[str]],
+               phases: tuple[np.ndarray, list[str]], duration_s: float) -> dict[str, Any]:
+    op_idx, op_names = ops
+    out_idx, out_names = outs
+    ph_idx, ph_names = phases
+    login = np.isin(op_idx, [_code(op_names, n) for n in EXCLUDED_OPERATIONS])
+    keep = (ph_idx == _code(ph_names, "measure")) & ~login
+    err_c, ref_c = _code(out_names, "error"), _code(out_names, "refusal")
+    m_lat, m_op, m_out = lat[keep], op_idx[keep], out_idx[keep]
+    n = int(len(m_lat))
+    errors = int((m_out == err_c).sum())
+    refusals = int((m_out == ref_c).sum())
+    p50, p95, p99 = percentiles(m_lat)
+    ops_out: dict[str, dict[str, Any]] = {}
+    for code in np.unique(m_op) if n else []:
+        sel = m_op == code
+        olat, oout = m_lat[sel], m_out[sel]
+        q50, q95, q99 = percentiles(olat)
+        ops_out[op_names[int(code)]] = {
+            "requests": int(len(olat)),
+            "p50_ms": _r(q50),
+            "p95_ms": _r(q95),
+            "p99_ms": _r(q99),
+            "max_ms": _r(float(olat.max())),
+            "errors": int((oout == err_c).sum()),
+            "refusals": int((oout == ref_c).sum()),
+        }
+    ops_out = dict(sorted(ops_out.items()))
     return {
         "requests": n,
         "rps": round(n / duration_s, 3) if duration_s > 0 else None,
@@ -72,19 +108,12 @@ def summarise_frame(df: pd.DataFrame, duration_s: float) -> dict[str, Any]:
         "error_rate": round(errors / n, 6) if n else None,
         "errors": errors,
         "refusals": refusals,
-        "latency_ms": {"p50": _r(p50), "p95": _r(p95), "p99": _r(p99), "max": _r(float(lat.max()) if n else float("nan"))},
-        "operations": ops,
-        "warmup_requests": int((df["phase"] == "warmup").sum()),
-        "logins": {"count": int(len(logins)), "errors": int((logins["outcome"] == "error").sum())},
+        "latency_ms": {"p50": _r(p50), "p95": _r(p95), "p99": _r(p99), "max": _r(float(m_lat.max()) if n else float("nan"))},
+        "operations": ops_out,
+        "warmup_requests": int((ph_idx == _code(ph_names, "warmup")).sum()),
+        "logins": {"count": int(login.sum()), "errors": int((login & (out_idx == err_c)).sum())},
         "percentile_method": f"numpy.percentile method={PERCENTILE_METHOD!r} on raw samples",
     }
-
-
-def summarise_file(path: Path, duration_s: float) -> dict[str, Any]:
-    """Step figures straight from a samples Parquet file, reading only the columns needed."""
-    table = pq.read_table(path, columns=["operation", "latency_ms", "outcome", "phase"])
-    df = table.to_pandas()
-    return summarise_frame(df, duration_s)
 
 
 def count_measured(path: Path) -> int:
