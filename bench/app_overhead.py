@@ -271,7 +271,9 @@ def main() -> None:
             if len(runs) > 1 and spread > 0.10:
                 print(f"    warning: {name} runs differ by {spread:.0%}; the machine is busy - rerun with more --rounds")
         ratio = mean["app"] / mean["bare"]
-        print(f"  ratio app/bare: {ratio:.2f}  (target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})")
+        pairs = [a["rps"] / b["rps"] for a, b in zip(results["app"], results["bare"], strict=True)]
+        print(f"  ratio app/bare: {ratio:.2f}  (per alternated pair: {', '.join(f'{r:.2f}' for r in pairs)}; "
+              f"target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})")
     finally:
         for proc in procs:
             stop_server(proc)

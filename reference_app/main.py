@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -31,6 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # As many worker threads as pooled connections: extra requests then wait in the event loop
+        # (cheaply, in order) instead of in threads that time out waiting for a connection.
+        to_thread.current_default_thread_limiter().total_tokens = settings.pool_size + settings.max_overflow
         try:
             await run_in_threadpool(db.meta)
         except Exception as exc:  # noqa: BLE001 - the DB may come up later; /healthz says so

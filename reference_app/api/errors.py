@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from reference_app.domain import Conflict, DomainError, Forbidden, InvalidReference, NotFound, Unauthenticated
 
@@ -42,10 +43,20 @@ async def _data_error(_request: Request, _exc: DataError) -> JSONResponse:
     return JSONResponse({"detail": "a value is out of range for its field"}, status_code=422)
 
 
+async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    # The database is down, the pool stayed empty too long, or a transaction kept deadlocking after
+    # every retry: the request may succeed later, so 503 (with Retry-After), not a bare 500.
+    detail = "database busy or unavailable, retry later"
+    return JSONResponse({"detail": detail, "error": exc.__class__.__name__}, status_code=503,
+                        headers={"Retry-After": "1"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(OperationalError, _unavailable)
+    app.add_exception_handler(PoolTimeout, _unavailable)
 
 
 __all__ = ["STATUS", "status_of", "install_error_handlers"]
