@@ -369,7 +369,9 @@ class Sweep:
         outcome = StepOutcome.from_step(step)
         self.log(f"  -> {outcome.status}{': ' + outcome.reason if outcome.reason else ''}")
         record = dict(step)
-        record.pop("schema", None)
+        # step.json keeps everything; capacity.json holds the profile and the machine once, not per step
+        for key in ("schema", "profile", "machine"):
+            record.pop(key, None)
         record.update({"search": search.what, "phase": phase, "repeat": repeat, "dir": rel.as_posix()})
         run.steps.append(record)
         run.seen[rel] = step

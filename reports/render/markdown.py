@@ -100,8 +100,8 @@ def _spread(entry: Mapping) -> dict[tuple, str]:
 def _steps_table(entry: Mapping) -> list[str]:
     spread = _spread(entry)
     lines = [
-        "| # | search | phase | customers | operators | result | measured | requests | rps | p95 ms | p99 ms | errors | app CPU | DB CPU | p95 spread over repeats |",
-        "|---|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| # | search | phase | customers | operators | result | measured | requests | rps | p95 ms | p99 ms | errors | app CPU | DB CPU | p95 spread over repeats | why it failed |",
+        "|---|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for i, s in enumerate(entry.get("steps", []), 1):
         lat, res = s.get("latency_ms") or {}, s.get("resources") or {}
@@ -109,6 +109,10 @@ def _steps_table(entry: Mapping) -> list[str]:
         if s.get("early_stopped"):
             result += " (stopped early)"
         measured = f"{s.get('duration_s'):g} s window" if s.get("duration_s") is not None else "–"
+        if s.get("warmup_s"):
+            measured += f" after {s['warmup_s']:g} s warm-up"
+        if s.get("percentile_method"):
+            measured += f", {s['percentile_method']} percentiles"
         if s.get("simulated"):
             measured += " (SIMULATED)"
         lines.append(
@@ -116,7 +120,8 @@ def _steps_table(entry: Mapping) -> list[str]:
             f"| {result} | {measured} | {_n(s.get('requests'))} | {_n(s.get('rps'))} | {_ms(lat.get('p95'))} "
             f"| {_ms(lat.get('p99'))} | {_pct(100 * s['error_rate'], 2) if s.get('error_rate') is not None else '–'} "
             f"| {_pct(res.get('app_cpu_pct'))} | {_pct(res.get('db_cpu_pct'))} "
-            f"| {spread.get((s.get('customers'), s.get('operators')), '')} |"
+            f"| {spread.get((s.get('customers'), s.get('operators')), '')} "
+            f"| {(s.get('fail_reason') or '').replace('|', '/') if s.get('valid') and not s.get('passed') else ''} |"
         )
     return lines
 

@@ -81,6 +81,7 @@ class SimulatedStepRunner:
             "requests": 1200, "rps": 1200 / duration_s, "error_rate": 0.0,
             "passed": passed and valid, "valid": valid,
             "invalid_reason": None if valid else "simulated: load generator saturated",
+            "fail_reason": None if passed or not valid else f"customer_search p95 {search_p95:.0f} ms > {threshold:g} ms",
             "latency_ms": {"p50": search_p95 / 4, "p95": search_p95, "p99": search_p95 * 1.5, "max": search_p95 * 2},
             "operations": {
                 "customer_search": {"requests": 400, "p95_ms": search_p95, "errors": 0},
