@@ -25,7 +25,7 @@ PositiveMoney = Annotated[Decimal, Field(gt=0, le=Decimal("10000000.00"), max_di
 MAX_LINES = 100
 
 
-def text(model: type, column: str, *, min_length: int = 1) -> Any:
+def sized_str(model: type, column: str, *, min_length: int = 1) -> Any:
     """A stripped string no longer than ``model.column`` allows."""
     length = model.__table__.c[column].type.length
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=length)]
@@ -42,10 +42,10 @@ class LoginIn(Body):
 
 
 class OperatorIn(Body):
-    username: text(Operator, "username")
+    username: sized_str(Operator, "username")
     password: Annotated[str, StringConstraints(min_length=8, max_length=128)]
     role: Literal[ROLES]  # type: ignore[valid-type]
-    team: text(Operator, "team") | None = None
+    team: sized_str(Operator, "team") | None = None
     customer_quota: Annotated[int, Field(ge=0, le=1_000_000_000)] = 1000
 
 
@@ -66,10 +66,10 @@ class LoginOut(BaseModel):
 
 # -- catalog -------------------------------------------------------------------------------------
 class ProductIn(Body):
-    sku: text(Product, "sku")
-    name: text(Product, "name")
-    category: text(Product, "category")
-    unit: text(Product, "unit")
+    sku: sized_str(Product, "sku")
+    name: sized_str(Product, "name")
+    category: sized_str(Product, "category")
+    unit: sized_str(Product, "unit")
     price: Money
     cost: Money
 
@@ -86,9 +86,9 @@ class ProductOut(BaseModel):
 
 
 class WarehouseIn(Body):
-    code: text(Warehouse, "code")
-    name: text(Warehouse, "name")
-    region: text(Warehouse, "region") | None = None
+    code: sized_str(Warehouse, "code")
+    name: sized_str(Warehouse, "name")
+    region: sized_str(Warehouse, "region") | None = None
 
 
 class WarehouseOut(BaseModel):
@@ -99,9 +99,9 @@ class WarehouseOut(BaseModel):
 
 
 class SupplierIn(Body):
-    code: text(Supplier, "code")
-    name: text(Supplier, "name")
-    phone: text(Supplier, "phone") | None = None
+    code: sized_str(Supplier, "code")
+    name: sized_str(Supplier, "name")
+    phone: sized_str(Supplier, "phone") | None = None
 
 
 class SupplierOut(BaseModel):
@@ -120,13 +120,13 @@ class StockOut(BaseModel):
 
 # -- customers -----------------------------------------------------------------------------------
 class CustomerIn(Body):
-    name: text(Customer, "name")
-    phone: text(Customer, "phone")
-    code: text(Customer, "code") | None = None
-    email: text(Customer, "email") | None = None
-    region: text(Customer, "region") | None = None
-    address: text(Customer, "address") | None = None
-    level: text(Customer, "level") | None = None
+    name: sized_str(Customer, "name")
+    phone: sized_str(Customer, "phone")
+    code: sized_str(Customer, "code") | None = None
+    email: sized_str(Customer, "email") | None = None
+    region: sized_str(Customer, "region") | None = None
+    address: sized_str(Customer, "address") | None = None
+    level: sized_str(Customer, "level") | None = None
     credit_limit: Money | None = None
     owner_id: Id | None = None
 
@@ -134,13 +134,13 @@ class CustomerIn(Body):
 class CustomerPatch(Body):
     """Only the fields present change; fields that cannot be empty refuse an explicit null."""
 
-    name: text(Customer, "name") = None
-    phone: text(Customer, "phone") = None
-    code: text(Customer, "code") = None
-    email: text(Customer, "email") | None = None
-    region: text(Customer, "region") | None = None
-    address: text(Customer, "address") | None = None
-    level: text(Customer, "level") = None
+    name: sized_str(Customer, "name") = None
+    phone: sized_str(Customer, "phone") = None
+    code: sized_str(Customer, "code") = None
+    email: sized_str(Customer, "email") | None = None
+    region: sized_str(Customer, "region") | None = None
+    address: sized_str(Customer, "address") | None = None
+    level: sized_str(Customer, "level") = None
     credit_limit: Money = None
     owner_id: Id = None
 
@@ -296,10 +296,6 @@ class StockList(BaseModel):
     items: list[StockOut]
 
 
-class ItemsOf(BaseModel):
-    items: list[Any]
-
-
 # -- presenting rows -----------------------------------------------------------------------------
 def customer_dict(c: Customer) -> dict[str, Any]:
     return {
@@ -318,3 +314,14 @@ def operator_dict(o: Operator) -> dict[str, Any]:
 def product_dict(p: Product) -> dict[str, Any]:
     return {"id": p.id, "sku": p.sku, "name": p.name, "category": p.category, "unit": p.unit,
             "price": format_money(p.price_cents), "cost": format_money(p.cost_cents), "created_at": p.created_at}
+
+
+__all__ = [
+    "MAX_ID", "MAX_LINES", "Id", "Qty", "Money", "PositiveMoney",
+    "Body", "LoginIn", "OperatorIn", "OperatorOut", "LoginOut", "ProductIn", "ProductOut", "WarehouseIn",
+    "WarehouseOut", "SupplierIn", "SupplierOut", "StockOut", "CustomerIn", "CustomerPatch", "OrderSummary",
+    "CustomerOut", "CustomerView", "SalesLineIn", "SalesOrderIn", "SalesLineOut", "SalesOrderOut",
+    "PurchaseLineIn", "PurchaseOrderIn", "PurchaseLineOut", "PurchaseOrderOut", "PaymentIn", "PaymentOut",
+    "TopCustomer", "AgingBucket", "AgingOut", "StockLevel", "Page", "CustomerPage", "CustomerList",
+    "ProductPage", "StockList", "sized_str", "customer_dict", "operator_dict", "product_dict",
+]

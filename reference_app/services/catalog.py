@@ -49,7 +49,9 @@ def list_products(db: Database, q: str | None, *, after: int, limit: int) -> tup
     stmt = select(Product).where(Product.id > after)
     if q:
         pattern = like_pattern(q)
-        stmt = stmt.where(or_(Product.name.like(pattern, escape="!"), Product.sku.like(pattern, escape="!")))
+        like = "ilike" if db.backend == "postgresql" else "like"  # case-insensitive everywhere
+        stmt = stmt.where(or_(getattr(Product.name, like)(pattern, escape="!"),
+                              getattr(Product.sku, like)(pattern, escape="!")))
     with db.read() as s:
         rows = list(s.scalars(stmt.order_by(Product.id).limit(limit + 1)))
     next_after = rows[limit - 1].id if len(rows) > limit else None

@@ -33,3 +33,6 @@ async def me(db: DatabaseDep, actor: CurrentOperator):
 async def create_operator(body: OperatorIn, db: DatabaseDep, actor: CurrentOperator):
     """Create an operator (admin only)."""
     return operator_dict(await run_in_threadpool(operators.create_operator, db, actor, body.model_dump()))
+
+
+__all__ = ["router"]

@@ -57,3 +57,6 @@ async def list_stock(db: DatabaseDep, _actor: CurrentOperator,
     rows = await run_in_threadpool(stock.list_stock, db, product_id=product_id, warehouse_id=warehouse_id,
                                    limit=limit)
     return {"items": [{"product_id": r.product_id, "warehouse_id": r.warehouse_id, "on_hand": r.on_hand} for r in rows]}
+
+
+__all__ = ["router"]

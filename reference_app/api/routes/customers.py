@@ -70,3 +70,6 @@ async def update_customer(customer_id: CustomerId, body: CustomerPatch, db: Data
     """Change some fields of a customer the caller may see."""
     changes = _money_fields(body.model_dump(exclude_unset=True))
     return customer_dict(await run_in_threadpool(customers.update_customer, db, actor, customer_id, changes))
+
+
+__all__ = ["router"]

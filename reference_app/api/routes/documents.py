@@ -75,3 +75,6 @@ async def create_payment(body: PaymentIn, db: DatabaseDep, actor: CurrentOperato
     p = await run_in_threadpool(payments.create_payment, db, actor, body.customer_id, to_cents(body.amount))
     return {"id": p.id, "customer_id": p.customer_id, "operator_id": p.operator_id,
             "amount": format_money(p.amount_cents), "created_at": p.created_at}
+
+
+__all__ = ["router"]

@@ -42,3 +42,6 @@ async def stock_levels(db: DatabaseDep, _actor: CurrentOperator,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 50):
     """Lowest on-hand first, optionally in one warehouse."""
     return await run_in_threadpool(reports.stock_levels, db, warehouse_id=warehouse_id, limit=limit)
+
+
+__all__ = ["router"]
