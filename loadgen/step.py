@@ -266,6 +266,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "percentile_method": fig["percentile_method"],
         "audit": {"ok": books.ok, "counts": books.counts, "violations": books.violations[:20]},
         "resources_extra": resources_extra,
+        "loadgen": res["loadgen"],
         "load": {
             "processes": processes, "remote_workers": expect_workers,
             "workers": [{"index": w.get("index"), "pid": w.get("pid"), **(w.get("stats") or {})} for w in workers],

@@ -75,12 +75,13 @@ def _kill_tree(proc: subprocess.Popen) -> None:
         pass
 
 
-def loadgen_cpu_series(load: dict) -> dict[str, list[float]]:
-    """Per load-generator process, its per-second CPU % inside the measured window."""
+def loadgen_series(load: dict, key: str = "cpu") -> dict[str, list[float]]:
+    """Per load-generator process, its per-second ``cpu`` % or event-loop ``lag`` (ms) inside the
+    measured window."""
     start, end = load["measure_start"], load["end"]
     out: dict[str, list[float]] = {}
     for w in load.get("workers", []):
-        vals = [pct for ts, pct in w.get("cpu", []) if start < ts <= end + 0.5]
+        vals = [v for ts, v in w.get(key, []) if start < ts <= end + 0.5]
         out[f"worker {w.get('index')} (pid {w.get('pid')})"] = vals
     return out
 
@@ -113,9 +114,13 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
         crashed = f"{c.group} process {c.pid} vanished at t={c.at_s - load['t0']:.1f} s"
     elif health is not None and not health():
         crashed = "health check failed after the load"
-    validity = judge(measured_requests=figures["requests"], loadgen_cpu=loadgen_cpu_series(load),
+    validity = judge(measured_requests=figures["requests"], loadgen_cpu=loadgen_series(load, "cpu"),
+                     loadgen_lag=loadgen_series(load, "lag"),
                      crashed=crashed, min_requests=min_requests, cpu_limit_pct=cpu_limit_pct)
-    return {"figures": figures, "resources": resources, "validity": validity, "load": load}
+    med = lambda xs: round(float(sorted(xs)[len(xs) // 2]), 2) if xs else None  # noqa: E731
+    gen = {"cpu_median_pct": {k: med(v) for k, v in loadgen_series(load, "cpu").items()},
+           "lag_median_ms": {k: med(v) for k, v in loadgen_series(load, "lag").items()}}
+    return {"figures": figures, "resources": resources, "validity": validity, "load": load, "loadgen": gen}
 
 
-__all__ = ["LoadFailed", "loadgen_cpu_series", "measure_load", "run_engine"]
+__all__ = ["LoadFailed", "loadgen_series", "measure_load", "run_engine"]

@@ -6,8 +6,10 @@ Rules, checked in this order; the first that applies is the recorded reason:
    health check failed after the load.
 2. **Load generator saturated**: a load-generator process (each is single-threaded: one core at
    most) spent more than ``cpu_limit_pct`` (90) % of one core in at least half of the measured
-   seconds (the median of its per-second CPU %). A saturated generator sends late and times late,
-   so the latencies describe the generator, not the server.
+   seconds (the median of its per-second CPU %), *or* its event loop was late: the median over the
+   measured seconds of the mean lateness of a 0.1 s sleep exceeds ``lag_limit_ms`` (50 ms) — the
+   same saturation seen when the OS gives the generator less than a core (a shared machine). A
+   saturated generator sends late and times late, so the latencies describe the generator.
 3. **Too few requests for a stable p99**: fewer than ``min_requests`` (1000) measured requests.
    With the "higher" method, p99 of n samples has ``n - ceil(0.99 (n-1))`` samples at or above it;
    1000 requests leave at least 10 samples beyond the p99, the least for it not to be one outlier.
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 CPU_LIMIT_PCT = 90.0
+LAG_LIMIT_MS = 50.0
 MIN_REQUESTS = 1000
 
 
@@ -33,8 +36,11 @@ class Validity:
         return {"valid": self.valid, "invalid_reason": self.reason}
 
 
-def loadgen_saturated(cpu_series: Mapping[str, Iterable[float]], *, cpu_limit_pct: float = CPU_LIMIT_PCT) -> str | None:
-    """A reason if any load-generator process's median per-second CPU % exceeds the limit."""
+def loadgen_saturated(cpu_series: Mapping[str, Iterable[float]], *, cpu_limit_pct: float = CPU_LIMIT_PCT,
+                      lag_series: Mapping[str, Iterable[float]] | None = None,
+                      lag_limit_ms: float = LAG_LIMIT_MS) -> str | None:
+    """A reason if any load-generator process was saturated (see the module docstring)."""
+    advice = "add load-generator processes (--processes) or machines (jxcbench worker)"
     for proc, series in cpu_series.items():
         vals = np.asarray(list(series), dtype=float)
         if len(vals) == 0:
@@ -42,17 +48,27 @@ def loadgen_saturated(cpu_series: Mapping[str, Iterable[float]], *, cpu_limit_pc
         med = float(np.median(vals))
         if med > cpu_limit_pct:
             return (f"load generator saturated: process {proc} used a median {med:.0f} % of one core "
-                    f"(limit {cpu_limit_pct:.0f} %) over {len(vals)} measured seconds; "
-                    "add load-generator processes (--processes) or machines (jxcbench worker)")
+                    f"(limit {cpu_limit_pct:.0f} %) over {len(vals)} measured seconds; {advice}")
+    for proc, series in (lag_series or {}).items():
+        vals = np.asarray(list(series), dtype=float)
+        if len(vals) == 0:
+            continue
+        med = float(np.median(vals))
+        if med > lag_limit_ms:
+            return (f"load generator saturated: process {proc}'s event loop ran a median {med:.0f} ms late "
+                    f"(limit {lag_limit_ms:.0f} ms) over {len(vals)} measured seconds; {advice}, or give it "
+                    "a core of its own")
     return None
 
 
 def judge(*, measured_requests: int, loadgen_cpu: Mapping[str, Iterable[float]],
+          loadgen_lag: Mapping[str, Iterable[float]] | None = None,
           crashed: str | None = None, min_requests: int = MIN_REQUESTS,
-          cpu_limit_pct: float = CPU_LIMIT_PCT) -> Validity:
+          cpu_limit_pct: float = CPU_LIMIT_PCT, lag_limit_ms: float = LAG_LIMIT_MS) -> Validity:
     if crashed:
         return Validity(False, f"system under test crashed: {crashed}")
-    sat = loadgen_saturated(loadgen_cpu, cpu_limit_pct=cpu_limit_pct)
+    sat = loadgen_saturated(loadgen_cpu, cpu_limit_pct=cpu_limit_pct, lag_series=loadgen_lag,
+                            lag_limit_ms=lag_limit_ms)
     if sat:
         return Validity(False, sat)
     if measured_requests < min_requests:
@@ -61,4 +77,4 @@ def judge(*, measured_requests: int, loadgen_cpu: Mapping[str, Iterable[float]],
     return Validity(True, None)
 
 
-__all__ = ["CPU_LIMIT_PCT", "MIN_REQUESTS", "Validity", "judge", "loadgen_saturated"]
+__all__ = ["CPU_LIMIT_PCT", "LAG_LIMIT_MS", "MIN_REQUESTS", "Validity", "judge", "loadgen_saturated"]

@@ -53,25 +53,41 @@ WORKER_WAIT_S = 60.0
 
 
 class CpuMonitor:
-    """This process's CPU % of one core, once a second, as [(epoch s, pct)]."""
+    """This process's CPU % of one core, once a second, as [(epoch s, pct)], and the event loop's
+    lag: how late a 0.1 s sleep wakes up, averaged per second, as [(epoch s, ms)]. A generator whose
+    loop is late sends late and times late, even when the OS gives it less than a full core."""
+
+    PROBE_S = 0.1
 
     def __init__(self) -> None:
         self.proc = psutil.Process()
         self.series: list[tuple[float, float]] = []
+        self.lag: list[tuple[float, float]] = []
+        self._lags: list[float] = []
         self.proc.cpu_percent(None)
-        self._g = gevent.spawn(self._run)
+        self._g = [gevent.spawn(self._run), gevent.spawn(self._probe)]
 
     def _run(self) -> None:
         while True:
             gevent.sleep(1.0)
-            self.series.append((time.time(), self.proc.cpu_percent(None)))
+            now = time.time()
+            self.series.append((now, self.proc.cpu_percent(None)))
+            lags, self._lags = self._lags, []
+            self.lag.append((now, round(sum(lags) / len(lags) * 1000.0, 3) if lags else 0.0))
 
-    def take(self) -> list[tuple[float, float]]:
+    def _probe(self) -> None:
+        while True:
+            t = time.perf_counter()
+            gevent.sleep(self.PROBE_S)
+            self._lags.append(max(0.0, time.perf_counter() - t - self.PROBE_S))
+
+    def take(self) -> tuple[list, list]:
         out, self.series = self.series, []
-        return out
+        lag, self.lag = self.lag, []
+        return out, lag
 
     def stop(self) -> None:
-        self._g.kill(block=False)
+        gevent.killall(self._g, block=False)
 
 
 def _user_class(plan: LoadPlan):
@@ -113,7 +129,7 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     cpu.stop()
     collector.flush()
     writer.close()
-    return {"workers": [{"index": 0, "stats": rt.stats, "cpu": cpu.series, "pid": os.getpid()}],
+    return {"workers": [{"index": 0, "stats": rt.stats, "cpu": cpu.series, "lag": cpu.lag, "pid": os.getpid()}],
             "samples_rows": writer.rows}
 
 
@@ -144,18 +160,19 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     drained: set[str] = set()
 
     def on_samples(environment, msg, **_):
-        w = workers.setdefault(msg.node_id, {"cpu": [], "stats": {}})
+        w = workers.setdefault(msg.node_id, {"cpu": [], "lag": [], "stats": {}})
         cols = msg.data["cols"]
         if cols["worker"]:
             writer.add(cols)
         w["cpu"].extend(msg.data.get("cpu", []))
+        w["lag"].extend(msg.data.get("lag", []))
         for k, v in msg.data.get("counts", {}).items():
             w.setdefault("counts", {})[k] = v
         for k in counts:
             counts[k] = sum(x.get("counts", {}).get(k, 0) for x in workers.values())
 
     def on_done(environment, msg, **_):
-        workers.setdefault(msg.node_id, {"cpu": [], "stats": {}})["stats"] = msg.data["stats"]
+        workers.setdefault(msg.node_id, {"cpu": [], "lag": [], "stats": {}})["stats"] = msg.data["stats"]
         workers[msg.node_id]["pid"] = msg.data.get("pid")
         workers[msg.node_id]["index"] = msg.data.get("index")
         finished.add(msg.node_id)
@@ -210,7 +227,8 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
                 p.kill()
                 p.wait()
     missing = len(clients) - len(finished)
-    return {"workers": [{"index": w.get("index"), "stats": w["stats"], "cpu": w["cpu"], "pid": w.get("pid")}
+    return {"workers": [{"index": w.get("index"), "stats": w["stats"], "cpu": w["cpu"], "lag": w["lag"],
+                         "pid": w.get("pid")}
                         for w in workers.values()],
             "master": {"cpu": cpu.series, "pid": os.getpid()},
             "workers_missing_final_report": missing, "samples_rows": writer.rows}
@@ -228,7 +246,8 @@ def run_worker(master_host: str, master_port: int) -> None:
         rt: Runtime | None = getattr(env, "jxc", None)
         if rt is None:
             return
-        runner.send_message("jxc_samples", {"cols": rt.collector.buffer.take(), "cpu": state["cpu"].take(),
+        cpu, lag = state["cpu"].take()
+        runner.send_message("jxc_samples", {"cols": rt.collector.buffer.take(), "cpu": cpu, "lag": lag,
                                             "counts": rt.collector.counts()})
 
     def shipper() -> None:
