@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         quota: int = typer.Option(1000, "--quota", help="customer quota per salesperson (sizes the operators)"),
         index_level: str = typer.Option("basic", "--index-level", help="basic | tuned"),
         no_history: bool = typer.Option(False, "--no-history", help="customers only, no orders or payments"),
-        chunk: int = typer.Option(60_000, "--chunk", hidden=True, help="customers per transaction"),
+        chunk: int = typer.Option(20_000, "--chunk", hidden=True, help="customers per transaction"),
         as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
     ) -> None:
         """Bring --db to --customers seeded customers (no-op if already there; resumes after a kill)."""
