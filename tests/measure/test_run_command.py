@@ -1,0 +1,51 @@
+"""`jxcbench run` refuses bad input with one clear line and exit 2, before starting anything."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from loadgen.errors import JxcError
+from loadgen.run_command import parse_duration
+
+
+def jxc(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "loadgen.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_durations():
+    assert parse_duration("60s", "--duration") == 60.0
+    assert parse_duration("2m", "--duration") == 120.0
+    assert parse_duration("90", "--duration") == 90.0
+    assert parse_duration("1.5min", "--duration") == 90.0
+    with pytest.raises(JxcError, match="--warmup: '10 parsecs' is not a duration"):
+        parse_duration("10 parsecs", "--warmup")
+
+
+@pytest.fixture
+def profile(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text("name: t\ndatabase: {engine: sqlite}\nworkload: {operators: 2}\n")
+    return p
+
+
+def test_bad_duration_is_one_line_and_exit_2(profile, tmp_path):
+    r = jxc("run", str(profile), "--customers", "10", "--out", str(tmp_path / "o"), "--duration", "soon")
+    assert r.returncode == 2 and "--duration: 'soon' is not a duration" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "o").exists()
+
+
+def test_existing_step_is_not_overwritten(profile, tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "step.json").write_text("{}")
+    r = jxc("run", str(profile), "--customers", "10", "--out", str(out))
+    assert r.returncode == 2 and "exists" in r.stderr and "--force" in r.stderr
+    assert (out / "step.json").read_text() == "{}"
+
+
+def test_missing_profile_names_the_file(tmp_path):
+    r = jxc("run", str(tmp_path / "nope.yaml"), "--customers", "10", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "nope.yaml" in r.stderr and "Traceback" not in r.stderr
