@@ -45,7 +45,7 @@ from loadgen.measure.samples import SampleWriter  # noqa: E402
 from loadgen.workload.plan import LoadPlan  # noqa: E402
 from loadgen.workload.runtime import Runtime  # noqa: E402
 from loadgen.workload.spec import load_workload  # noqa: E402
-from loadgen.workload.users import OpenDriver, OperatorUser  # noqa: E402
+from loadgen.workload.users import OpenDriver, OperatorUser, watch_closed_drain  # noqa: E402
 
 log = logging.getLogger("jxcbench.load")
 START_MARGIN_S = 1.0        # between sending plans and t0, so every worker has its plan
@@ -123,6 +123,8 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     cpu = CpuMonitor()
     n = _spawn_count(plan, 1)
     runner.start(n, spawn_rate=max(n, 1) * 10)
+    if plan.mode == "closed":
+        gevent.spawn(watch_closed_drain, rt, None)
     _run_clock(plan, lambda: collector.counts(), lambda: rt.drained, progress)
     runner.stop()
     runner.quit()
@@ -134,16 +136,19 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
 
 
 def _run_clock(plan: LoadPlan, counts, drained, progress: bool) -> None:
-    """Wait out warm-up and window (and the open model's drain), printing progress."""
-    deadline = plan.end + (plan.drain_s + 5.0 if plan.mode == "open" else 0.0)
-    stop_at = plan.end if plan.mode == "closed" else deadline
+    """Wait out warm-up and window, then until what is in flight (closed model) or the backlog
+    (open model) has drained, at most ``drain_s`` (+5 s for the open model's own deadline)."""
+    deadline = plan.end + plan.drain_s + (5.0 if plan.mode == "open" else 1.0)
+    last_emit = 0.0
     while True:
         now = time.time()
-        if now >= stop_at or (plan.mode == "open" and now >= plan.end and drained()):
+        if now >= deadline or (now >= plan.end and drained()):
             break
-        phase = "warmup" if now < plan.measure_start else ("measure" if now < plan.end else "drain")
-        _emit(progress, t=round(now - (plan.t0 or now), 2), phase=phase, **counts())
-        gevent.sleep(min(1.0, max(0.05, stop_at - now)))
+        if now - last_emit >= 1.0:
+            phase = "warmup" if now < plan.measure_start else ("measure" if now < plan.end else "drain")
+            _emit(progress, t=round(now - (plan.t0 or now), 2), phase=phase, **counts())
+            last_emit = now
+        gevent.sleep(min(1.0, max(0.05, plan.end - now)) if now < plan.end else 0.05)
     _emit(progress, t=round(time.time() - (plan.t0 or 0), 2), phase="done", **counts())
 
 
@@ -279,6 +284,8 @@ def run_worker(master_host: str, master_port: int) -> None:
             state["shipper"] = gevent.spawn(shipper)
         env.jxc = rt
         env.jxc_on_drained = lambda: runner.send_message("jxc_drained", None)
+        if plan.mode == "closed":
+            gevent.spawn(watch_closed_drain, rt, env.jxc_on_drained)
 
     def on_finish(environment, msg, **_):
         ship(final=True)

@@ -26,6 +26,7 @@ class Runtime:
         "backlog_max": 0, "arrivals": 0, "arrivals_waited": 0, "scheduler_lag_max_ms": 0.0,
         "unserved": 0, "sessions": 0})
     drained: bool = False
+    inflight: int = 0                              # operations started and not finished
 
     def open_session(self, client, persona: str, username: str | None, rng: random.Random) -> Session | None:
         """A session logged in as ``username`` and prepared; None (counted) if login failed."""
@@ -46,12 +47,15 @@ class Runtime:
 
     def run_operation(self, s: Session, op_name: str) -> None:
         fn = self.workload.personas[s.persona].operations[op_name][1]
+        self.inflight += 1
         try:
             fn(s)
         except Exception as exc:  # noqa: BLE001 - a workload bug must not stop the step; counted
             self.stats["workload_exceptions"] += 1
             if self.stats["workload_exceptions"] <= 5:
                 log.exception("operation %s raised %s", op_name, exc)
+        finally:
+            self.inflight -= 1
 
     def chooser(self, persona: str) -> tuple[list[str], list[float]]:
         w = self.workload.personas[persona].weights(self.plan.weights.get(persona))

@@ -60,8 +60,21 @@ class OperatorUser(FastHttpUser):
 
     @task
     def operate(self) -> None:
+        if time.time() >= self.rt.plan.end:
+            # The window is over: start nothing new; what is in flight finishes and is recorded
+            # (stopping users mid-request would drop exactly the slow ones).
+            raise StopUser("measured window over")
         op = self.rng.choices(self.names, self.weights)[0]
         self.rt.run_operation(self.session, op)
+
+
+def watch_closed_drain(rt: Runtime, on_drained) -> None:
+    """Closed model: report drained once the window is over and no operation is in flight."""
+    while time.time() < rt.plan.end or (rt.inflight > 0 and time.time() < rt.plan.end + rt.plan.drain_s):
+        gevent.sleep(0.05)
+    rt.drained = True
+    if on_drained:
+        on_drained()
 
 
 class OpenDriver(User):
@@ -164,4 +177,4 @@ def run_open(rt: Runtime, env) -> None:
         gevent.killall(servers, block=False)
 
 
-__all__ = ["OpenDriver", "OperatorUser", "run_open"]
+__all__ = ["OpenDriver", "OperatorUser", "run_open", "watch_closed_drain"]
