@@ -20,7 +20,7 @@ from typing import Any
 
 from loadgen.measure.percentiles import summarise_file
 from loadgen.measure.sampler import ResourceSampler, summarise_resources
-from loadgen.measure.validity import CPU_LIMIT_PCT, MIN_REQUESTS, judge
+from loadgen.measure.validity import CPU_LIMIT_PCT, MIN_REQUESTS, Validity, judge
 from loadgen.workload.plan import LoadPlan
 
 ProgressFn = Callable[[dict], None]
@@ -114,9 +114,16 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
         crashed = f"{c.group} process {c.pid} vanished at t={c.at_s - load['t0']:.1f} s"
     elif health is not None and not health():
         crashed = "health check failed after the load"
+    sessions = sum((w.get("stats") or {}).get("sessions", 0) for w in load.get("workers", []))
+    no_login = None
+    if plan.seats and sessions == 0:
+        failures = sum((w.get("stats") or {}).get("login_failures", 0) for w in load.get("workers", []))
+        no_login = f"no operator could log in ({failures} login failures; see loadgen.log)"
     validity = judge(measured_requests=figures["requests"], loadgen_cpu=loadgen_series(load, "cpu"),
                      loadgen_lag=loadgen_series(load, "lag"),
                      crashed=crashed, min_requests=min_requests, cpu_limit_pct=cpu_limit_pct)
+    if validity.valid is False and no_login and not crashed:
+        validity = Validity(False, no_login)
     med = lambda xs: round(float(sorted(xs)[len(xs) // 2]), 2) if xs else None  # noqa: E731
     gen = {"cpu_median_pct": {k: med(v) for k, v in loadgen_series(load, "cpu").items()},
            "lag_median_ms": {k: med(v) for k, v in loadgen_series(load, "lag").items()}}

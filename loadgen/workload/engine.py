@@ -196,7 +196,8 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
 
     procs = [subprocess.Popen([sys.executable, "-m", "loadgen.workload.engine", "worker",
                                "--master", "127.0.0.1", "--master-port", str(plan.master_port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                              # same process group as this engine: killing the group ends them too
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for _ in range(plan.processes if plan.processes > 1 else 0)]
     total = plan.workers_total
     cpu = CpuMonitor()

@@ -52,3 +52,15 @@ def test_too_few_requests_and_the_order_of_reasons():
     assert judge(measured_requests=5000, loadgen_cpu={"w0": [60.0] * 3}, loadgen_lag={"w0": [1.0, 2.0]}).valid
     v = judge(measured_requests=10, loadgen_cpu={"w0": [99.0] * 3}, crashed="app process 1 vanished")
     assert v.reason.startswith("system under test crashed")
+
+
+def test_operators_that_cannot_log_in_make_an_invalid_step_with_the_reason(tmp_path):
+    from tests.measure.apprunner import free_port
+
+    # nothing listens on this port: every login fails, no request is measured
+    plan = LoadPlan(base_url=f"http://127.0.0.1:{free_port()}", workload="loadgen.workload.jxc:WORKLOAD",
+                    mode="closed", seats=[["sales", "sales000001"], ["clerk", "clerk0001"]],
+                    think_time_s=(0.0, 0.1), warmup_s=0.5, duration_s=1.0)
+    res = measure_load(plan, tmp_path)
+    assert not res["validity"].valid
+    assert res["validity"].reason.startswith("no operator could log in (2 login failures"), res["validity"].reason
