@@ -16,8 +16,9 @@ STALL_S = 2.0
 
 
 def _plan(url: str, mode: str) -> LoadPlan:
+    # closed: 4 users, so at most 4 requests are caught by the stall among thousands
     return LoadPlan(base_url=url, workload="tests.measure.workloads:PING", mode=mode,
-                    seats=[["pinger", None]] * 8, rate=150.0, think_time_s=(0.0, 0.0),
+                    seats=[["pinger", None]] * (8 if mode == "open" else 4), rate=150.0, think_time_s=(0.0, 0.0),
                     warmup_s=1.0, duration_s=5.0, drain_s=5.0)
 
 
@@ -34,7 +35,9 @@ def test_open_model_shows_a_stall_that_the_closed_model_hides(tmp_path):
     assert open_["requests"] >= 0.8 * 150.0 * 5.0
     samples = read_samples(tmp_path / "open" / "samples.parquet")
     assert (samples["latency_ms"] >= samples["service_ms"] - 1e-6).all()
-    assert samples["intended_start_s"].diff().dropna().min() >= -1e-9 or True  # schedule order per worker
+    # arrivals kept coming during the stall: none of the 2 s has a gap in intended starts > 0.5 s
+    measured = samples[samples["phase"] == "measure"].sort_values("intended_start_s")
+    assert measured["intended_start_s"].diff().max() < 0.5
     # closed: only the handful of requests caught in the stall are slow -> p99 hides it
     assert closed["latency_ms"]["max"] >= 1500.0, closed["latency_ms"]  # the stall did happen
     assert closed["latency_ms"]["p99"] < 500.0, closed["latency_ms"]
