@@ -112,7 +112,7 @@ def _steps_table(entry: Mapping) -> list[str]:
         if s.get("warmup_s"):
             measured += f" after {s['warmup_s']:g} s warm-up"
         if s.get("percentile_method"):
-            measured += f", {s['percentile_method']} percentiles"
+            measured += f"; percentiles: {s['percentile_method']}"
         if s.get("simulated"):
             measured += " (SIMULATED)"
         lines.append(
