@@ -13,9 +13,12 @@ each, with the ratio. It is a benchmark, not a test: numbers, no assertions.
     python bench/sweep_accuracy.py                       # built-in small SQLite profile
     python bench/sweep_accuracy.py --profile my.yaml --duration 10 --out /tmp/acc
 
-The built-in profile makes contains-search on customers (no trigram index on SQLite) the operation
-that crosses a tight p95, so the capacity lands within a few thousand customers and the scan stays
-affordable. Override with --p95-ms / --start / --max if this machine is much faster or slower.
+The built-in profile puts its SLO on one operation whose latency grows with the book
+(``report_receivables_aging`` scans every customer's open balance; measured: p95 ~14 ms at 500
+customers, ~70 ms at 4000, ~100 ms at 8000 on a 2-core VM) and leaves the others unconstrained, so
+the capacity lands within a few thousand customers and the scan stays affordable. Managers run the
+reports, hence the manager-heavy mix (enough samples for a p95 per step). Override with
+--slo-operation / --p95-ms / --start / --max if this machine is much faster or slower.
 """
 
 from __future__ import annotations
@@ -48,8 +51,11 @@ def bench_profile(args) -> object:
         "name": "bench-accuracy-sqlite",
         "database": {"engine": "sqlite"},
         "architecture": {"kind": "monolith", "workers": 1},
-        "workload": {"operators": args.operators, "think_time_s": [0.0, 0.2], "mix": {"sales": 0.8, "manager": 0.2}},
-        "slo": {"p95_ms": args.p95_ms, "p99_ms": args.p95_ms * 4, "error_rate": 0.01},
+        "workload": {"operators": args.operators, "think_time_s": [0.0, 0.05], "mix": {"sales": 0.5, "manager": 0.5}},
+        # Only the chosen operation is held to a tight p95; the rest get a loose bound that still
+        # catches a broken system.
+        "slo": {"p95_ms": 2000, "p99_ms": 10000, "error_rate": 0.01,
+                "operations": {args.slo_operation: {"p95_ms": args.p95_ms}}},
         "sweep": {"start_customers": args.start, "growth": args.growth, "max_customers": args.max,
                   "precision": args.precision, "step_duration_s": args.duration, "warmup_s": args.warmup, "repeats": 1},
     })
@@ -78,14 +84,15 @@ def run(profile, gen, out: Path, unconstrained: bool) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--profile", help="profile YAML (default: built-in small SQLite profile)")
-    ap.add_argument("--start", type=int, default=500)
-    ap.add_argument("--max", type=int, default=64_000)
+    ap.add_argument("--start", type=int, default=100)
+    ap.add_argument("--max", type=int, default=25_600)
     ap.add_argument("--growth", type=float, default=4.0)
     ap.add_argument("--precision", type=float, default=0.25)
-    ap.add_argument("--duration", type=float, default=8.0, help="measured window per step, s")
+    ap.add_argument("--duration", type=float, default=10.0, help="measured window per step, s (a valid step needs >= 1000 requests)")
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--operators", type=int, default=8)
-    ap.add_argument("--p95-ms", type=float, default=60.0)
+    ap.add_argument("--p95-ms", type=float, default=50.0, help="p95 bound of --slo-operation")
+    ap.add_argument("--slo-operation", default="report_receivables_aging")
     ap.add_argument("--unconstrained", action="store_true")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
