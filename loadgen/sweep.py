@@ -273,6 +273,7 @@ class Sweep:
         self.unconstrained = unconstrained
         self.log = log
         self.runs = [_ProfileRun(p) for p in self.plans]
+        self.started = False
         self.measured = 0  # steps run now (not reused)
         self.reused = 0
         self._machine: dict | None = None
@@ -283,6 +284,7 @@ class Sweep:
         prepare_out(self.out, self.plans, unconstrained=self.unconstrained, create=False)  # refuse first
         runner = self.runner or _real_runner()
         manifest = prepare_out(self.out, self.plans, unconstrained=self.unconstrained)
+        self.started = True  # from here on, ``out`` is this sweep's to write
         self._created = manifest.get("created") or now_iso()
         try:
             for run in self.runs:

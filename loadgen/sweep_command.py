@@ -38,7 +38,7 @@ def sweep(
     as_json: Annotated[bool, typer.Option("--json", help="Print the capacity summary as JSON on stdout.")] = False,
 ) -> None:
     """Find the largest customer count each profile sustains within its SLO (resumable)."""
-    from loadgen.sweep import Sweep, SweepInterrupted
+    from loadgen.sweep import Sweep
     from reports.render.markdown import verdict, write_report
 
     plans = _load(profiles)
@@ -47,8 +47,9 @@ def sweep(
     _raise_on_sigterm()
     try:
         doc = job.run()
-    except SweepInterrupted:
-        _report_if_any(out)
+    except JxcError:
+        if job.started:  # a refused --out is never written to
+            _report_if_any(out)
         raise
     report = write_report(out, doc)
     if as_json:
