@@ -1,0 +1,296 @@
+"""The profile schema: hardware x database x architecture, plus workload, SLO and sweep settings.
+
+Every model forbids unknown fields, so a typo (``memroy: 2GiB``) is an error naming the field rather
+than a silently ignored line. Defaults make a minimal profile three lines long::
+
+    database:
+      engine: postgresql
+    hardware: {cpus: 1, memory: 2GiB}
+
+Memory sizes accept a number of bytes or a number with a unit: ``KiB/MiB/GiB/TiB`` (powers of 1024),
+``KB/MB/GB/TB`` (powers of 1000, as the SI says) and the one-letter ``K/M/G/T`` (powers of 1024, as
+docker and the kernel's own tools read them). They are stored in bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+ENGINES = ("sqlite", "postgresql", "mysql")
+ROLES = ("admin", "manager", "sales", "clerk")
+# Below this the app and its database cannot even start; a smaller limit is a typo, not a profile.
+MIN_MEMORY = 64 * 1024**2
+
+_UNITS = {
+    "": 1, "b": 1,
+    "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
+    "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def machine_cpus() -> int:
+    """CPUs this machine has (the kernel's count, not the affinity of this process)."""
+    return os.cpu_count() or 1
+
+
+def machine_memory() -> int:
+    """Physical memory in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def parse_size(value: object) -> int | None:
+    """``"2GiB"`` -> 2147483648; ``None`` stays ``None``; anything unreadable raises ValueError."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"invalid memory size {value!r}")
+    if isinstance(value, int):
+        size = value
+    elif isinstance(value, float) and value.is_integer():
+        size = int(value)
+    else:
+        m = _SIZE.match(str(value))
+        unit = m.group(2).lower() if m else None
+        if m is None or unit not in _UNITS:
+            raise ValueError(
+                f"invalid memory size {value!r} (write e.g. 512MiB, 2GiB, 2GB, 2G or a number of bytes)"
+            )
+        size = int(float(m.group(1)) * _UNITS[unit])
+    if size <= 0:
+        raise ValueError(f"memory size must be positive, got {value!r}")
+    return size
+
+
+def format_size(size: int | None) -> str:
+    """2147483648 -> ``"2GiB"``; exact binary units where they fit, else bytes."""
+    if size is None:
+        return "unlimited"
+    for unit, factor in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}B"
+
+
+def parse_cpuset(spec: str) -> list[int]:
+    """``"0-2,5"`` -> [0, 1, 2, 5]; raises ValueError on anything else."""
+    cpus: set[int] = set()
+    for part in str(spec).split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise ValueError(f"invalid cpuset {spec!r} (write e.g. 0, 1-3 or 0,2)")
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if hi < lo:
+            raise ValueError(f"invalid cpuset {spec!r}: range {part} runs backwards")
+        cpus.update(range(lo, hi + 1))
+    return sorted(cpus)
+
+
+MemorySize = Annotated[int | None, BeforeValidator(parse_size)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class Hardware(_Strict):
+    """Limits for the whole system under test (app workers and a managed database together)."""
+
+    cpus: float | None = None
+    """CPU quota in CPUs (0.5 = half a CPU); ``None`` = no quota."""
+    cpuset: str | None = None
+    """CPUs the system may run on (``"1"``, ``"0-3"``); ``None`` = chosen by jxcbench (see launcher)."""
+    memory: MemorySize = None
+    """Memory limit in bytes (accepts units); swap is turned off for the group."""
+
+    @field_validator("cpus")
+    @classmethod
+    def _cpus(cls, v: float | None) -> float | None:
+        if v is None:
+            return v
+        if v <= 0:
+            raise ValueError(f"cpus must be positive, got {v}")
+        have = machine_cpus()
+        if v > have:
+            raise ValueError(f"cpus {v:g} is more than this machine has ({have})")
+        return v
+
+    @field_validator("cpuset")
+    @classmethod
+    def _cpuset(cls, v: str | int | None) -> str | None:
+        if v is None:
+            return v
+        v = str(v)
+        cpus = parse_cpuset(v)
+        have = machine_cpus()
+        missing = [c for c in cpus if c >= have]
+        if missing:
+            raise ValueError(f"cpuset {v!r} names CPU {missing[0]}, but this machine has CPUs 0-{have - 1}")
+        return v
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, v: int | None) -> int | None:
+        if v is None:
+            return v
+        if v < MIN_MEMORY:
+            raise ValueError(f"memory {format_size(v)} is below the minimum {format_size(MIN_MEMORY)}")
+        have = machine_memory()
+        if v > have:
+            raise ValueError(f"memory {format_size(v)} is more than this machine has ({format_size(have)})")
+        return v
+
+    @model_validator(mode="after")
+    def _quota_fits_cpuset(self) -> Hardware:
+        if self.cpus is not None and self.cpuset is not None:
+            n = len(parse_cpuset(self.cpuset))
+            if self.cpus > n:
+                raise ValueError(f"cpus {self.cpus:g} is more than cpuset {self.cpuset!r} provides ({n})")
+        return self
+
+    @property
+    def constrained(self) -> bool:
+        return any(x is not None for x in (self.cpus, self.cpuset, self.memory))
+
+
+Setting = str | int | float | bool
+
+
+class Database(_Strict):
+    engine: Literal["sqlite", "postgresql", "mysql"] = "sqlite"
+    managed: bool | None = None
+    """postgresql/mysql: ``True`` (default) = jxcbench starts a throwaway server; ``False`` = use ``url``."""
+    url: str | None = None
+    settings: dict[str, Setting] = Field(default_factory=dict)
+    """Engine settings: PostgreSQL ``shared_buffers``..., MariaDB ``innodb_buffer_pool_size``..., SQLite ``cache_size``."""
+    index_level: Literal["basic", "tuned"] = "basic"
+
+    @model_validator(mode="after")
+    def _managed_or_url(self) -> Database:
+        if self.engine == "sqlite":
+            if self.managed:
+                raise ValueError("managed: sqlite is embedded, there is no server to manage (drop 'managed')")
+            self.managed = False
+        elif self.managed is None:
+            self.managed = self.url is None
+        if self.managed and self.url is not None:
+            raise ValueError(f"url {self.url!r} given for a managed {self.engine} server; set managed: false to use it")
+        if self.engine != "sqlite" and not self.managed and self.url is None:
+            raise ValueError(f"managed: false needs a url for the external {self.engine} server")
+        if self.url is not None:
+            scheme = self.url.split(":", 1)[0].split("+", 1)[0].lower()
+            expected = {"mysql": ("mysql", "mariadb")}.get(self.engine, (self.engine,))
+            if scheme not in expected:
+                raise ValueError(f"url {self.url!r} is not a {self.engine} URL (expected {expected[0]}://...)")
+        return self
+
+
+class Architecture(_Strict):
+    kind: Literal["monolith"] = "monolith"
+    workers: int = Field(2, ge=1, le=64)
+
+
+class Workload(_Strict):
+    mix: dict[str, float] = Field(default_factory=lambda: {"sales": 0.7, "clerk": 0.2, "manager": 0.1})
+    """Share of operators per role; sums to 1."""
+    think_time_s: tuple[float, float] = (1.0, 3.0)
+    operators: int | None = Field(20, ge=1)
+    """Closed model: this many concurrent operators."""
+    rate: float | None = Field(None, gt=0)
+    """Open model: target arrivals per second (exclusive with ``operators``)."""
+    customer_quota: int = Field(1000, ge=1)
+
+    @field_validator("mix")
+    @classmethod
+    def _mix(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role {unknown[0]!r} (roles: {', '.join(ROLES)})")
+        if any(share < 0 for share in v.values()):
+            raise ValueError("shares must not be negative")
+        total = sum(v.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shares sum to {total:g}, not 1")
+        return v
+
+    @field_validator("think_time_s")
+    @classmethod
+    def _think(cls, v: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = v
+        if lo < 0 or hi < lo:
+            raise ValueError(f"think_time_s must be [min, max] with 0 <= min <= max, got [{lo:g}, {hi:g}]")
+        return v
+
+    @model_validator(mode="after")
+    def _closed_or_open(self) -> Workload:
+        if self.rate is not None:
+            if "operators" in self.model_fields_set and self.operators is not None:
+                raise ValueError("give either operators (closed model) or rate (open model), not both")
+            self.operators = None
+        elif self.operators is None:
+            raise ValueError("give operators (closed model) or rate (open model)")
+        return self
+
+
+class OperationSlo(_Strict):
+    p95_ms: float | None = Field(None, gt=0)
+    p99_ms: float | None = Field(None, gt=0)
+
+
+class Slo(_Strict):
+    p95_ms: float = Field(500, gt=0)
+    p99_ms: float = Field(1500, gt=0)
+    error_rate: float = Field(0.01, ge=0, le=1)
+    operations: dict[str, OperationSlo] = Field(default_factory=dict)
+
+
+class Sweep(_Strict):
+    start_customers: int = Field(1000, ge=1)
+    growth: float = Field(4.0, gt=1)
+    max_customers: int = Field(1_000_000, ge=1)
+    precision: float = Field(0.10, gt=0, lt=1)
+    step_duration_s: float = Field(60, gt=0)
+    warmup_s: float = Field(10, ge=0)
+    repeats: int = Field(2, ge=1)
+    operators: list[int] | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> Sweep:
+        if self.max_customers < self.start_customers:
+            raise ValueError(
+                f"max_customers {self.max_customers} is below start_customers {self.start_customers}"
+            )
+        if self.operators is not None and (not self.operators or min(self.operators) < 1):
+            raise ValueError("operators levels must be a non-empty list of positive counts")
+        return self
+
+
+class Profile(_Strict):
+    name: str | None = None
+    """Defaults to the file's stem (the loader fills it in)."""
+    hardware: Hardware = Field(default_factory=Hardware)
+    database: Database = Field(default_factory=Database)
+    architecture: Architecture = Field(default_factory=Architecture)
+    workload: Workload = Field(default_factory=Workload)
+    slo: Slo = Field(default_factory=Slo)
+    sweep: Sweep = Field(default_factory=Sweep)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v is not None and not _NAME.match(v):
+            raise ValueError(f"name {v!r} may hold only letters, digits, '.', '_' and '-' (it names files)")
+        return v
+
+
+__all__ = [
+    "ENGINES", "ROLES", "Profile", "Hardware", "Database", "Architecture", "Workload", "Slo",
+    "OperationSlo", "Sweep", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
+]
