@@ -16,9 +16,10 @@ from rich.console import Console
 from loadgen.errors import JxcError
 
 COMMAND_MODULES = [
+    "loadgen.run_command",
+    "loadgen.profile_commands",
     "loadgen.sweep_command",
     "loadgen.app_commands",
-    "loadgen.run_command",
     "loadgen.seed_commands",
 ]
 
