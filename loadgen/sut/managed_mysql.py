@@ -1,0 +1,159 @@
+"""A throwaway MariaDB (or MySQL) server: install-db into a temp datadir, mariadbd on a free port.
+
+* Its own socket and pid file in the temp dir; TCP on 127.0.0.1 only; ``--no-defaults`` so that the
+  machine's my.cnf cannot leak settings into the measurement.
+* utf8mb4 throughout; ``--local-infile=1`` for the seeder's bulk loads.
+* Run as ``mysql`` (or the ``jxcbench`` user) when we are root; joins the run's cgroup before exec.
+* Settings from the profile become ``--name=value`` options (``innodb_buffer_pool_size: 256M``).
+"""
+
+from __future__ import annotations
+
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from loadgen.errors import JxcError
+from loadgen.sut import process as P
+from loadgen.sut.cgroups import Cgroup
+
+DEFAULT_SETTINGS: dict[str, object] = {
+    "innodb_buffer_pool_size": "128M",
+    "innodb_flush_log_at_trx_commit": 1,  # durable commits: measured honestly
+    "max_connections": 200,
+    "skip_log_bin": True,
+    "performance_schema": "OFF",
+}
+DATABASE = "jxcbench"
+
+
+def find_binaries() -> tuple[Path, Path]:
+    """``(install_db, server)``: mariadb-install-db/mariadbd, or mysql_install_db/mysqld."""
+    for inst, server in (("mariadb-install-db", "mariadbd"), ("mysql_install_db", "mysqld")):
+        i = shutil.which(inst)
+        s = shutil.which(server) or next((p for p in (f"/usr/sbin/{server}",) if Path(p).exists()), None)
+        if i and s:
+            return Path(i), Path(s)
+    raise JxcError("database.engine: mysql is managed, but its server binaries (mariadb-install-db + mariadbd, "
+                   "or mysql_install_db + mysqld) are not installed; install MariaDB or set database.url to an "
+                   "external server")
+
+
+def _user() -> pwd.struct_passwd | None:
+    """``mysql`` if it exists (the packaged servers expect it), else the jxcbench service user."""
+    base = P.service_user()
+    if base is None:
+        return None
+    try:
+        return pwd.getpwnam("mysql")
+    except KeyError:
+        return base
+
+
+def _option(name: str, value: object) -> str:
+    name = name.replace("_", "-")
+    if value is True:
+        return f"--{name}"
+    if value is False:
+        return f"--{name}=0"
+    return f"--{name}={value}"
+
+
+class ManagedMySQL:
+    """``start()`` -> URL; ``stop()`` removes everything. Use as a context manager."""
+
+    engine = "mysql"
+
+    def __init__(self, settings: dict[str, object] | None = None, *, cgroup: Cgroup | None = None) -> None:
+        self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
+        self.cgroup = cgroup
+        self.tmpdir: Path | None = None
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.url: str | None = None
+
+    def __enter__(self) -> ManagedMySQL:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def socket(self) -> Path:
+        assert self.tmpdir is not None
+        return self.tmpdir / "mysqld.sock"
+
+    def start(self, *, timeout: float = 60.0) -> str:
+        install_db, server = find_binaries()
+        user = _user()
+        self.tmpdir = Path(tempfile.mkdtemp(prefix="jxcbench-mysql-"))
+        data = self.tmpdir / "data"
+        data.mkdir()
+        P.chown_tree(self.tmpdir, user)
+        argv = [str(install_db), "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
+                "--skip-test-db", "--skip-name-resolve"]
+        if user is not None:
+            argv.append(f"--user={user.pw_name}")
+        P.run_checked(argv, what="mariadb-install-db", user=user, cwd=self.tmpdir)
+        log = self.tmpdir / "mysqld.log"
+        for _attempt in range(3):
+            self.port = P.free_port()
+            argv = [str(server), "--no-defaults", f"--datadir={data}", f"--port={self.port}",
+                    "--bind-address=127.0.0.1", f"--socket={self.socket}", f"--pid-file={self.tmpdir / 'mysqld.pid'}",
+                    f"--log-error={log}", "--local-infile=1", "--character-set-server=utf8mb4",
+                    "--collation-server=utf8mb4_unicode_ci", "--skip-name-resolve"]
+            argv += [_option(k, v) for k, v in self.settings.items()]
+            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         stdin=subprocess.DEVNULL, cwd=self.tmpdir, env=P.child_env(user),
+                                         start_new_session=True, preexec_fn=P.preexec(self.cgroup, user))
+            if P.wait_until(self._ready, timeout=timeout, proc=self.proc):
+                break
+            if self.proc.poll() is None:
+                raise JxcError(f"managed MariaDB did not accept connections in {timeout:.0f} s: {P.log_tail(log)}",
+                               exit_code=1)
+            if "Address already in use" not in P.log_tail(log, 20):
+                raise JxcError(f"managed MariaDB failed to start (check database.settings): {P.log_tail(log)}")
+        else:
+            raise JxcError(f"managed MariaDB could not find a free port: {P.log_tail(log)}", exit_code=1)
+        import pymysql
+
+        # root@localhost exists only for the socket; give TCP clients on 127.0.0.1 the same rights.
+        conn = pymysql.connect(unix_socket=str(self.socket), user="root", autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                cur.execute("CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'")
+                cur.execute("GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION")
+        finally:
+            conn.close()
+        self.url = f"mysql+pymysql://root@127.0.0.1:{self.port}/{DATABASE}?charset=utf8mb4&local_infile=1"
+        return self.url
+
+    def _ready(self) -> bool:
+        import pymysql
+
+        pymysql.connect(unix_socket=str(self.socket), user="root", connect_timeout=2).close()
+        return True
+
+    def stop(self) -> None:
+        """SIGTERM (clean InnoDB shutdown), SIGKILL if stuck, then delete the datadir."""
+        if self.proc is not None:
+            P.stop_process(self.proc, sig=signal.SIGTERM, grace=20)
+            self.proc = None
+        P.remove_tree(self.tmpdir)
+        self.tmpdir = None
+
+
+__all__ = ["ManagedMySQL", "find_binaries", "DEFAULT_SETTINGS"]

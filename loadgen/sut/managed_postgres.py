@@ -1,0 +1,146 @@
+"""A throwaway PostgreSQL cluster: initdb in a temp dir, postgres on a free 127.0.0.1 port, deleted after.
+
+* ``--locale C.UTF-8``: pg_trgm needs a UTF-8 ``LC_CTYPE`` to index Chinese names (see
+  reference_app.schema); ``C`` collation keeps sorting cheap and identical everywhere.
+* Run as the unprivileged ``jxcbench`` user when we are root (postgres refuses root).
+* ``fsync`` stays on: we measure what a real deployment would pay for durable commits.
+* The server process is started directly (not via ``pg_ctl``) so that its pid is ours, it joins the
+  run's cgroup before exec, and its children (backends) inherit the group.
+"""
+
+from __future__ import annotations
+
+import glob
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from loadgen.errors import JxcError
+from loadgen.sut import process as P
+from loadgen.sut.cgroups import Cgroup
+
+# Bench defaults; the profile's settings override them.
+DEFAULT_SETTINGS: dict[str, object] = {
+    "fsync": "on",
+    "synchronous_commit": "on",
+    "max_connections": 100,
+    "shared_buffers": "128MB",
+    "log_min_messages": "warning",
+    "logging_collector": "off",
+    "dynamic_shared_memory_type": "posix",
+}
+DATABASE = "jxcbench"
+
+
+def find_bindir() -> Path:
+    """Where ``initdb`` and ``postgres`` live: ``pg_config --bindir``, else the newest /usr/lib/postgresql/*/bin."""
+    candidates: list[Path] = []
+    if shutil.which("pg_config"):
+        try:
+            out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10).stdout.strip()
+            candidates.append(Path(out))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+    if shutil.which("initdb"):
+        candidates.append(Path(shutil.which("initdb")).resolve().parent)
+    for d in candidates:
+        if (d / "initdb").exists() and (d / "postgres").exists():
+            return d
+    raise JxcError("database.engine: postgresql is managed, but its server binaries (initdb, postgres) are not "
+                   "installed (looked at pg_config --bindir and /usr/lib/postgresql/*/bin); install PostgreSQL or "
+                   "set database.url to an external server")
+
+
+def _setting(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+class ManagedPostgres:
+    """``start()`` -> URL; ``stop()`` removes everything. Use as a context manager."""
+
+    engine = "postgresql"
+
+    def __init__(self, settings: dict[str, object] | None = None, *, cgroup: Cgroup | None = None) -> None:
+        self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
+        self.cgroup = cgroup
+        self.tmpdir: Path | None = None
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.url: str | None = None
+
+    def __enter__(self) -> ManagedPostgres:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self, *, timeout: float = 60.0) -> str:
+        bindir = find_bindir()
+        user = P.service_user()
+        self.tmpdir = Path(tempfile.mkdtemp(prefix="jxcbench-pg-"))
+        data = self.tmpdir / "data"
+        P.chown_tree(self.tmpdir, user)
+        P.run_checked(
+            [str(bindir / "initdb"), "-D", str(data), "--locale", "C.UTF-8", "--encoding", "UTF8",
+             "-U", "postgres", "--auth", "trust", "--no-sync"],
+            what="initdb", user=user, cwd=self.tmpdir,
+        )
+        log = self.tmpdir / "postgres.log"
+        for _attempt in range(3):  # a free port can be taken between probing and binding
+            self.port = P.free_port()
+            argv = [str(bindir / "postgres"), "-D", str(data), "-p", str(self.port),
+                    "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.tmpdir}"]
+            for k, v in self.settings.items():
+                argv += ["-c", f"{k}={_setting(v)}"]
+            with open(log, "ab") as fh:
+                self.proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                             cwd=self.tmpdir, env=P.child_env(user), start_new_session=True,
+                                             preexec_fn=P.preexec(self.cgroup, user))
+            if P.wait_until(self._ready, timeout=timeout, proc=self.proc):
+                break
+            if self.proc.poll() is None:
+                raise JxcError(f"managed PostgreSQL did not accept connections in {timeout:.0f} s: "
+                               f"{P.log_tail(log)}", exit_code=1)
+            if "could not bind" not in P.log_tail(log, 20):
+                raise JxcError(f"managed PostgreSQL failed to start (check database.settings): {P.log_tail(log)}")
+        else:
+            raise JxcError(f"managed PostgreSQL could not find a free port: {P.log_tail(log)}", exit_code=1)
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{DATABASE}" ENCODING \'UTF8\' TEMPLATE template0')
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{DATABASE}"
+        return self.url
+
+    def _ready(self) -> bool:
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
+                             connect_timeout=2):
+            return True
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT: roll back sessions, checkpoint), SIGKILL if stuck, then delete the dir."""
+        if self.proc is not None:
+            P.stop_process(self.proc, sig=signal.SIGINT, grace=15)
+            self.proc = None
+        P.remove_tree(self.tmpdir)
+        self.tmpdir = None
+
+
+__all__ = ["ManagedPostgres", "find_bindir", "DEFAULT_SETTINGS"]
