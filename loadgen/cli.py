@@ -18,6 +18,7 @@ from loadgen.errors import JxcError
 COMMAND_MODULES = [
     "loadgen.run_command",
     "loadgen.profile_commands",
+    "loadgen.up_command",
     "loadgen.sweep_command",
     "loadgen.app_commands",
     "loadgen.seed_commands",

@@ -1,0 +1,263 @@
+"""Bring up the whole system under test for a profile: cgroup, database, app workers — and tear it down.
+
+``SystemUnderTest`` is what ``up``, ``run`` and ``sweep`` share::
+
+    with SystemUnderTest(profile) as sut:        # cgroup + database (managed / external / sqlite file)
+        sut.seed(10_000)                         # or loadgen.seed.seed_database(sut.db_url, ...)
+        sut.start_app()                          # uvicorn workers inside the cgroup, /healthz waited for
+        ... sut.base_url, sut.db_url, sut.app_pids(), sut.db_pids(), sut.cgroup_path, sut.limits ...
+
+Leaving the block — normally, by an exception, Ctrl-C or SIGTERM (turned into an exception while
+inside) — stops the app, stops and deletes a managed database, kills whatever is left in the cgroup
+and removes it. An external database URL is used as given and never dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from loadgen.errors import JxcError
+from loadgen.sut import cgroups as cg
+from loadgen.sut import process as P
+from loadgen.sut.managed_mysql import ManagedMySQL
+from loadgen.sut.managed_postgres import ManagedPostgres
+
+_REPO = Path(__file__).resolve().parents[2]
+HEALTH_TIMEOUT_S = 90.0
+
+
+def _describe_url(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def check_reachable(url: str, *, field: str = "database.url") -> None:
+    """Connect and run SELECT 1; a clear error naming the URL (password hidden) if that fails."""
+    from sqlalchemy import create_engine, text
+
+    from reference_app.db import normalise_url
+
+    try:
+        u = normalise_url(url)
+        args = {} if u.get_backend_name() == "sqlite" else {"connect_timeout": 5}
+        eng = create_engine(u, connect_args=args)
+        try:
+            with eng.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        finally:
+            eng.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"; say why
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise JxcError(f"{field}: cannot reach {_describe_url(url)}: {reason}") from None
+
+
+class SystemUnderTest:
+    """The profile's system, up while inside the ``with`` block (see the module docstring)."""
+
+    def __init__(self, profile: Any, *, unconstrained: bool = False, run_dir: Path | None = None,
+                 port: int | None = None, run_id: str | None = None) -> None:
+        self.profile = profile
+        self.unconstrained = unconstrained
+        self.run_id = run_id or cg.new_run_id()
+        self.port = port
+        self._run_dir = Path(run_dir) if run_dir else None
+        self.workdir: Path | None = None
+        self.cgroup: cg.Cgroup | None = None
+        self.limits: dict[str, Any] = {}
+        self.loadgen_cpus: list[int] | None = None
+        self.db_url: str | None = None
+        self.base_url: str | None = None
+        self._db: ManagedPostgres | ManagedMySQL | None = None
+        self._app: subprocess.Popen | None = None
+        self._stack = contextlib.ExitStack()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def __enter__(self) -> SystemUnderTest:
+        try:
+            self._stack.enter_context(cg.sigterm_as_exception())
+            self._stack.callback(self._teardown)
+            self._make_workdir()
+            self._make_cgroup()
+            self._start_database()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _make_workdir(self) -> None:
+        if self._run_dir is not None:
+            self._run_dir.mkdir(parents=True, exist_ok=True)
+            self.workdir = Path(tempfile.mkdtemp(prefix="sut-", dir=self._run_dir))
+        else:
+            self.workdir = Path(tempfile.mkdtemp(prefix=f"jxcbench-run-{self.run_id}-"))
+
+    def _make_cgroup(self) -> None:
+        hw = self.profile.hardware
+        if not hw.constrained:
+            self.limits = {"mode": "native, no limits in profile", "cpus": None, "cpuset": None, "memory": None}
+            return
+        if self.unconstrained:
+            self.limits = {"mode": "native, unconstrained", "cpus": None, "cpuset": None, "memory": None,
+                           "requested": {"cpus": hw.cpus, "cpuset": hw.cpuset, "memory": hw.memory}}
+            return
+        cpuset = cg.choose_cpuset(hw.cpus, hw.cpuset)
+        self.cgroup = cg.create(self.run_id, cpus=hw.cpus, cpuset=cpuset, memory=hw.memory)
+        applied = self.cgroup.applied()
+        self.limits = {"mode": f"cgroup v{self.cgroup.version}", **applied}
+        self.loadgen_cpus = self._stack.enter_context(cg.pinned_outside(cpuset))
+        self.limits["loadgen_cpus"] = self.loadgen_cpus
+
+    def _start_database(self) -> None:
+        db = self.profile.database
+        if db.engine == "sqlite":
+            if db.url:
+                self.db_url = db.url
+            else:
+                base = self._run_dir or self.workdir
+                self.db_url = f"sqlite:///{base / (self.profile.name or 'jxcbench')}.sqlite"
+            return
+        if not db.managed:
+            check_reachable(db.url)
+            self.db_url = db.url
+            return
+        cls = ManagedPostgres if db.engine == "postgresql" else ManagedMySQL
+        self._db = cls(dict(db.settings), cgroup=self.cgroup)
+        self._db.start()
+        self.db_url = self._db.url
+
+    def seed(self, customers: int, *, progress: bool = False) -> Any:
+        """Create the schema and grow the database to ``customers`` (the seeder; no-op if there)."""
+        from loadgen.seed import seed_database
+
+        return seed_database(self.db_url, customers, customer_quota=self.profile.workload.customer_quota,
+                             index_level=self.profile.database.index_level, progress=progress)
+
+    def start_app(self, *, timeout: float = HEALTH_TIMEOUT_S) -> str:
+        """Start ``uvicorn reference_app.main:create_app --workers N`` inside the cgroup; wait for /healthz."""
+        import httpx
+
+        assert self.workdir is not None and self.db_url is not None
+        workers = self.profile.architecture.workers
+        env = dict(os.environ)
+        env["JXC_DATABASE_URL"] = self.db_url
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")]))
+        settings = self.profile.database.settings
+        if self.profile.database.engine == "sqlite" and settings:
+            env["JXC_SQLITE_PRAGMAS"] = ";".join(f"{k}={v}" for k, v in settings.items())
+        log = self.workdir / "app.log"
+        for _attempt in range(3):
+            port = self.port or P.free_port()
+            argv = [sys.executable, "-m", "uvicorn", "reference_app.main:create_app", "--factory",
+                    "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                    "--log-level", "warning", "--no-access-log"]
+            with open(log, "ab") as fh:
+                self._app = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                             cwd=str(_REPO), env=env, start_new_session=True,
+                                             preexec_fn=P.preexec(self.cgroup, None))
+            self.base_url = f"http://127.0.0.1:{port}"
+
+            def healthy() -> bool:
+                return httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
+
+            if P.wait_until(healthy, timeout=timeout, proc=self._app, interval=0.2):
+                return self.base_url
+            tail = P.log_tail(log, 8)
+            if self._app.poll() is None:
+                P.stop_process(self._app, grace=5)
+                raise JxcError(f"the app did not answer /healthz within {timeout:.0f} s: {tail}", exit_code=1)
+            if self.port is not None or "address already in use" not in tail.lower():
+                raise JxcError(f"the app failed to start: {tail}", exit_code=1)
+        raise JxcError(f"the app could not find a free port: {P.log_tail(log)}", exit_code=1)
+
+    def app_running(self) -> bool:
+        return self._app is not None and self._app.poll() is None
+
+    def healthy(self) -> bool:
+        """Whether the app answers /healthz with 200 right now."""
+        import httpx
+
+        if self.base_url is None or self._app is None or self._app.poll() is not None:
+            return False
+        try:
+            return httpx.get(f"{self.base_url}/healthz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    # -- what samplers and reports read ------------------------------------------------------------
+    @staticmethod
+    def _tree(pid: int | None) -> list[int]:
+        import psutil
+
+        if pid is None:
+            return []
+        try:
+            p = psutil.Process(pid)
+            return [pid] + [c.pid for c in p.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def app_pids(self) -> list[int]:
+        """The uvicorn supervisor and its workers (current; workers may be restarted)."""
+        return self._tree(self._app.pid if self._app else None)
+
+    def db_pids(self) -> list[int]:
+        """The managed database server and its backends; empty for SQLite (in-app) and external servers."""
+        return self._tree(self._db.pid if self._db else None)
+
+    @property
+    def cgroup_path(self) -> str | None:
+        return self.cgroup.path if self.cgroup else None
+
+    def describe(self) -> dict[str, Any]:
+        """What was actually brought up (for step.json / the report)."""
+        db = self.profile.database
+        return {
+            "run_id": self.run_id, "base_url": self.base_url,
+            "database": {"engine": db.engine, "managed": bool(db.managed),
+                         "url": _describe_url(self.db_url) if self.db_url else None},
+            "workers": self.profile.architecture.workers, "limits": self.limits,
+        }
+
+    # -- teardown ---------------------------------------------------------------------------------
+    def _teardown(self) -> None:
+        errors: list[BaseException] = []
+        for step in (self._stop_app, self._stop_db, self._remove_cgroup, self._remove_workdir):
+            try:
+                step()
+            except BaseException as exc:  # noqa: BLE001 - finish every step, report the first failure
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def _stop_app(self) -> None:
+        if self._app is not None:
+            P.stop_process(self._app, grace=10)
+            self._app = None
+
+    def _stop_db(self) -> None:
+        if self._db is not None:
+            self._db.stop()
+            self._db = None
+
+    def _remove_cgroup(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.destroy()
+            self.cgroup = None
+
+    def _remove_workdir(self) -> None:
+        if self.workdir is not None:
+            P.remove_tree(self.workdir)
+            self.workdir = None
+
+
+__all__ = ["SystemUnderTest", "check_reachable"]

@@ -1,0 +1,88 @@
+"""Cgroups: limits as the kernel reports them, membership before exec, the memory limit binds, cleanup."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from loadgen.sut import cgroups as cg
+
+MiB = 1024**2
+
+
+def _kernel(g: cg.Cgroup, controller: str, v1_file: str, v2_file: str) -> str:
+    d = g.dirs[controller]
+    return (d / (v1_file if g.version == 1 else v2_file)).read_text().strip()
+
+
+def test_limits_read_back_from_kernel_and_group_removed(cgroups_writable):
+    cpus = cg.choose_cpuset(0.5, None)
+    g = cg.create(cg.new_run_id(), cpus=0.5, cpuset=cpus, memory=96 * MiB)
+    dirs = set(g.dirs.values())
+    try:
+        assert g.name.startswith("jxcbench-") and all(d.name == g.name for d in dirs)
+        assert all(d.is_dir() for d in dirs)
+        if g.version == 1:
+            quota = int(_kernel(g, "cpu", "cpu.cfs_quota_us", ""))
+            period = int(_kernel(g, "cpu", "cpu.cfs_period_us", ""))
+            assert quota / period == 0.5
+            assert int(_kernel(g, "memory", "memory.limit_in_bytes", "")) == 96 * MiB
+        else:
+            quota, period = _kernel(g, "cpu", "", "cpu.max").split()
+            assert int(quota) / int(period) == 0.5
+            assert int(_kernel(g, "memory", "", "memory.max")) == 96 * MiB
+        assert g.applied()["memory"] == 96 * MiB and g.applied()["cpus"] == 0.5
+        assert any(d.name == g.name for d in cg.leftovers())
+        # a child joins before exec: its first instruction already runs inside the group
+        child = subprocess.Popen(["sleep", "60"], preexec_fn=g.preexec())
+        assert child.pid in g.pids()
+        own = Path(f"/proc/{child.pid}/cgroup").read_text()
+        assert g.name in own
+    finally:
+        g.destroy()
+    assert child.wait(timeout=10) == -signal.SIGKILL  # destroy kills what is left
+    assert not any(d.exists() for d in dirs)
+    assert cg.leftovers(g.name.removeprefix("jxcbench-")) == []
+
+
+def test_memory_limit_binds(cgroups_writable):
+    g = cg.create(cg.new_run_id(), memory=64 * MiB)
+    try:
+        # bytearray() zero-fills, so every page is really touched: 256 MiB cannot fit in 64 MiB.
+        child = subprocess.run([sys.executable, "-c", "b = bytearray(256 * 1024 * 1024); print('fits')"],
+                               preexec_fn=g.preexec(), capture_output=True, text=True, timeout=60)
+        events = g.memory_events()
+    finally:
+        g.destroy()
+    assert "fits" not in child.stdout
+    assert child.returncode == -signal.SIGKILL, (child.returncode, child.stderr[-300:])
+    assert events.get("oom_kill", 0) >= 1 or events.get("failcnt", 0) >= 1, events
+
+
+def test_sigterm_becomes_exception_and_cleanup_runs(cgroups_writable):
+    g = cg.create(cg.new_run_id(), cpus=1)
+    try:
+        with pytest.raises(cg.Terminated), cg.sigterm_as_exception():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # interrupted by the handler
+    finally:
+        g.destroy()
+    assert not any(d.exists() for d in g.dirs.values())
+    assert signal.getsignal(signal.SIGTERM) is not None
+
+
+def test_loadgen_pinned_outside_sut_cpus():
+    have = sorted(os.sched_getaffinity(0))
+    if len(have) < 2:
+        pytest.skip("needs 2+ CPUs to keep the load generator apart")
+    sut = cg.choose_cpuset(1, None)
+    assert sut == have[-1:]
+    with cg.pinned_outside(sut) as mine:
+        assert mine == have[:-1] and sorted(os.sched_getaffinity(0)) == have[:-1]
+    assert sorted(os.sched_getaffinity(0)) == have
