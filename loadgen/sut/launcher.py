@@ -58,6 +58,21 @@ def check_reachable(url: str, *, field: str = "database.url") -> None:
         raise JxcError(f"{field}: cannot reach {_describe_url(url)}: {reason}") from None
 
 
+@contextlib.contextmanager
+def _restore_sigint():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class SystemUnderTest:
     """The profile's system, up while inside the ``with`` block (see the module docstring)."""
 
@@ -82,6 +97,7 @@ class SystemUnderTest:
     def __enter__(self) -> SystemUnderTest:
         try:
             self._stack.enter_context(cg.sigterm_as_exception())
+            self._stack.enter_context(_restore_sigint())
             self._stack.callback(self._teardown)
             self._make_workdir()
             self._make_cgroup()
@@ -230,6 +246,14 @@ class SystemUnderTest:
 
     # -- teardown ---------------------------------------------------------------------------------
     def _teardown(self) -> None:
+        # A second Ctrl-C / SIGTERM while we clean up must not abort the cleanup half-way; the
+        # handlers in force before __enter__ are restored right after (by the exit stack).
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         errors: list[BaseException] = []
         for step in (self._stop_app, self._stop_db, self._remove_cgroup, self._remove_workdir):
             try:

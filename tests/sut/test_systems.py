@@ -120,3 +120,26 @@ def test_bad_engine_setting_fails_clearly_and_leaves_nothing(cgroups_writable, t
             pass
     assert cg.leftovers(sut.run_id) == []
     assert not any(p.name.startswith(f"jxcbench-run-{sut.run_id}") for p in Path("/tmp").iterdir())
+
+
+def test_exception_inside_block_tears_everything_down(cgroups_writable, tmp_path):
+    profile = load_profile(write_profile(tmp_path, "sq", "hardware: {cpus: 1, memory: 512MiB}\narchitecture: {workers: 1}\n"))
+    sut = SystemUnderTest(profile)
+    with pytest.raises(RuntimeError, match="boom"):
+        with sut:
+            sut.seed(10)
+            sut.start_app()
+            pids = sut.app_pids()
+            dirs = list(sut.cgroup.dirs.values())
+            assert set(pids) <= _cgroup_procs(dirs)
+            raise RuntimeError("boom")
+    assert not any(_alive(p) for p in pids)
+    assert not any(d.exists() for d in dirs) and cg.leftovers(sut.run_id) == []
+
+
+def test_missing_server_binaries_name_the_engine(tmp_path, monkeypatch):
+    from loadgen.sut.managed_mysql import find_binaries
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing installed on this PATH
+    with pytest.raises(JxcError, match=r"database.engine: mysql is managed, but its server binaries"):
+        find_binaries()

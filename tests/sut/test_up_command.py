@@ -78,7 +78,7 @@ def test_sigterm_to_up_leaves_nothing_behind(cgroups_writable, tmp_path):
 
 def test_up_where_cgroups_cannot_be_written(tmp_path):
     """No usable cgroup fs: a constrained profile fails with one line naming --unconstrained (exit 2);
-    with --unconstrained it comes up and says "native, unconstrained"."""
+    with --unconstrained it comes up, says "native, unconstrained", and Ctrl-C tears it down."""
     prof = write_profile(tmp_path, "lim", "hardware: {cpus: 1, memory: 1GiB}\n")
     env = {**os.environ, "JXCBENCH_CGROUP_ROOT": str(tmp_path / "no-cgroups-here")}
     argv = [sys.executable, "-m", "loadgen.cli", "up", str(prof), "--customers", "10", "--json"]
@@ -91,7 +91,7 @@ def test_up_where_cgroups_cannot_be_written(tmp_path):
         desc = _read_json_line(proc, timeout=90)
         assert desc["limits"]["mode"] == "native, unconstrained" and desc["cgroup"] is None
         assert httpx.get(f"{desc['base_url']}/healthz", timeout=10).status_code == 200
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
