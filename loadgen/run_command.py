@@ -66,7 +66,7 @@ def run(
         typer.echo(json.dumps(step, indent=2, default=str))
     _print_summary(step, out)
     if not step["valid"]:
-        raise JxcError(f"step invalid: {step['invalid_reason']}", exit_code=3)
+        raise typer.Exit(3)  # the reason is printed above; 3 = measured but invalid
 
 
 def _with_progress(fn, total: float):

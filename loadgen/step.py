@@ -289,33 +289,32 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
 def run_step(profile: Any, *, customers: int, operators: int | None = None, rate: float | None = None,
              duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool = False,
              processes: int = 1, expect_workers: int = 0, master_port: int = 5557,
-             on_progress: Callable[[dict], None] | None = None, on_stage: Callable[[str], None] | None = None) -> dict:
+             on_progress: Callable[[dict], None] | None = None, on_stage: Callable[[str], None] | None = None,
+             min_requests: int | None = None) -> dict:
     try:
         from loadgen.sut.launcher import SystemUnderTest
     except ImportError as exc:
         raise JxcError(f"the system-under-test launcher (loadgen.sut.launcher) is not available: {exc}",
                        exit_code=1) from None
-    from loadgen.seed import seed_database
-
     stage = on_stage or (lambda s: None)
-    wl = _get(profile, "workload")
-    db = _get(profile, "database")
     t_start = time.time()
     stage("starting the system under test")
     with SystemUnderTest(profile, unconstrained=unconstrained) as sut:
         stage(f"growing the database to {customers} customers")
         t_seed = time.time()
-        seed_database(sut.db_url, customers, customer_quota=int(_get(wl, "customer_quota", 1000)),
-                      index_level=_get(db, "index_level", "basic"), progress=False)
+        sut.seed(customers, progress=False)
         seed_s = time.time() - t_seed
+        stage("starting the app")
         sut.start_app()
         stage("measuring")
+        # Roots only (uvicorn supervisor, postmaster): their children come and go, roots must not.
         step = measure_step(profile, base_url=sut.base_url, db_url=sut.db_url, customers=customers,
                             operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
-                            out_dir=out_dir, app_pids=sut.app_pids, db_pids=sut.db_pids, health=sut.healthy,
-                            processes=processes, expect_workers=expect_workers, master_port=master_port,
-                            on_progress=on_progress,
-                            extra={"unconstrained": unconstrained, "seed_s": round(seed_s, 3)})
+                            out_dir=out_dir, app_pids=lambda: sut.app_pids()[:1], db_pids=lambda: sut.db_pids()[:1],
+                            health=sut.healthy, processes=processes, expect_workers=expect_workers,
+                            master_port=master_port, on_progress=on_progress, min_requests=min_requests,
+                            extra={"unconstrained": unconstrained, "seed_s": round(seed_s, 3),
+                                   "system": sut.describe()})
         stage("tearing down")
     step["wall_s"] = round(time.time() - t_start, 3)
     (Path(out_dir) / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")

@@ -8,7 +8,8 @@ The database's size on disk comes from a callable (file sizes for SQLite, ``pg_d
 ``information_schema`` for servers), sampled every ``db_size_every`` ticks because it is a query.
 
 A root pid that disappears is a crash of the system under test: it is recorded with its time and
-group, and the step is invalid.
+group, and the step is invalid. Pass *roots* (the uvicorn supervisor, the postmaster), not whole
+trees: children come and go normally (database backends), roots must not.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class ResourceSampler:
         self._db_bytes: int | None = None
         self._ticks = 0
         self._dead_roots: set[int] = set()
+        self._seen_roots: dict[str, list[int]] = {}
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> "ResourceSampler":
@@ -106,7 +108,13 @@ class ResourceSampler:
             cpu = rss = rd = wr = 0.0
             busiest = 0.0
             n = 0
-            for root in self._roots(spec):
+            # A root seen once stays watched: a spec that stops listing a dead process (a launcher
+            # whose pid list is empty once its process is gone) must not hide the crash.
+            seen_roots = self._seen_roots.setdefault(group, [])
+            for r in self._roots(spec):
+                if r not in seen_roots:
+                    seen_roots.append(r)
+            for root in list(seen_roots):
                 rp = self._proc(root)
                 alive = rp is not None and rp.is_running() and _not_zombie(rp)
                 if not alive:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from loadgen.measure.load_run import measure_load
 from loadgen.workload.plan import LoadPlan, assign_seats
-from tests.measure.apprunner import free_port
+from tests.measure.ports import free_port
 from tests.measure.toyserver import ToyServer
 
 

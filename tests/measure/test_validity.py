@@ -55,7 +55,7 @@ def test_too_few_requests_and_the_order_of_reasons():
 
 
 def test_operators_that_cannot_log_in_make_an_invalid_step_with_the_reason(tmp_path):
-    from tests.measure.apprunner import free_port
+    from tests.measure.ports import free_port
 
     # nothing listens on this port: every login fails, no request is measured
     plan = LoadPlan(base_url=f"http://127.0.0.1:{free_port()}", workload="loadgen.workload.jxc:WORKLOAD",
