@@ -86,3 +86,21 @@ def test_loadgen_pinned_outside_sut_cpus():
     with cg.pinned_outside(sut) as mine:
         assert mine == have[:-1] and sorted(os.sched_getaffinity(0)) == have[:-1]
     assert sorted(os.sched_getaffinity(0)) == have
+
+
+def test_cpu_quota_throttles(cgroups_writable):
+    g = cg.create(cg.new_run_id(), cpus=0.2)
+    try:
+        busy = "import time\nt = time.time()\nwhile time.time() - t < 1.0: pass\n"
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, "-c", busy], preexec_fn=g.preexec(), check=True, timeout=30)
+        wall = time.monotonic() - t0
+        stat = dict(line.split() for line in (g.dirs["cpu"] / "cpu.stat").read_text().splitlines())
+    finally:
+        g.destroy()
+    # the kernel throttled the group; a busy loop at 0.2 CPU gets at most ~0.2 s of CPU per wall second
+    assert int(stat["nr_throttled"]) > 0, stat
+    if "throttled_time" in stat:  # v1, nanoseconds
+        assert int(stat["throttled_time"]) > 0.5 * 1e9, stat
+    if "usage_usec" in stat:  # v2
+        assert int(stat["usage_usec"]) <= (0.2 * wall + 0.1) * 1e6, (stat, wall)
