@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from loadgen.errors import JxcError
 from loadgen.sut.cgroups import Terminated
 from profiles.loader import load_profile
 from profiles.schema import format_size
@@ -86,6 +87,9 @@ def up(
                 if not sut.app_running():
                     out.print("[red]the app exited; tearing down[/]")
                     raise typer.Exit(code=1)
+    except JxcError as exc:
+        # Name the file: "PROFILE: database.settings: ..." like every other profile error.
+        raise JxcError(f"{profile_file}: {exc}", exit_code=exc.exit_code) from None
     except (KeyboardInterrupt, Terminated):
         out.print("stopped; everything torn down", highlight=False)
 

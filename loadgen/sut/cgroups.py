@@ -188,7 +188,7 @@ def create(run_id: str, *, cpus: float | None = None, cpuset: list[int] | None =
     name = f"{PREFIX}{run_id}"
     if version is None:
         raise CgroupUnavailable(
-            f"no usable cgroup hierarchy under {ROOT} (need cgroup v1 cpu+cpuset+memory or cgroup v2 with "
+            f"hardware: no usable cgroup hierarchy under {ROOT} (need cgroup v1 cpu+cpuset+memory or cgroup v2 with "
             "cpu and memory); run as root on Linux, or pass --unconstrained to run without limits"
         )
     if version == 1:
@@ -209,12 +209,12 @@ def create(run_id: str, *, cpus: float | None = None, cpuset: list[int] | None =
     except PermissionError as exc:
         group.destroy()
         raise CgroupUnavailable(
-            f"cannot write cgroups ({exc.filename}: permission denied); run as root, or pass --unconstrained "
+            f"hardware: cannot write cgroups ({exc.filename}: permission denied); run as root, or pass --unconstrained "
             "to run without hardware limits (recorded as 'native, unconstrained')"
         ) from None
     except OSError as exc:
         group.destroy()
-        raise CgroupUnavailable(f"cannot set up cgroup {name}: {exc}") from None
+        raise CgroupUnavailable(f"hardware: cannot set up cgroup {name}: {exc}") from None
     return group
 
 

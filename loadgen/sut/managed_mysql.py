@@ -124,7 +124,7 @@ class ManagedMySQL:
                 raise JxcError(f"managed MariaDB did not accept connections in {timeout:.0f} s: {P.log_tail(log)}",
                                exit_code=1)
             if "Address already in use" not in P.log_tail(log, 20):
-                raise JxcError(f"managed MariaDB failed to start (check database.settings): {P.log_tail(log)}")
+                raise JxcError(f"database.settings: managed MariaDB failed to start: {P.log_tail(log, 3)}")
         else:
             raise JxcError(f"managed MariaDB could not find a free port: {P.log_tail(log)}", exit_code=1)
         import pymysql

@@ -116,7 +116,7 @@ class ManagedPostgres:
                 raise JxcError(f"managed PostgreSQL did not accept connections in {timeout:.0f} s: "
                                f"{P.log_tail(log)}", exit_code=1)
             if "could not bind" not in P.log_tail(log, 20):
-                raise JxcError(f"managed PostgreSQL failed to start (check database.settings): {P.log_tail(log)}")
+                raise JxcError(f"database.settings: managed PostgreSQL failed to start: {P.log_tail(log, 3)}")
         else:
             raise JxcError(f"managed PostgreSQL could not find a free port: {P.log_tail(log)}", exit_code=1)
         import psycopg

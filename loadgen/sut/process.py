@@ -117,11 +117,13 @@ def stop_process(proc: subprocess.Popen, *, sig: int = signal.SIGTERM, grace: fl
 
 
 def log_tail(path: Path, lines: int = 5) -> str:
+    """The last lines of a server log, error lines first (they say why; the rest is noise)."""
     try:
         text = path.read_text(errors="replace").strip().splitlines()
     except OSError:
         return "(no log)"
-    return " | ".join(text[-lines:]) or "(empty log)"
+    errors = [ln for ln in text if any(w in ln for w in ("ERROR", "FATAL", "PANIC", "Error", "error:"))]
+    return " | ".join((errors or text)[-lines:]) or "(empty log)"
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, proc: subprocess.Popen | None = None,

@@ -99,3 +99,20 @@ def test_up_where_cgroups_cannot_be_written(tmp_path):
             proc.wait()
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
                    for p in desc["app_pids"])
+
+
+def test_up_bad_input_is_one_line_naming_file_and_field(tmp_path):
+    cases = {
+        "ext": ("database: {engine: mysql, url: 'mysql+pymysql://root@127.0.0.1:1/x'}\n",
+                "database.url: cannot reach mysql+pymysql://root@127.0.0.1:1/x"),
+        "badset": ("database: {engine: postgresql, settings: {no_such_setting: 3}}\n",
+                   'database.settings: managed PostgreSQL failed to start: '),
+        "units": ("hardware: {memory: 2 gigs}\n", "hardware.memory: invalid memory size '2 gigs'"),
+    }
+    for name, (text, expected) in cases.items():
+        prof = write_profile(tmp_path, name, text)
+        res = subprocess.run([sys.executable, "-m", "loadgen.cli", "up", str(prof), "--customers", "5"],
+                             capture_output=True, text=True, timeout=60, cwd=_REPO)
+        assert res.returncode == 2, (name, res.stdout, res.stderr)
+        assert f"{prof}: {expected}" in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr
