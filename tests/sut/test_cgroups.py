@@ -104,3 +104,24 @@ def test_cpu_quota_throttles(cgroups_writable):
         assert int(stat["throttled_time"]) > 0.5 * 1e9, stat
     if "usage_usec" in stat:  # v2
         assert int(stat["usage_usec"]) <= (0.2 * wall + 0.1) * 1e6, (stat, wall)
+
+
+def test_v2_files_and_formats_on_a_plain_directory(tmp_path, monkeypatch):
+    """This machine may only have cgroup v1: check what the v2 path writes, in the kernel's formats.
+
+    A plain directory stands in for a cgroup2 mount (the kernel does not enforce anything here;
+    the real v1 tests above cover enforcement)."""
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (tmp_path / "cgroup.subtree_control").write_text("")
+    monkeypatch.setattr(cg, "ROOT", tmp_path)
+    assert cg.detect() == 2
+    g = cg.create("v2check", cpus=1.5, cpuset=[0], memory=256 * MiB)
+    d = tmp_path / "jxcbench-v2check"
+    assert g.version == 2 and set(g.dirs.values()) == {d} and g.path == str(d)
+    assert (d / "cpu.max").read_text() == "150000 100000"
+    assert (d / "memory.max").read_text() == str(256 * MiB)
+    assert (tmp_path / "cgroup.subtree_control").read_text().startswith("+")  # controllers enabled
+    assert g.applied()["cpus"] == 1.5 and g.applied()["memory"] == 256 * MiB
+    child_procs = d / "cgroup.procs"
+    g.add(12345)
+    assert child_procs.read_text().strip() == "12345"
