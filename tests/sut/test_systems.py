@@ -7,7 +7,6 @@ it down and checks that no process, cgroup directory or temp directory is left.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
