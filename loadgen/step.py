@@ -14,6 +14,11 @@ database to N customers (:mod:`loadgen.seed`), then ``measure_step``:
    next to ``samples.parquet`` (raw samples) and ``resources.csv`` (1 s resource samples).
 
 A step that is invalid has ``valid: false`` and ``passed: false``; the sweep counts it as neither.
+
+Load models: ``operators=U`` (closed: U operators with think times) or ``rate=R`` (open: R arrivals
+per second on a Poisson schedule, latency from the intended start). In the open model ``operators``,
+if given, is the pool of logged-in sessions serving the arrivals (default ``max(4, ceil(R))``: enough
+for a 1 s mean response before arrivals queue); ``step.json`` reports it as ``operators``.
 """
 
 from __future__ import annotations
