@@ -75,7 +75,7 @@ def _check_args(customers, seed, customer_quota, index_level, chunk_customers) -
         raise _fail(f"--quota must be a positive whole number, not {customer_quota!r}")
     if not isinstance(seed, int) or seed < 0:
         raise _fail(f"--seed must be a non-negative whole number, not {seed!r}")
-    if index_level not in INDEX_LEVELS:
+    if index_level is not None and index_level not in INDEX_LEVELS:
         raise _fail(f"--index-level must be one of {', '.join(INDEX_LEVELS)}, not {index_level!r}")
     if chunk_customers <= 0:
         raise _fail(f"chunk size must be positive, not {chunk_customers!r}")
@@ -130,13 +130,16 @@ def seed_database(
     *,
     seed: int = 42,
     customer_quota: int = 1000,
-    index_level: str = "basic",
+    index_level: str | None = "basic",
     progress: bool = True,
     history: bool = True,
     anchor: dt.date | None = None,
     chunk_customers: int = DEFAULT_CHUNK,
 ) -> SeedSummary:
     """Bring the database at ``url`` to ``customers`` seeded customers (grow in place; no-op if there).
+
+    ``index_level`` is the level the database ends at (``None``: keep the recorded one, ``basic``
+    for a new database).
 
     ``anchor`` is the day the synthetic history ends (default: today, UTC, at the first seed; kept in
     ``app_meta`` so that a later grow continues the same history). ``history=False`` seeds customers
@@ -171,6 +174,8 @@ def _seed(engine, customers, seed, quota, index_level, progress, history, anchor
             opt = {"seed_seed": "--seed", "seed_quota": "--quota", "seed_history": "--no-history"}[key]
             raise _fail(f"database was seeded with {key.removeprefix('seed_')}={meta[key]}, not {want}; "
                         f"grow it with the same {opt} or start from an empty database")
+    if index_level is None:
+        index_level = meta.get("index_level", "basic")
     if anchor is None:
         anchor = dt.date.fromisoformat(meta["seed_anchor"]) if "seed_anchor" in meta else dt.datetime.now(dt.UTC).date()
     elif "seed_anchor" in meta and meta["seed_anchor"] != anchor.isoformat():

@@ -46,7 +46,9 @@ _LEGAL = np.array([f[0] for f in LEGAL_FORMS])
 _LEGAL_W = np.array([f[1] for f in LEGAL_FORMS])
 _PROV = np.array([p[0] for p in PROVINCES])
 _PROV_W = np.array([p[1] for p in PROVINCES], dtype=np.float64)
-_CITY_OF = [np.array(p[2]) for p in PROVINCES]
+_CITIES = np.array([c for p in PROVINCES for c in p[2]])
+_CITY_N = np.array([len(p[2]) for p in PROVINCES])
+_CITY_AT = np.concatenate([[0], np.cumsum(_CITY_N)[:-1]])
 _ROADS = np.array(ROADS)
 _DOM = np.array([d[0] for d in MAIL_DOMAINS])
 _DOM_W = np.array([d[1] for d in MAIL_DOMAINS])
@@ -111,8 +113,7 @@ def customer_block(seed: int, block: int, anchor_us: int) -> CustomerBlock:
     person_py = _s(_SUR_PY[sur], _GIV_PY[g1], np.where(two, _GIV_PY[g2], ""))
 
     prov = weighted(rng, _PROV_W, n)
-    city_pick = rng.random(n)
-    city = np.array([c[int(u * len(c))] for c, u in zip((_CITY_OF[p] for p in prov), city_pick)])
+    city = _CITIES[_CITY_AT[prov] + (rng.random(n) * _CITY_N[prov]).astype(np.int64)]
     b1 = rng.integers(len(BRANDS), size=n)
     b2 = rng.integers(len(BRANDS), size=n)
     ind = rng.integers(len(INDUSTRIES), size=n)
