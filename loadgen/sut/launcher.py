@@ -240,9 +240,21 @@ class SystemUnderTest:
         return {
             "run_id": self.run_id, "base_url": self.base_url,
             "database": {"engine": db.engine, "managed": bool(db.managed),
-                         "url": _describe_url(self.db_url) if self.db_url else None},
+                         "url": _describe_url(self.db_url) if self.db_url else None,
+                         "settings": dict(db.settings), "settings_applied": self._settings_applied()},
             "workers": self.profile.architecture.workers, "limits": self.limits,
         }
+
+    def _settings_applied(self) -> str:
+        """How the profile's engine settings reached the database (recorded, never silently dropped)."""
+        db = self.profile.database
+        if not db.settings:
+            return "none given"
+        if db.engine == "sqlite":
+            return "passed to the app as JXC_SQLITE_PRAGMAS (per-connection PRAGMAs, if the app reads it)"
+        if db.managed:
+            return "server options of the managed server"
+        return "not applied: the external server is used as it is configured"
 
     # -- teardown ---------------------------------------------------------------------------------
     def _teardown(self) -> None:
