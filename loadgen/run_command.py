@@ -40,6 +40,7 @@ def run(
     expect_workers: Annotated[int, typer.Option("--expect-workers", min=0, help="Remote workers (jxcbench worker --master THIS_HOST) to wait for.")] = 0,
     master_port: Annotated[int, typer.Option("--master-port", min=1, max=65535, help="Port the master listens on for workers.")] = 5557,
     unconstrained: Annotated[bool, typer.Option("--unconstrained", help="Run without hardware limits where cgroups cannot be written.")] = False,
+    min_requests: Annotated[int, typer.Option("--min-requests", min=1, help="Fewest measured requests for a valid step (a stable p99 needs about 1000).")] = 1000,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing step in --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print step.json on stdout.")] = False,
 ) -> None:
@@ -61,7 +62,7 @@ def run(
     step = _with_progress(lambda on_progress, on_stage: run_step(
         prof, customers=customers, operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
         out_dir=out, unconstrained=unconstrained, processes=processes, expect_workers=expect_workers,
-        master_port=master_port, on_progress=on_progress, on_stage=on_stage), total)
+        master_port=master_port, on_progress=on_progress, on_stage=on_stage, min_requests=min_requests), total)
     if as_json:
         typer.echo(json.dumps(step, indent=2, default=str))
     _print_summary(step, out)
