@@ -262,11 +262,11 @@ class SqliteWriter(BulkWriter):
             else:
                 cols.append(v.tolist())
         marks = ", ".join("?" * len(rows))
-        return f"INSERT INTO {table} ({', '.join(rows)}) VALUES ({marks})", list(zip(*cols))
+        return f"INSERT INTO {table} ({', '.join(rows)}) VALUES ({marks})", cols
 
     def send(self, table, payload):
-        sql, tuples = payload
-        self.conn.executemany(sql, tuples)
+        sql, cols = payload
+        self.conn.executemany(sql, zip(*cols))
 
     def commit(self):
         self.conn.execute("COMMIT")

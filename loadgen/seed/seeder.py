@@ -403,6 +403,12 @@ class _Seeder:
             stop = min(customers, (start // chunk + 1) * chunk)
             bounds.append((start, stop))
             start = stop
+        if self.w.dialect == "sqlite":
+            # SQLite runs in this process: its inserts hold the GIL most of the time, so a helper
+            # thread only adds contention (measured: slower); prepare and write in turn.
+            for start, stop in bounds:
+                bar.advance(stop - start, self._apply(self._prepare(have, start, stop)))
+            return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-prepare") as pool:
             pending = pool.submit(self._prepare, have, *bounds[0]) if bounds else None
             for i, (start, stop) in enumerate(bounds):
