@@ -266,7 +266,7 @@ def _valid_count(outcomes: Iterable[str]) -> int:
 def _unknown_message(spec: SearchSpec, level: int, reasons: Sequence[str]) -> str:
     last = reasons[-1] if reasons else "invalid"
     return (
-        f"stopped: the step at {level} {spec.what} was invalid {len(reasons)} times "
+        f"stopped: the step at {level} {spec.what} was invalid {len(reasons)} time{'s' if len(reasons) != 1 else ''} "
         f"(last: {last}), so it is unknown whether it passes"
     )
 
