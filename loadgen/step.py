@@ -309,21 +309,34 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
         t_seed = time.time()
         sut.seed(customers, progress=False)
         seed_s = time.time() - t_seed
-        stage("starting the app")
-        sut.start_app()
-        stage("measuring")
-        # Roots only (uvicorn supervisor, postmaster): their children come and go, roots must not.
-        step = measure_step(profile, base_url=sut.base_url, db_url=sut.db_url, customers=customers,
-                            operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
-                            out_dir=out_dir, app_pids=lambda: sut.app_pids()[:1], db_pids=lambda: sut.db_pids()[:1],
-                            health=sut.healthy, processes=processes, expect_workers=expect_workers,
-                            master_port=master_port, on_progress=on_progress, min_requests=min_requests,
-                            extra={"unconstrained": unconstrained, "seed_s": round(seed_s, 3),
-                                   "system": sut.describe()})
+        step = measure_on(sut, profile, customers=customers, operators=operators, rate=rate, duration_s=duration_s,
+                          warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained, t_start=t_start,
+                          processes=processes, expect_workers=expect_workers, master_port=master_port,
+                          on_progress=on_progress, on_stage=on_stage, min_requests=min_requests,
+                          extra={"seed_s": round(seed_s, 3)})
         stage("tearing down")
+    return step
+
+
+def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None, rate: float | None,
+               duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool, t_start: float,
+               extra: dict | None = None, on_stage: Callable[[str], None] | None = None, **measure: Any) -> dict:
+    """Start the app of an up system whose database already holds ``customers``, measure one step,
+    write step.json (``wall_s`` counted from ``t_start``). The app is left running; whoever brought
+    the system up stops it (:func:`run_step`, :class:`loadgen.levels.LevelledSystem`)."""
+    stage = on_stage or (lambda s: None)
+    stage("starting the app")
+    sut.start_app()
+    stage("measuring")
+    # Roots only (uvicorn supervisor, postmaster): their children come and go, roots must not.
+    step = measure_step(profile, base_url=sut.base_url, db_url=sut.db_url, customers=customers,
+                        operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
+                        out_dir=out_dir, app_pids=lambda: sut.app_pids()[:1], db_pids=lambda: sut.db_pids()[:1],
+                        health=sut.healthy, **measure,
+                        extra={"unconstrained": unconstrained, **(extra or {}), "system": sut.describe()})
     step["wall_s"] = round(time.time() - t_start, 3)
     (Path(out_dir) / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
     return step
 
 
-__all__ = ["SCHEMA_VERSION", "measure_step", "read_book", "run_step", "slo_failures"]
+__all__ = ["SCHEMA_VERSION", "measure_on", "measure_step", "read_book", "run_step", "slo_failures"]

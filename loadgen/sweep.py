@@ -11,6 +11,10 @@ re-run walks the same proposals and, where a proposal's ``step.json`` already ex
 instead of measuring again. A step directory without ``step.json`` was interrupted mid-step; it is
 kept, renamed ``*.interrupted``, and the step is measured again.
 
+Real steps of one profile share one system under test (:class:`loadgen.levels.LevelledSystem`): its
+database grows in place from level to level and goes back through snapshots when the bisection or
+a repeat asks for a smaller book, so a search pays for seeding its largest level once.
+
 An ``OUT`` that holds another sweep (other profiles, a changed profile, another ``--unconstrained``)
 is refused before anything is written: its results would silently mix with this sweep's.
 """
@@ -282,13 +286,22 @@ class Sweep:
     # the public entry point
     def run(self) -> dict:
         prepare_out(self.out, self.plans, unconstrained=self.unconstrained, create=False)  # refuse first
-        runner = self.runner or _real_runner()
+        if self.runner is None:
+            _check_real_runner()
         manifest = prepare_out(self.out, self.plans, unconstrained=self.unconstrained)
         self.started = True  # from here on, ``out`` is this sweep's to write
         self._created = manifest.get("created") or now_iso()
         try:
             for run in self.runs:
-                self._run_profile(run, runner)
+                if self.runner is not None:
+                    self._run_profile(run, self.runner)
+                    continue
+                # One system per profile, its database grown and taken back between levels
+                # (loadgen.levels), instead of a fresh system and a seed from zero per step.
+                from loadgen.levels import LevelledSystem
+
+                with LevelledSystem(run.plan.profile, unconstrained=self.unconstrained) as system:
+                    self._run_profile(run, system)
         except KeyboardInterrupt:
             self._write(partial=True)
             raise SweepInterrupted(
@@ -427,12 +440,13 @@ class Sweep:
         return doc
 
 
-def _real_runner() -> StepRunner:
+def _check_real_runner() -> None:
+    """Fail before ``out`` is touched if the real step machinery cannot be imported."""
     try:
-        from loadgen.step import run_step
+        import loadgen.levels  # noqa: F401
+        import loadgen.step  # noqa: F401
     except ImportError as exc:
-        raise JxcError(f"the step runner (loadgen.step.run_step) is not available: {exc}", exit_code=1) from None
-    return run_step
+        raise JxcError(f"the step runner (loadgen.step / loadgen.levels) is not available: {exc}", exit_code=1) from None
 
 
 def run_sweep(profiles: Sequence[Any], out: Path, **kwargs: Any) -> dict:

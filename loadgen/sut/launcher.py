@@ -267,7 +267,7 @@ class SystemUnderTest:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         errors: list[BaseException] = []
-        for step in (self._stop_app, self._stop_db, self._remove_cgroup, self._remove_workdir):
+        for step in (self.stop_app, self._stop_db, self._remove_cgroup, self._remove_workdir):
             try:
                 step()
             except BaseException as exc:  # noqa: BLE001 - finish every step, report the first failure
@@ -275,7 +275,8 @@ class SystemUnderTest:
         if errors:
             raise errors[0]
 
-    def _stop_app(self) -> None:
+    def stop_app(self) -> None:
+        """Stop the app (no-op if it is not running); the database and cgroup stay up."""
         if self._app is not None:
             P.stop_process(self._app, grace=10)
             self._app = None

@@ -1,0 +1,139 @@
+"""One system under test kept up for every step of a profile's search, its book moved between levels.
+
+Bringing a system up for each step (a fresh database server, a fresh seed from zero) makes a search
+pay for every level it has already passed through. A search only ever needs the database at some
+customer count N, so between steps this runner moves the one database it has:
+
+- **up** (N above what is seeded): grow in place (:func:`loadgen.seed.seed_database` adds the
+  missing customers and their history; what the last step's operators wrote stays, as it would in
+  a real shop);
+- **back** (N below, the same N again for a repeat, or a level whose snapshot lies above the current
+  one): restore the snapshot of the largest level <= N (:mod:`loadgen.seed.goback`: a template copy on PostgreSQL, a file copy on SQLite, a table
+  copy on MariaDB), then grow from there. A repeat of a level thus starts from the very book its
+  first measurement started from, so the repeats compare like with like.
+
+A snapshot is taken of every level right after it is seeded, before any load touches it: a search
+goes back only below the first failing level, to levels between ones it has seeded, so the level to
+restore is always at hand. The app is stopped while its database moves and started afresh for the
+step, so no connection or cache survives from the previous level. Snapshots are removed with the
+system (and from an external server explicitly, since nothing else would).
+
+Every step records how its book got there: ``book`` in step.json (``from``: seeded / grown /
+restored, the snapshot restored, seconds spent seeding, restoring and snapshotting).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from loadgen.errors import JxcError
+
+
+def _snapshot_name(customers: int) -> str:
+    return f"l{customers}"
+
+
+class LevelledSystem:
+    """A step runner (same call as :func:`loadgen.step.run_step`) over one long-lived system.
+
+    Use as a context manager; the system comes up lazily at the first step (a resumed sweep whose
+    steps are all on disk never starts one).
+    """
+
+    def __init__(self, profile: Any, *, unconstrained: bool = False) -> None:
+        self.profile = profile
+        self.unconstrained = unconstrained
+        self._sut: Any = None
+        self.level: int | None = None  # seeded customers in the database now
+        self.snapshots: dict[int, str] = {}  # level -> snapshot name, taken before any load
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def __enter__(self) -> LevelledSystem:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._sut is None:
+            return
+        sut, self._sut = self._sut, None  # cleared first: close runs once, whatever fails below
+        try:
+            if not self._snapshots_die_with_system(sut):
+                self._drop_snapshots(sut)
+        finally:
+            sut.__exit__(None, None, None)
+
+    def _up(self) -> Any:
+        if self._sut is None:
+            from loadgen.sut.launcher import SystemUnderTest
+
+            sut = SystemUnderTest(self.profile, unconstrained=self.unconstrained)
+            self._sut = sut.__enter__()
+        return self._sut
+
+    @staticmethod
+    def _snapshots_die_with_system(sut: Any) -> bool:
+        """Managed servers and SQLite files in the run's temp dir go with the system; an external
+        server keeps whatever we create in it, so we drop our snapshots there ourselves."""
+        db = sut.profile.database
+        return (db.engine == "sqlite" and not db.url) or bool(db.managed)
+
+    def _drop_snapshots(self, sut: Any) -> None:
+        from loadgen.seed import drop_snapshot
+
+        for name in self.snapshots.values():
+            drop_snapshot(sut.db_url, name)
+        self.snapshots.clear()
+
+    # -- moving the book ------------------------------------------------------------------------------
+    def move_to(self, customers: int) -> dict:
+        """Bring the database to ``customers`` seeded customers (see the module docstring)."""
+        from loadgen.seed import restore, snapshot
+
+        sut = self._up()
+        sut.stop_app()
+        book: dict[str, Any] = {"customers": customers}
+        base = max((lvl for lvl in self.snapshots if lvl <= customers), default=None)
+        if self.level is None:
+            book["from"] = "seeded"
+        elif customers > self.level and (base is None or base <= self.level):
+            book.update({"from": "grown", "previous": self.level})
+        else:  # back, a repeat, or up to a level already snapshotted above the current one
+            if base is None:  # the search never goes below its first level; say so if it ever does
+                raise JxcError(f"cannot go back to {customers} customers: no snapshot at or below it "
+                               f"(snapshots: {sorted(self.snapshots)})", exit_code=1)
+            book.update({"from": "restored", "snapshot": self.snapshots[base], "previous": self.level,
+                         "restore_s": round(restore(sut.db_url, self.snapshots[base]), 3)})
+            self.level = base
+        if customers != self.level:
+            t0 = time.perf_counter()
+            sut.seed(customers, progress=False)
+            book["seed_s"] = round(time.perf_counter() - t0, 3)
+            self.level = customers
+        if customers not in self.snapshots:
+            name = _snapshot_name(customers)
+            book["snapshot_s"] = round(snapshot(sut.db_url, name), 3)
+            self.snapshots[customers] = name
+        return book
+
+    # -- the step runner --------------------------------------------------------------------------------
+    def __call__(self, profile: Any, *, customers: int, operators: int | None = None, rate: float | None = None,
+                 duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool = False,
+                 **measure: Any) -> dict:
+        from loadgen.step import measure_on
+
+        if profile is not self.profile:
+            raise JxcError("a LevelledSystem runs the steps of the profile it was made for", exit_code=1)
+        if unconstrained != self.unconstrained:
+            raise JxcError("a LevelledSystem cannot change --unconstrained between steps", exit_code=1)
+        t_start = time.time()
+        book = self.move_to(customers)
+        return measure_on(self._sut, profile, customers=customers, operators=operators, rate=rate,
+                          duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained,
+                          t_start=t_start, extra={"book": book, "seed_s": book.get("seed_s", 0.0)}, **measure)
+
+
+__all__ = ["LevelledSystem"]

@@ -1,0 +1,70 @@
+"""LevelledSystem: one system for a profile's steps, its book grown in place and taken back through
+snapshots (real SQLite, real seeder, real steps)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from loadgen.errors import JxcError
+from loadgen.levels import LevelledSystem
+from profiles.schema import Profile
+
+
+def _profile(**database) -> Profile:
+    return Profile.model_validate({
+        "name": "levels", "database": {"engine": "sqlite", **database},
+        "architecture": {"kind": "monolith", "workers": 1},
+        "workload": {"operators": 4, "think_time_s": [0.0, 0.02], "mix": {"sales": 0.75, "manager": 0.25}},
+        "slo": {"p95_ms": 5000, "p99_ms": 10000, "error_rate": 0.05},
+    })
+
+
+def _customers(db_url: str) -> int:
+    eng = create_engine(db_url)
+    try:
+        with eng.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM customers")).scalar_one()
+    finally:
+        eng.dispose()
+
+
+def test_grows_in_place_and_goes_back_through_snapshots(tmp_path):
+    db = tmp_path / "book.sqlite"
+    with LevelledSystem(_profile(url=f"sqlite:///{db}")) as system:
+        url = f"sqlite:///{db}"
+        moves = [system.move_to(n) for n in (300, 1200, 600, 600, 1500)]
+        assert [m["from"] for m in moves] == ["seeded", "grown", "restored", "restored", "restored"]
+        # back to 600: from the 300 snapshot, then grown; the repeat of 600 restores 600 itself, no seeding;
+        # up to 1500 starts from the 1200 snapshot rather than growing 600 -> 1500
+        assert [m.get("snapshot") for m in moves[2:]] == ["l300", "l600", "l1200"]
+        assert "seed_s" in moves[2] and "seed_s" not in moves[3]
+        assert _customers(url) == 1500
+        system.move_to(600)
+        assert _customers(url) == 600
+        assert sorted(system.snapshots) == [300, 600, 1200, 1500]
+    # an external database file is the user's: it stays, our snapshots do not
+    assert db.exists() and not list(tmp_path.glob("book.sqlite.snap-*"))
+
+
+def test_refuses_to_go_below_its_first_level(tmp_path):
+    with LevelledSystem(_profile(url=f"sqlite:///{tmp_path / 'b.sqlite'}")) as system:
+        system.move_to(400)
+        with pytest.raises(JxcError, match="no snapshot at or below"):
+            system.move_to(200)
+
+
+@pytest.mark.slow
+def test_real_steps_record_how_their_book_got_there(tmp_path):
+    profile = _profile()
+    with LevelledSystem(profile) as system:
+        first = system(profile, customers=300, duration_s=3.0, warmup_s=1.0, out_dir=tmp_path / "a", min_requests=50)
+        workdir = system._sut.workdir
+        repeat = system(profile, customers=300, duration_s=3.0, warmup_s=1.0, out_dir=tmp_path / "b", min_requests=50)
+    assert first["book"]["from"] == "seeded" and repeat["book"] == {
+        **repeat["book"], "from": "restored", "snapshot": "l300", "previous": 300}
+    assert first["requests"] > 0 and repeat["requests"] > 0 and repeat["audit"]["ok"]
+    assert json.loads((tmp_path / "b" / "step.json").read_text())["book"]["from"] == "restored"
+    assert not workdir.exists()  # the system and its snapshots are gone with it
