@@ -98,6 +98,12 @@ def plan_profile(profile: Any, *, invalid_retries: int = 2) -> ProfilePlan:
     if not name:
         raise JxcError("a profile has no name")
     slo = _get(profile, "slo")
+    fields_set = getattr(profile, "model_fields_set", None)
+    if fields_set is not None and "slo" not in fields_set:
+        # The schema fills a default SLO for `run` and `up`; a capacity is only as meaningful as the
+        # SLO it is measured against, so a search insists the profile states its own.
+        raise JxcError(f"profile {name}: slo: missing; a capacity search needs the SLO the system is held to, "
+                       "stated in the profile (e.g. slo: {p95_ms: 500, p99_ms: 1500, error_rate: 0.01})")
     if slo is None or not any(_get(slo, k) is not None for k in ("p95_ms", "p99_ms", "error_rate")):
         raise JxcError(f"profile {name}: slo: a capacity search needs an SLO (e.g. slo: {{p95_ms: 500}}); there is none")
     sweep = _get(profile, "sweep")

@@ -23,6 +23,7 @@ def jxcbench(*args: str) -> subprocess.CompletedProcess:
     "yaml_text, message",
     [
         ("slo: null\n", "slo"),
+        ("workload: {operators: 5}\n", "slo: missing"),
         ("sweep: {start_customers: 5000, max_customers: 1000}\n", "start_customers"),
         ("sweep: {precision: 0}\n", "precision"),
         ("sweep: {precision: -0.1}\n", "precision"),
@@ -42,7 +43,7 @@ def test_out_of_another_sweep_is_refused_by_the_cli(tmp_path):
     run_sweep([profile_dict("someone-else")], out, runner=SimulatedStepRunner(5000))
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     profile = tmp_path / "mine.yaml"
-    profile.write_text("database: {engine: sqlite}\n")
+    profile.write_text("database: {engine: sqlite}\nslo: {p95_ms: 500}\n")
     done = jxcbench("sweep", str(profile), "--out", str(out))
     assert done.returncode == 2 and "another sweep" in done.stderr and "someone-else" in done.stderr
     assert "Traceback" not in done.stderr
