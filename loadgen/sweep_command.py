@@ -61,6 +61,28 @@ def sweep(
     console.print(f"{job.measured} step(s) measured, {job.reused} reused. Report: {report}", highlight=False)
 
 
+QUICKSTART_PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "sqlite-quickstart.yaml"
+
+
+def quickstart(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results directory (re-run into it to resume).")] = Path("jxcbench-quickstart"),
+) -> None:
+    """A real capacity search of the reference app on embedded SQLite on this machine (a few minutes).
+
+    The same search as ``jxcbench sweep profiles/sqlite-quickstart.yaml --out DIR``: no server to set
+    up, no hardware limits (the app and the load generator share this machine's cores, so the figure
+    is this machine's, load generator included). Ends with the verdict and the report's path.
+    """
+    import time
+
+    if not QUICKSTART_PROFILE.is_file():
+        raise JxcError(f"the quickstart profile is missing: {QUICKSTART_PROFILE} (reinstall jxcbench)", exit_code=1)
+    console.print(f"Quickstart: capacity search of {QUICKSTART_PROFILE.name} into {out}/", highlight=False)
+    t0 = time.monotonic()
+    sweep(profiles=[QUICKSTART_PROFILE], out=out)
+    console.print(f"Quickstart took {time.monotonic() - t0:.0f} s.", highlight=False)
+
+
 def _report_if_any(out: Path) -> None:
     from loadgen.results import load_capacity
     from reports.render.markdown import write_report
@@ -88,6 +110,7 @@ def report(
 
 def register(app: typer.Typer) -> None:
     app.command("sweep")(sweep)
+    app.command("quickstart")(quickstart)
     app.command("report")(report)
 
 
