@@ -5,6 +5,9 @@ float; we keep it as is (``service_ms``). In the open model the request's contex
 *intended* start (the schedule time) and ``latency_ms = service_ms + (actual send - intended)``, so
 time spent waiting for a free session behind a stalled server is part of the latency
 (no coordinated omission). In the closed model intended = actual and the two are equal.
+
+:class:`WindowTally` keeps, apart from the raw samples, what the step process needs once a second to
+decide whether the SLO is already lost (:class:`loadgen.measure.load_run.EarlyStop`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,51 @@ from typing import Any
 from loadgen.measure.samples import SampleBuffer
 
 
+# Not counted with the workload's operations: each operator logs in once, during the warm-up (the same
+# rule as loadgen.measure.percentiles.EXCLUDED_OPERATIONS, not imported: it would pull pandas into
+# every load-generator process).
+EXCLUDED_OPERATIONS = ("login",)
+
+
+class WindowTally:
+    """Measured-window latencies (ms, per operation) and errors that finished since the last
+    :meth:`take`, counted exactly as the step's figures count them: workload operations only, any
+    outcome; refusals (an expected business 409) are answers, not errors."""
+
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = {}
+        self.errors = 0
+        # Epoch seconds up to which every finished request is in: None = up to now (this process
+        # made them); the master sets it from the workers' shipments.
+        self.upto: float | None = None
+
+    def add(self, operation: str, latency_ms: float, outcome: str) -> None:
+        if operation in EXCLUDED_OPERATIONS:
+            return
+        # 1 µs is the resolution step.json reports; it keeps the progress lines short.
+        self.latencies.setdefault(operation, []).append(round(latency_ms, 3))
+        if outcome == "error":
+            self.errors += 1
+
+    def add_columns(self, cols: dict[str, list[Any]]) -> None:
+        """The measured rows of a batch of raw-sample columns (what a worker ships the master)."""
+        for op, lat, outcome, phase in zip(cols["operation"], cols["latency_ms"], cols["outcome"], cols["phase"],
+                                           strict=True):
+            if phase == "measure":
+                self.add(op, lat, outcome)
+
+    def take(self) -> dict[str, Any]:
+        """``{"lat": {operation: [ms, ...]}, "errors": n}``, leaving the tally empty."""
+        out = {"lat": self.latencies, "errors": self.errors}
+        self.latencies, self.errors = {}, 0
+        return out
+
+
 class SampleCollector:
     def __init__(self, *, worker: int, measure_start: float, sink: Callable[[dict], None] | None = None,
-                 flush_rows: int = 20_000) -> None:
+                 flush_rows: int = 20_000, tally: WindowTally | None = None) -> None:
         self.worker = worker
+        self.tally = tally
         self.measure_start = measure_start
         self.sink = sink
         self.flush_rows = flush_rows
@@ -56,6 +100,8 @@ class SampleCollector:
             self.refusals += 1
         if phase == "measure":
             self.measured += 1
+            if self.tally is not None:
+                self.tally.add(operation, latency_ms, outcome)
         if self.sink is not None and len(self.buffer) >= self.flush_rows:
             self.flush()
 
@@ -73,4 +119,4 @@ class SampleCollector:
                 "measured": self.measured}
 
 
-__all__ = ["SampleCollector"]
+__all__ = ["EXCLUDED_OPERATIONS", "SampleCollector", "WindowTally"]

@@ -17,6 +17,14 @@ need synchronised clocks (NTP), as for any distributed measurement.
 Run as a module, it is what the step process starts (so the step process never imports gevent):
 ``python -m loadgen.workload.engine run PLAN.json OUT_DIR`` prints one JSON progress line a second
 and writes ``OUT_DIR/samples.parquet`` and ``OUT_DIR/load.json``.
+
+Stopping early: with ``plan.report_window`` each progress line of the measured window carries
+``"window": {"at_s": seconds into the window, "lat": {operation: [ms, ...]}, "errors": n}``, what
+finished since the previous line. A parent that sees the SLO is already lost sends SIGUSR1: the
+window ends then (``plan.stop_at``; the master passes it on to every worker in a ``jxc_stop``
+message), users start nothing new, what is in flight drains as at a normal end, and ``load.json``
+records the real ``end`` and ``stopped_at``. Closed model only: the open model's arrival schedule
+(``loadgen.workload.users.run_open``) reads the window's end once, so a stop is ignored there.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import itertools  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -40,7 +49,7 @@ import psutil  # noqa: E402
 from gevent.event import AsyncResult  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
-from loadgen.measure.collector import SampleCollector  # noqa: E402
+from loadgen.measure.collector import SampleCollector, WindowTally  # noqa: E402
 from loadgen.measure.samples import SampleWriter  # noqa: E402
 from loadgen.workload.plan import LoadPlan  # noqa: E402
 from loadgen.workload.runtime import Runtime  # noqa: E402
@@ -103,6 +112,21 @@ def _emit(progress, **kw) -> None:
         print(json.dumps(kw), flush=True)
 
 
+def _on_stop_signal(plan: LoadPlan, passed_on=lambda at: None) -> None:
+    """On SIGUSR1 (the parent judged the SLO lost), end the measured window now and tell
+    ``passed_on(at)`` (the master: its workers). A stop outside the window changes nothing."""
+
+    def stop() -> None:
+        if plan.mode != "closed":
+            log.warning("stop request ignored: the open model's schedule cannot end early")
+            return
+        if plan.stop_now(time.time()):
+            passed_on(plan.stop_at)
+
+    # gevent runs the handler in a greenlet of its own, so passing the stop on may block.
+    gevent.signal_handler(signal.SIGUSR1, stop)
+
+
 def _wait_until(t: float, done=lambda: False) -> None:
     while time.time() < t and not done():
         gevent.sleep(min(0.2, max(0.0, t - time.time())))
@@ -113,9 +137,11 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     workload = load_workload(plan.workload)
     writer = SampleWriter(out_dir / "samples.parquet")
     plan.t0 = time.time() + START_MARGIN_S
-    collector = SampleCollector(worker=0, measure_start=plan.measure_start, sink=writer.add)
+    tally = WindowTally() if plan.report_window else None
+    collector = SampleCollector(worker=0, measure_start=plan.measure_start, sink=writer.add, tally=tally)
     seats = iter(plan.seats)
     rt = Runtime(plan, workload, collector, next_seat=lambda: next(seats, None))
+    _on_stop_signal(plan)  # rt.plan is this plan: users and the drain watcher see the new end
     env = Environment(user_classes=[_user_class(plan)], host=plan.base_url)
     env.jxc = rt
     env.events.request.add_listener(collector.on_request)
@@ -125,7 +151,7 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     runner.start(n, spawn_rate=max(n, 1) * 10)
     if plan.mode == "closed":
         gevent.spawn(watch_closed_drain, rt, None)
-    _run_clock(plan, lambda: collector.counts(), lambda: rt.drained, progress)
+    _run_clock(plan, lambda: collector.counts(), lambda: rt.drained, progress, tally)
     runner.stop()
     runner.quit()
     cpu.stop()
@@ -135,18 +161,26 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
             "samples_rows": writer.rows}
 
 
-def _run_clock(plan: LoadPlan, counts, drained, progress: bool) -> None:
+def _run_clock(plan: LoadPlan, counts, drained, progress: bool, tally: WindowTally | None = None) -> None:
     """Wait out warm-up and window, then until what is in flight (closed model) or the backlog
-    (open model) has drained, at most ``drain_s`` (+5 s for the open model's own deadline)."""
-    deadline = plan.end + plan.drain_s + (5.0 if plan.mode == "open" else 1.0)
+    (open model) has drained, at most ``drain_s`` (+5 s for the open model's own deadline).
+
+    ``plan.end`` is read afresh on every turn: a stop request moves it earlier. ``tally``: the
+    measured window's latencies, sent along with each progress line of the window (see the module
+    docstring)."""
     last_emit = 0.0
     while True:
         now = time.time()
+        deadline = plan.end + plan.drain_s + (5.0 if plan.mode == "open" else 1.0)
         if now >= deadline or (now >= plan.end and drained()):
             break
         if now - last_emit >= 1.0:
             phase = "warmup" if now < plan.measure_start else ("measure" if now < plan.end else "drain")
-            _emit(progress, t=round(now - (plan.t0 or now), 2), phase=phase, **counts())
+            extra = {}
+            if tally is not None and phase == "measure":
+                upto = now if tally.upto is None else tally.upto
+                extra["window"] = {"at_s": round(upto - plan.measure_start, 3), **tally.take()}
+            _emit(progress, t=round(now - (plan.t0 or now), 2), phase=phase, **counts(), **extra)
             last_emit = now
         gevent.sleep(min(1.0, max(0.05, plan.end - now)) if now < plan.end else 0.05)
     _emit(progress, t=round(time.time() - (plan.t0 or 0), 2), phase="done", **counts())
@@ -163,12 +197,23 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     seats = iter(plan.seats)
     finished: set[str] = set()
     drained: set[str] = set()
+    # The workers ship every raw sample here anyway: the master tallies the window from them.
+    tally = WindowTally() if plan.report_window else None
+    shipped: dict[str, float] = {}
 
     def on_samples(environment, msg, **_):
         w = workers.setdefault(msg.node_id, {"cpu": [], "lag": [], "stats": {}})
         cols = msg.data["cols"]
         if cols["worker"]:
             writer.add(cols)
+            if tally is not None:
+                tally.add_columns(cols)
+        if tally is not None:
+            # Workers ship once a second: the tally holds everything up to the oldest last shipment
+            # only; timing the window by the clock would make the rate so far look too low.
+            shipped[msg.node_id] = time.time()
+            if len(shipped) >= runner.worker_count:
+                tally.upto = min(shipped.values())
         w["cpu"].extend(msg.data.get("cpu", []))
         w["lag"].extend(msg.data.get("lag", []))
         for k, v in msg.data.get("counts", {}).items():
@@ -193,6 +238,8 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     runner.register_message("jxc_done", on_done)
     runner.register_message("jxc_drained", on_drained)
     runner.register_message("jxc_seat", on_seat)
+    _on_stop_signal(plan, lambda at: [runner.send_message("jxc_stop", {"at": at}, client_id=cid)
+                                      for cid in list(runner.clients.keys())])
 
     procs = [subprocess.Popen([sys.executable, "-m", "loadgen.workload.engine", "worker",
                                "--master", "127.0.0.1", "--master-port", str(plan.master_port)],
@@ -217,7 +264,7 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
         gevent.sleep(0.2)
         n = _spawn_count(plan, len(clients))
         runner.start(n, spawn_rate=max(n, 1) * 10)
-        _run_clock(plan, lambda: dict(counts), lambda: len(drained) >= len(clients), progress)
+        _run_clock(plan, lambda: dict(counts), lambda: len(drained) >= len(clients), progress, tally)
         runner.stop()
         for cid in clients:
             runner.send_message("jxc_finish", None, client_id=cid)
@@ -288,6 +335,12 @@ def run_worker(master_host: str, master_port: int) -> None:
         if plan.mode == "closed":
             gevent.spawn(watch_closed_drain, rt, env.jxc_on_drained)
 
+    def on_stop(environment, msg, **_):
+        # The master's stop time, not ours: every process ends the window at the same instant.
+        rt = getattr(env, "jxc", None)
+        if rt is not None:
+            rt.plan.stop_now(msg.data["at"])
+
     def on_finish(environment, msg, **_):
         ship(final=True)
         rt = env.jxc
@@ -295,6 +348,7 @@ def run_worker(master_host: str, master_port: int) -> None:
 
     runner.register_message("jxc_plan", on_plan)
     runner.register_message("jxc_seat", on_seat, concurrent=True)
+    runner.register_message("jxc_stop", on_stop)
     runner.register_message("jxc_finish", on_finish)
     runner.greenlet.join()
 
@@ -307,7 +361,7 @@ def run_plan(plan: LoadPlan, out_dir: Path, *, progress: bool = False) -> dict:
         result = run_local(plan, out_dir, progress)
     else:
         result = run_master(plan, out_dir, progress)
-    result.update({"t0": plan.t0, "measure_start": plan.measure_start, "end": plan.end,
+    result.update({"t0": plan.t0, "measure_start": plan.measure_start, "end": plan.end, "stopped_at": plan.stop_at,
                    "wall_s": round(time.time() - t_start, 3), "plan": plan.to_dict()})
     (out_dir / "load.json").write_text(json.dumps(result, default=str))
     return result

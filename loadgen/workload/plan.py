@@ -40,6 +40,12 @@ class LoadPlan:
     master_port: int = 5557
     request_timeout_s: float = 60.0
     context: dict = field(default_factory=dict)   # facts the workload needs (catalogue ids...)
+    # Progress lines carry the measured window's latencies and errors of the last second, for a
+    # parent that may stop the step early (off by default: it costs the generator a little).
+    report_window: bool = False
+    # Set while running when the parent stopped the step early: the window ends here, not at
+    # measure_start + duration_s (epoch seconds, the master's clock).
+    stop_at: float | None = None
     # Filled in by the master when the load starts / per worker:
     t0: float | None = None
     worker_index: int = 0
@@ -51,7 +57,18 @@ class LoadPlan:
 
     @property
     def end(self) -> float:
-        return self.measure_start + self.duration_s
+        """End of the measured window: as planned, or earlier when the step was stopped early.
+        Everything that ends the window (users, the open schedule, the clock) reads it afresh."""
+        planned = self.measure_start + self.duration_s
+        return planned if self.stop_at is None else min(planned, self.stop_at)
+
+    def stop_now(self, now: float) -> bool:
+        """End the measured window at ``now``; False (nothing changed) outside the window, e.g. a
+        stop that arrives after the window already ended by itself."""
+        if not self.measure_start <= now < self.end:
+            return False
+        self.stop_at = now
+        return True
 
     @property
     def workers_total(self) -> int:
