@@ -4,6 +4,11 @@ The Locust engine runs as ``python -m loadgen.workload.engine run`` so that this
 the sweep, a test) never imports gevent's monkey-patching, and so that the load generator is a
 process tree of its own whose CPU the sampler can watch. Progress arrives as JSON lines on the
 engine's stdout.
+
+Stopping early (:class:`EarlyStop`): once a second the engine reports what finished in the measured
+window; when the SLO can no longer be met (:func:`loadgen.search.early_stop_reason`), this process
+sends the engine SIGUSR1 and the window ends there. A step that is lost anyway then costs seconds,
+not the whole window.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from loadgen.measure.percentiles import summarise_file
 from loadgen.measure.sampler import ResourceSampler, summarise_resources
 from loadgen.measure.validity import CPU_LIMIT_PCT, MIN_REQUESTS, Validity, judge
+from loadgen.search import early_stop_reason
 from loadgen.workload.plan import LoadPlan
 
 ProgressFn = Callable[[dict], None]
@@ -28,6 +37,66 @@ ProgressFn = Callable[[dict], None]
 
 class LoadFailed(RuntimeError):
     """The load generator itself failed (not the system under test)."""
+
+
+class EarlyStop:
+    """Accumulates the measured window as the engine reports it and says when its SLO is lost.
+
+    ``slo``: what :func:`loadgen.search.early_stop_reason` reads (``p95_ms``, ``p99_ms``,
+    ``error_rate``, ``operations``). No decision before ``max(min_s, min_fraction x window)``
+    seconds of the window: a slow first second (cold caches, connections opening) must not end a
+    step. The window's final request count is estimated from the rate so far, counting as started
+    the requests in flight (at most ``in_flight_max``, one per closed-model user): they are not
+    reported until they finish, yet belong to the window, and on a slow server they are many. A
+    larger estimate only makes a stop less likely.
+    """
+
+    def __init__(self, slo: Any, duration_s: float, *, in_flight_max: int = 0,
+                 min_fraction: float = 0.25, min_s: float = 5.0, slack: float = 0.10) -> None:
+        self.slo = slo
+        self.duration_s = float(duration_s)
+        self.in_flight_max = in_flight_max
+        self.min_elapsed_s = max(min_s, min_fraction * self.duration_s)
+        self.slack = slack
+        # Per operation, chunks of float arrays: a long window holds millions of latencies and the
+        # rule counts the slow ones every second, so they are kept as numpy, never as Python floats.
+        self._chunks: dict[str, list[np.ndarray]] = {}
+        self.requests = 0
+        self.errors = 0
+
+    def add(self, latencies_by_operation: dict[str, list[float]], errors: int) -> None:
+        for op, lat in latencies_by_operation.items():
+            if lat:
+                self._chunks.setdefault(op, []).append(np.asarray(lat, dtype=float))
+                self.requests += len(lat)
+        self.errors += int(errors)
+
+    def latencies(self) -> dict[str, np.ndarray]:
+        """Everything so far, one array per operation (chunks merged once, then appended to)."""
+        out = {}
+        for op, chunks in self._chunks.items():
+            if len(chunks) > 1:
+                chunks[:] = [np.concatenate(chunks)]
+            out[op] = chunks[0]
+        return out
+
+    def expected_total(self, at_s: float) -> float:
+        """Requests the whole window will hold, judging by the first ``at_s`` seconds."""
+        if at_s <= 0:
+            return 0.0
+        return (self.requests + self.in_flight_max) / at_s * self.duration_s
+
+    def decide(self, at_s: float) -> str | None:
+        """The reason the SLO is lost ``at_s`` seconds into the window, or None (yet)."""
+        if at_s < self.min_elapsed_s or at_s >= self.duration_s:
+            return None
+        return early_stop_reason(self.latencies(), errors=self.errors, slo=self.slo,
+                                 expected_total=self.expected_total(at_s), slack=self.slack)
+
+    def feed(self, window: dict) -> str | None:
+        """One engine progress line's ``window`` part: add it, then decide."""
+        self.add(window.get("lat") or {}, window.get("errors") or 0)
+        return self.decide(float(window["at_s"]))
 
 
 def run_engine(plan: LoadPlan, out_dir: Path, *, on_progress: ProgressFn | None = None,
@@ -86,17 +155,50 @@ def loadgen_series(load: dict, key: str = "cpu") -> dict[str, list[float]]:
     return out
 
 
+def _stopper(early_stop: EarlyStop, engine_pid: list[int], on_progress: ProgressFn | None,
+             verdict: dict) -> ProgressFn:
+    """A progress callback that feeds ``early_stop`` and, on its first reason, stops the engine
+    (recording the reason in ``verdict``). The caller's ``on_progress`` gets the line without its
+    bulky ``window`` part."""
+
+    def on_line(msg: dict) -> None:
+        window = msg.pop("window", None)
+        if window is not None and "reason" not in verdict:
+            reason = early_stop.feed(window)
+            if reason:
+                verdict.update(reason=reason, decided_at_s=window["at_s"])
+                try:
+                    os.kill(engine_pid[0], signal.SIGUSR1)  # the engine only, not its workers
+                except ProcessLookupError:
+                    pass  # it has just ended by itself
+        if on_progress:
+            on_progress(msg)
+    return on_line
+
+
 def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterable[int] | Callable] | None = None,
                  db_size: Callable[[], int | None] | None = None, on_progress: ProgressFn | None = None,
                  health: Callable[[], bool] | None = None, min_requests: int = MIN_REQUESTS,
-                 cpu_limit_pct: float = CPU_LIMIT_PCT, sample_interval_s: float = 1.0) -> dict[str, Any]:
-    """Run the load while sampling resources; return figures, resources and validity."""
+                 cpu_limit_pct: float = CPU_LIMIT_PCT, sample_interval_s: float = 1.0,
+                 early_stop: EarlyStop | None = None) -> dict[str, Any]:
+    """Run the load while sampling resources; return figures, resources and validity.
+
+    With ``early_stop`` (closed model only: the open model's schedule cannot end early) the window
+    ends as soon as it says the SLO is lost; ``stopped_early`` is then ``{"at_s", "reason"}`` and
+    the figures cover the real window, ``measured_s`` long.
+    """
+    if early_stop is not None and plan.mode != "closed":
+        raise ValueError("early stop needs the closed model: the open model's arrival schedule cannot end early")
     engine_pid: list[int] = []
     groups: dict[str, Any] = dict(sut_groups or {})
     groups["loadgen"] = lambda: engine_pid
     sampler = ResourceSampler(groups, out_csv=out_dir / "resources.csv", interval_s=sample_interval_s,
                               db_size=db_size)
     out_dir.mkdir(parents=True, exist_ok=True)
+    verdict: dict[str, Any] = {}
+    if early_stop is not None:
+        plan = replace(plan, report_window=True)
+        on_progress = _stopper(early_stop, engine_pid, on_progress, verdict)
     sampler.start()
     try:
         load = run_engine(plan, out_dir, on_progress=on_progress, on_start=engine_pid.append)
@@ -104,7 +206,14 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
         # The engine has exited by now: its root vanishing is not a crash of the system under test.
         sampler.groups["loadgen"] = lambda: []
         sampler.stop()
-    figures = summarise_file(out_dir / "samples.parquet", plan.duration_s)
+    # The engine honours a stop only inside the window (load.json's stopped_at); a stop that came
+    # too late left the planned window whole.
+    stopped_early = None
+    measured_s = plan.duration_s
+    if verdict and load.get("stopped_at") is not None:
+        measured_s = load["end"] - load["measure_start"]
+        stopped_early = {"at_s": round(measured_s, 3), "reason": verdict["reason"]}
+    figures = summarise_file(out_dir / "samples.parquet", measured_s)
     window = sampler.window(load["measure_start"], load["end"])
     resources = summarise_resources(window)
     crashed = None
@@ -121,13 +230,15 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
         no_login = f"no operator could log in ({failures} login failures; see loadgen.log)"
     validity = judge(measured_requests=figures["requests"], loadgen_cpu=loadgen_series(load, "cpu"),
                      loadgen_lag=loadgen_series(load, "lag"),
-                     crashed=crashed, min_requests=min_requests, cpu_limit_pct=cpu_limit_pct)
+                     crashed=crashed, min_requests=min_requests, cpu_limit_pct=cpu_limit_pct,
+                     stopped_early=stopped_early is not None)
     if validity.valid is False and no_login and not crashed:
         validity = Validity(False, no_login)
     med = lambda xs: round(float(sorted(xs)[len(xs) // 2]), 2) if xs else None  # noqa: E731
     gen = {"cpu_median_pct": {k: med(v) for k, v in loadgen_series(load, "cpu").items()},
            "lag_median_ms": {k: med(v) for k, v in loadgen_series(load, "lag").items()}}
-    return {"figures": figures, "resources": resources, "validity": validity, "load": load, "loadgen": gen}
+    return {"figures": figures, "resources": resources, "validity": validity, "load": load, "loadgen": gen,
+            "stopped_early": stopped_early, "measured_s": round(measured_s, 3)}
 
 
-__all__ = ["LoadFailed", "loadgen_series", "measure_load", "run_engine"]
+__all__ = ["EarlyStop", "LoadFailed", "loadgen_series", "measure_load", "run_engine"]

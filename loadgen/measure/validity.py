@@ -13,6 +13,12 @@ Rules, checked in this order; the first that applies is the recorded reason:
 3. **Too few requests for a stable p99**: fewer than ``min_requests`` (1000) measured requests.
    With the "higher" method, p99 of n samples has ``n - ceil(0.99 (n-1))`` samples at or above it;
    1000 requests leave at least 10 samples beyond the p99, the least for it not to be one outlier.
+   Not applied to a step **stopped early** (its SLO clearly lost, see
+   :func:`loadgen.search.slo_clearly_lost`): it has few requests because it was cut short, and it
+   needs no stable p99 — the slow requests already seen exceed the percentile's whole budget for the
+   full window, so no estimate of the p99 could make it pass. Crashes and a saturated generator
+   still make it invalid: then the slow requests may describe the generator or the crash, not the
+   system's capacity.
 """
 
 from __future__ import annotations
@@ -64,14 +70,16 @@ def loadgen_saturated(cpu_series: Mapping[str, Iterable[float]], *, cpu_limit_pc
 def judge(*, measured_requests: int, loadgen_cpu: Mapping[str, Iterable[float]],
           loadgen_lag: Mapping[str, Iterable[float]] | None = None,
           crashed: str | None = None, min_requests: int = MIN_REQUESTS,
-          cpu_limit_pct: float = CPU_LIMIT_PCT, lag_limit_ms: float = LAG_LIMIT_MS) -> Validity:
+          cpu_limit_pct: float = CPU_LIMIT_PCT, lag_limit_ms: float = LAG_LIMIT_MS,
+          stopped_early: bool = False) -> Validity:
+    """The first rule of the module docstring that applies; ``stopped_early`` waives rule 3."""
     if crashed:
         return Validity(False, f"system under test crashed: {crashed}")
     sat = loadgen_saturated(loadgen_cpu, cpu_limit_pct=cpu_limit_pct, lag_series=loadgen_lag,
                             lag_limit_ms=lag_limit_ms)
     if sat:
         return Validity(False, sat)
-    if measured_requests < min_requests:
+    if measured_requests < min_requests and not stopped_early:
         return Validity(False, f"too few requests for a stable p99: {measured_requests} measured, "
                                f"need at least {min_requests} (lengthen --duration or raise the load)")
     return Validity(True, None)
