@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -41,6 +42,7 @@ def run(
     master_port: Annotated[int, typer.Option("--master-port", min=1, max=65535, help="Port the master listens on for workers.")] = 5557,
     unconstrained: Annotated[bool, typer.Option("--unconstrained", help="Run without hardware limits where cgroups cannot be written.")] = False,
     min_requests: Annotated[int, typer.Option("--min-requests", min=1, help="Fewest measured requests for a valid step (a stable p99 needs about 1000).")] = 1000,
+    early_stop: Annotated[bool, typer.Option("--early-stop/--no-early-stop", help="End the window as soon as the SLO is clearly lost (closed model); such a step fails.")] = True,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing step in --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print step.json on stdout.")] = False,
 ) -> None:
@@ -58,16 +60,31 @@ def run(
         raise JxcError(f"{profile}: workload sets neither operators nor rate; pass --operators or --rate")
     from loadgen.step import run_step
 
+    stop_kw = _early_stop_kwargs(run_step, early_stop)
     total = warmup_s + duration_s
     step = _with_progress(lambda on_progress, on_stage: run_step(
         prof, customers=customers, operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
         out_dir=out, unconstrained=unconstrained, processes=processes, expect_workers=expect_workers,
-        master_port=master_port, on_progress=on_progress, on_stage=on_stage, min_requests=min_requests), total)
+        master_port=master_port, on_progress=on_progress, on_stage=on_stage, min_requests=min_requests,
+        **stop_kw), total)
     if as_json:
         typer.echo(json.dumps(step, indent=2, default=str))
     _print_summary(step, out)
     if not step["valid"]:
         raise typer.Exit(3)  # the reason is printed above; 3 = measured but invalid
+
+
+def _early_stop_kwargs(run_step, early_stop: bool) -> dict:
+    """What tells ``run_step`` to leave early stop off (it is on by default in ``measure_step``).
+
+    Passed only when turned off, and refused with a clear message before anything starts while
+    ``run_step`` does not pass ``early_stop`` through yet (that change belongs to ``run_step``)."""
+    if early_stop:
+        return {}
+    if "early_stop" not in inspect.signature(run_step).parameters:
+        raise JxcError("--no-early-stop: this version's run_step cannot turn early stop off yet "
+                       "(it does not pass early_stop on to measure_step)")
+    return {"early_stop": False}
 
 
 def _with_progress(fn, total: float):
@@ -98,6 +115,9 @@ def _print_summary(step: dict, out: Path) -> None:
                   f"p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms  max {lat['max']} ms", highlight=False)
     if step.get("invalid_reason"):
         console.print(f"invalid: {step['invalid_reason']}", highlight=False)
+    if step.get("stopped_early"):
+        console.print(f"stopped early after {step['stopped_early']['at_s']:g} s of the {step['duration_s']:g} s window "
+                      "(the figures cover those seconds)", highlight=False)
     if step.get("fail_reason"):
         console.print(f"failed: {step['fail_reason']}", highlight=False)
     console.print(f"wrote {out / 'step.json'}, samples.parquet, resources.csv", highlight=False)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.errors import JxcError
-from loadgen.measure.load_run import LoadFailed, measure_load
+from loadgen.measure.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.workload.plan import LoadPlan, assign_seats, persona_counts
 
 SCHEMA_VERSION = 1
@@ -186,7 +186,13 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                  db_pids: Iterable[int] | Callable[[], Iterable[int]] = (),
                  health: Callable[[], bool] | None = None, processes: int = 1, expect_workers: int = 0,
                  master_port: int = 5557, on_progress: Callable[[dict], None] | None = None,
-                 min_requests: int | None = None, extra: dict | None = None) -> dict:
+                 min_requests: int | None = None, extra: dict | None = None, early_stop: bool = True) -> dict:
+    """Measure one step on a running system and write ``step.json`` (see the module docstring).
+
+    ``early_stop`` (closed model): end the window as soon as the profile's SLO is clearly lost
+    (:class:`loadgen.measure.load_run.EarlyStop`); the step is then failed, its figures cover the
+    real window (``measured_s``) and ``stopped_early`` says when and why.
+    """
     from loadgen.synth import LOADTEST_PASSWORD
     from reference_app.audit import audit
 
@@ -218,7 +224,15 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         context={k: book[k] for k in ("product_ids", "warehouse_ids", "supplier_ids")},
     )
     size = db_size_fn(db_url)
-    kwargs = {"min_requests": min_requests} if min_requests is not None else {}
+    kwargs: dict[str, Any] = {"min_requests": min_requests} if min_requests is not None else {}
+    slo = _get(profile, "slo")
+    # The open model's arrival schedule cannot end early: only closed-model steps stop.
+    if early_stop and model == "closed":
+        # The thresholds slo_failures judges by, defaults included.
+        kwargs["early_stop"] = EarlyStop({"p95_ms": _get(slo, "p95_ms", 500), "p99_ms": _get(slo, "p99_ms", 1500),
+                                          "error_rate": _get(slo, "error_rate", 0.01),
+                                          "operations": _get(slo, "operations", {}) or {}},
+                                         duration_s, in_flight_max=len(seats))
     try:
         res = measure_load(plan, out_dir, sut_groups={"app": app_pids, "db": db_pids}, db_size=size,
                            on_progress=on_progress, health=health, **kwargs)
@@ -234,9 +248,12 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         books = audit(eng)
     finally:
         eng.dispose()
-    fig, validity = res["figures"], res["validity"]
+    fig, validity, stopped = res["figures"], res["validity"], res["stopped_early"]
     failures = [] if books.ok else ["books not consistent: " + ", ".join(f"{k} {v}" for k, v in books.counts.items() if v)]
-    failures += slo_failures(fig, _get(profile, "slo"))
+    if stopped:
+        # Failed whatever the partial figures say: the full window could not have met the SLO.
+        failures.append(f"stopped early at {stopped['at_s']:.1f} s of {float(duration_s):g} s: {stopped['reason']}")
+    failures += slo_failures(fig, slo)
     passed = validity.valid and not failures
     load = res["load"]
     workers = load.get("workers", [])
@@ -247,7 +264,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "schema": SCHEMA_VERSION,
         "customers": int(customers),
         "operators": int(seats_total),
-        "duration_s": float(duration_s),
+        "duration_s": float(duration_s),      # as planned; measured_s is the real window
         "requests": fig["requests"],
         "rps": fig["rps"],
         "error_rate": fig["error_rate"] if fig["error_rate"] is not None else 0.0,
@@ -261,6 +278,10 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "model": model,
         "rate": rate,
         "warmup_s": float(warmup_s),
+        "measured_s": res["measured_s"],
+        "stopped_early": stopped,             # {"at_s", "reason"} or None
+        "early_stopped": stopped is not None,  # what steps.csv and report.md read
+        "early_stop": bool(kwargs.get("early_stop")),
         "fail_reason": "; ".join(failures) if failures and validity.valid else None,
         "slo_failures": failures,
         "refusals": fig["refusals"],
