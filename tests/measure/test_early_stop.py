@@ -1,0 +1,190 @@
+"""Stopping a step early once its SLO is clearly lost: the decision as the step process makes it,
+then real load (a toy server; the real app on SQLite) whose window really ends early."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import pytest
+
+from loadgen.measure.collector import WindowTally
+from loadgen.measure.load_run import EarlyStop, measure_load
+from loadgen.measure.validity import judge
+from loadgen.workload.plan import LoadPlan
+from tests.measure.ports import free_port
+from tests.measure.toyserver import ToyServer
+
+SLO = {"p95_ms": 500, "p99_ms": 1500, "error_rate": 0.01, "operations": {}}
+IMPOSSIBLE = {"p95_ms": 0.001, "p99_ms": 0.001, "error_rate": 0.01, "operations": {}}
+
+
+# -- the decision (pure) -----------------------------------------------------------------------------
+def _second(fast: int, slow: int, errors: int = 0) -> dict:
+    """One second of the window: a fast operation, and stock_check with ``slow`` of its requests slow."""
+    return {"lat": {"customer_view": [20.0] * fast, "stock_check": [30.0] * fast + [900.0] * slow}, "errors": errors}
+
+
+def test_no_decision_before_a_quarter_of_the_window_and_five_seconds():
+    stop = EarlyStop(SLO, 60.0)
+    assert stop.min_elapsed_s == 15.0
+    assert EarlyStop(SLO, 10.0).min_elapsed_s == 5.0
+    # every request slow from the first second on: still no stop before 15 s of a 60 s window
+    for at in range(1, 15):
+        assert stop.feed({"at_s": float(at), **_second(0, 100)}) is None
+    reason = stop.feed({"at_s": 15.0, **_second(0, 100)})
+    assert reason and "stock_check" in reason and "500" in reason
+
+
+def test_a_slow_share_within_the_budget_never_stops():
+    stop = EarlyStop(SLO, 20.0)
+    # 3 % of stock_check slow: its p95 <= 500 ms holds whatever the rest of the window does
+    assert all(stop.feed({"at_s": float(at), **_second(97, 3)}) is None for at in range(1, 20))
+    assert stop.requests == 19 * (97 + 100)
+
+
+def test_accumulates_across_seconds_and_estimates_the_window_from_the_rate_so_far():
+    stop = EarlyStop(SLO, 40.0, in_flight_max=10)
+    stop.add({"a": [1.0, 2.0], "b": [3.0]}, 1)
+    stop.add({"a": [4.0], "c": []}, 2)
+    assert stop.requests == 4 and stop.errors == 3
+    assert {k: v.tolist() for k, v in stop.latencies().items()} == {"a": [1.0, 2.0, 4.0], "b": [3.0]}
+    # (4 finished + at most 10 in flight) per 10 s, over 40 s
+    assert stop.expected_total(10.0) == pytest.approx(56.0)
+    assert stop.expected_total(0.0) == 0.0
+
+
+def test_errors_over_budget_stop_but_refusals_are_not_errors():
+    tally = WindowTally()
+    cols = {"operation": ["login", "sales_order_create", "sales_order_create", "stock_check", "stock_check"],
+            "latency_ms": [5.0, 10.0, 11.0, 12.0, 13.0],
+            "outcome": ["error", "refusal", "refusal", "error", "success"],
+            "phase": ["measure", "measure", "measure", "measure", "warmup"]}
+    tally.add_columns(cols)
+    got = tally.take()
+    # the login is not a workload operation, the warm-up row is not in the window, 409s are answers
+    assert got == {"lat": {"sales_order_create": [10.0, 11.0], "stock_check": [12.0]}, "errors": 1}
+    assert tally.take() == {"lat": {}, "errors": 0}
+
+    stop = EarlyStop(SLO, 20.0)
+    lost = None
+    for at in range(1, 8):
+        lost = lost or stop.feed({"at_s": float(at), **_second(100, 0, errors=20)})  # 10 % errors
+    assert lost and "error" in lost
+
+
+def test_a_step_cut_short_needs_no_stable_p99_but_other_rules_still_apply():
+    ok_cpu = {"w0": [30.0, 30.0]}
+    assert judge(measured_requests=40, loadgen_cpu=ok_cpu, stopped_early=True).valid
+    assert not judge(measured_requests=40, loadgen_cpu=ok_cpu).valid
+    v = judge(measured_requests=40, loadgen_cpu={"w0": [99.0, 99.0]}, stopped_early=True)
+    assert not v.valid and "saturated" in v.reason
+    v = judge(measured_requests=40, loadgen_cpu=ok_cpu, crashed="app process 1 vanished", stopped_early=True)
+    assert not v.valid and "crashed" in v.reason
+
+
+def test_jxcbench_run_has_an_off_switch():
+    from loadgen.errors import JxcError
+    from loadgen.run_command import _early_stop_kwargs
+    from tests.measure.test_run_command import jxc
+
+    assert "--no-early-stop" in jxc("run", "--help").stdout
+    assert _early_stop_kwargs(lambda **kw: None, True) == {}  # on: measure_step's own default
+    assert _early_stop_kwargs(lambda *, early_stop=True: None, False) == {"early_stop": False}
+    with pytest.raises(JxcError, match="--no-early-stop"):  # refused before anything starts
+        _early_stop_kwargs(lambda *, customers: None, False)
+
+
+# -- real load on a toy server -----------------------------------------------------------------------
+def _plan(url: str, **kw) -> LoadPlan:
+    return LoadPlan(base_url=url, workload="tests.measure.workloads:PING", mode="closed",
+                    seats=[["pinger", None]] * 4, think_time_s=(0.0, 0.01), warmup_s=1.0, duration_s=20.0, **kw)
+
+
+@pytest.mark.parametrize("processes", [1, 2], ids=["local", "master+2 workers"])
+def test_a_lost_window_ends_early_in_every_load_process(tmp_path, processes):
+    extra = {"processes": 2, "master_port": free_port()} if processes > 1 else {}
+    lines: list[dict] = []
+    t = time.monotonic()
+    with ToyServer() as srv:
+        res = measure_load(_plan(srv.url, **extra), tmp_path, on_progress=lines.append, min_requests=10**9,
+                           early_stop=EarlyStop(IMPOSSIBLE, 20.0, in_flight_max=4))
+    took = time.monotonic() - t
+    stopped, load = res["stopped_early"], res["load"]
+    assert stopped and "ping" in stopped["reason"], stopped
+    # decided at 5 s (a quarter of 20 s is less), the window ended within a second or so of it
+    assert 5.0 <= stopped["at_s"] < 7.5 and took < 14.0, (stopped, took)
+    assert load["end"] == pytest.approx(load["stopped_at"]) and res["measured_s"] == stopped["at_s"]
+    assert load["end"] - load["measure_start"] == pytest.approx(stopped["at_s"], abs=1e-3)
+    # figures over the real window; waived "too few requests" (10**9 asked), so valid
+    fig = res["figures"]
+    assert fig["rps"] == pytest.approx(fig["requests"] / res["measured_s"], rel=1e-3)
+    assert res["validity"].valid, res["validity"]
+    # no process started anything after the stop (in-flight requests drain, as at a normal end)
+    df = pd.read_parquet(tmp_path / "samples.parquet")
+    measured = df[df["phase"] == "measure"]
+    assert measured["intended_start_s"].max() < load["stopped_at"] + 0.1
+    assert sorted(df["worker"].unique()) == ([0] if processes == 1 else [1, 2])
+    # the parent's callback got the progress lines without the bulky window part
+    assert lines and not any("window" in m for m in lines)
+    assert json.loads((tmp_path / "load.json").read_text())["stopped_at"] == load["stopped_at"]
+
+
+def test_a_window_that_keeps_its_slo_runs_to_the_end(tmp_path):
+    with ToyServer() as srv:
+        plan = _plan(srv.url)
+        plan.duration_s = 7.0
+        res = measure_load(plan, tmp_path, min_requests=10, early_stop=EarlyStop(SLO, 7.0, in_flight_max=4))
+    assert res["stopped_early"] is None and res["load"]["stopped_at"] is None
+    assert res["measured_s"] == 7.0 and res["figures"]["rps"] == pytest.approx(res["figures"]["requests"] / 7.0, rel=1e-3)
+
+
+def test_the_open_model_is_not_stopped(tmp_path):
+    plan = LoadPlan(base_url="http://127.0.0.1:9", mode="open", rate=10.0, seats=[["pinger", None]])
+    with pytest.raises(ValueError, match="closed model"):
+        measure_load(plan, tmp_path, early_stop=EarlyStop(IMPOSSIBLE, 60.0))
+
+
+# -- a real step: the app on SQLite --------------------------------------------------------------------
+def test_real_steps_on_sqlite_stop_only_when_the_slo_is_lost(tmp_path):
+    from loadgen.step import measure_step
+    from loadgen.sut.launcher import SystemUnderTest
+    from profiles.schema import Profile
+    from tests.measure.contract import check_step
+
+    def profile(slo: dict) -> Profile:
+        return Profile.model_validate({"name": "sq", "database": {"engine": "sqlite"}, "architecture": {"workers": 1},
+                                       "workload": {"operators": 12, "think_time_s": [0.0, 0.05]}, "slo": slo})
+
+    with SystemUnderTest(profile(IMPOSSIBLE)) as sut:
+        sut.seed(1000, progress=False)
+        sut.start_app()
+
+        def step(slo: dict, duration_s: float, name: str, **kw) -> dict:
+            return measure_step(profile(slo), base_url=sut.base_url, db_url=sut.db_url, customers=1000,
+                                duration_s=duration_s, warmup_s=2.0, out_dir=tmp_path / name,
+                                app_pids=lambda: sut.app_pids()[:1], health=sut.healthy, **kw)
+
+        t = time.monotonic()
+        lost = step(IMPOSSIBLE, 30.0, "lost", min_requests=10**9)
+        took = time.monotonic() - t
+        kept = step({"p95_ms": 60000, "p99_ms": 60000, "error_rate": 0.5}, 10.0, "kept", min_requests=100)
+
+    check_step(lost)
+    # decided 7.5 s into the 30 s window (a quarter of it), ended at once
+    assert lost["stopped_early"] and 7.5 <= lost["stopped_early"]["at_s"] < 10.0, lost["stopped_early"]
+    assert took < 20.0, took
+    assert lost["early_stopped"] is True and lost["early_stop"] is True
+    assert lost["duration_s"] == 30.0 and lost["measured_s"] == lost["stopped_early"]["at_s"]
+    assert lost["rps"] == pytest.approx(lost["requests"] / lost["measured_s"], rel=1e-3)
+    # failed, for the reason it was stopped; valid although far fewer than min_requests
+    assert lost["valid"] and lost["passed"] is False, lost["invalid_reason"]
+    assert lost["fail_reason"].startswith("stopped early at ") and "can no longer be" in lost["fail_reason"]
+    assert lost["audit"]["ok"]
+    assert json.loads((tmp_path / "lost" / "step.json").read_text())["stopped_early"] == lost["stopped_early"]
+
+    check_step(kept)
+    assert kept["stopped_early"] is None and kept["early_stopped"] is False and kept["early_stop"] is True
+    assert kept["measured_s"] == kept["duration_s"] == 10.0
+    assert kept["valid"] and kept["passed"], (kept["invalid_reason"], kept["slo_failures"])
