@@ -113,8 +113,9 @@ def test_a_lost_window_ends_early_in_every_load_process(tmp_path, processes):
     took = time.monotonic() - t
     stopped, load = res["stopped_early"], res["load"]
     assert stopped and "ping" in stopped["reason"], stopped
-    # decided at 5 s (a quarter of 20 s is less), the window ended within a second or so of it
-    assert 5.0 <= stopped["at_s"] < 7.5 and took < 14.0, (stopped, took)
+    # decided at 5 s (a quarter of 20 s is less), the window ended within a second or two of it
+    # (the master sees its workers' samples up to a second late); either way far before 20 s
+    assert 5.0 <= stopped["at_s"] < 9.0 and took < 15.0, (stopped, took)
     assert load["end"] == pytest.approx(load["stopped_at"]) and res["measured_s"] == stopped["at_s"]
     assert load["end"] - load["measure_start"] == pytest.approx(stopped["at_s"], abs=1e-3)
     # figures over the real window; waived "too few requests" (10**9 asked), so valid
