@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
@@ -60,31 +59,17 @@ def run(
         raise JxcError(f"{profile}: workload sets neither operators nor rate; pass --operators or --rate")
     from loadgen.step import run_step
 
-    stop_kw = _early_stop_kwargs(run_step, early_stop)
     total = warmup_s + duration_s
     step = _with_progress(lambda on_progress, on_stage: run_step(
         prof, customers=customers, operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
         out_dir=out, unconstrained=unconstrained, processes=processes, expect_workers=expect_workers,
         master_port=master_port, on_progress=on_progress, on_stage=on_stage, min_requests=min_requests,
-        **stop_kw), total)
+        early_stop=early_stop), total)
     if as_json:
         typer.echo(json.dumps(step, indent=2, default=str))
     _print_summary(step, out)
     if not step["valid"]:
         raise typer.Exit(3)  # the reason is printed above; 3 = measured but invalid
-
-
-def _early_stop_kwargs(run_step, early_stop: bool) -> dict:
-    """What tells ``run_step`` to leave early stop off (it is on by default in ``measure_step``).
-
-    Passed only when turned off, and refused with a clear message before anything starts while
-    ``run_step`` does not pass ``early_stop`` through yet (that change belongs to ``run_step``)."""
-    if early_stop:
-        return {}
-    if "early_stop" not in inspect.signature(run_step).parameters:
-        raise JxcError("--no-early-stop: this version's run_step cannot turn early stop off yet "
-                       "(it does not pass early_stop on to measure_step)")
-    return {"early_stop": False}
 
 
 def _with_progress(fn, total: float):

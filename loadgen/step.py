@@ -316,7 +316,7 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
              duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool = False,
              processes: int = 1, expect_workers: int = 0, master_port: int = 5557,
              on_progress: Callable[[dict], None] | None = None, on_stage: Callable[[str], None] | None = None,
-             min_requests: int | None = None) -> dict:
+             min_requests: int | None = None, early_stop: bool = True) -> dict:
     try:
         from loadgen.sut.launcher import SystemUnderTest
     except ImportError as exc:
@@ -334,7 +334,7 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
                           warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained, t_start=t_start,
                           processes=processes, expect_workers=expect_workers, master_port=master_port,
                           on_progress=on_progress, on_stage=on_stage, min_requests=min_requests,
-                          extra={"seed_s": round(seed_s, 3)})
+                          early_stop=early_stop, extra={"seed_s": round(seed_s, 3)})
         stage("tearing down")
     return step
 

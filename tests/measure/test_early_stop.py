@@ -84,16 +84,19 @@ def test_a_step_cut_short_needs_no_stable_p99_but_other_rules_still_apply():
     assert not v.valid and "crashed" in v.reason
 
 
-def test_jxcbench_run_has_an_off_switch():
-    from loadgen.errors import JxcError
-    from loadgen.run_command import _early_stop_kwargs
+@pytest.mark.slow
+def test_jxcbench_run_no_early_stop_runs_the_whole_window(tmp_path):
+    """The off switch reaches the step: an impossible SLO with --no-early-stop measures the full window."""
     from tests.measure.test_run_command import jxc
 
-    assert "--no-early-stop" in jxc("run", "--help").stdout
-    assert _early_stop_kwargs(lambda **kw: None, True) == {}  # on: measure_step's own default
-    assert _early_stop_kwargs(lambda *, early_stop=True: None, False) == {"early_stop": False}
-    with pytest.raises(JxcError, match="--no-early-stop"):  # refused before anything starts
-        _early_stop_kwargs(lambda *, customers: None, False)
+    profile = tmp_path / "p.yaml"
+    profile.write_text("database: {engine: sqlite}\narchitecture: {kind: monolith, workers: 1}\n"
+                       "workload: {operators: 4, think_time_s: [0.0, 0.02]}\nslo: {p95_ms: 0.001}\n")
+    done = jxc("run", str(profile), "-n", "200", "--out", str(tmp_path / "out"), "--duration", "7s",
+               "--warmup", "1s", "--min-requests", "10", "--no-early-stop", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    step = json.loads((tmp_path / "out" / "step.json").read_text())
+    assert step["stopped_early"] is None and step["passed"] is False and step["measured_s"] == pytest.approx(7.0, abs=0.5)
 
 
 # -- real load on a toy server -----------------------------------------------------------------------
