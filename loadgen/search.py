@@ -253,7 +253,10 @@ def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | No
 def _next_level(spec: SearchSpec, level: int) -> int:
     if spec.ladder:
         return next(x for x in spec.ladder if x > level)
-    return min(spec.maximum, max(level + 1, round_level(level * spec.growth)))
+    nxt = min(spec.maximum, max(level + 1, round_level(level * spec.growth)))
+    # A level within the precision of the maximum is the maximum: a last step from 1,000,000 to
+    # 1,024,000 would cost a whole measurement and tell nothing the precision cares about.
+    return spec.maximum if nxt * (1 + spec.precision) >= spec.maximum else nxt
 
 
 def conclude(spec: SearchSpec, levels: Mapping[int, Sequence[str]], stopped: str | None = None) -> SearchResult:

@@ -59,6 +59,13 @@ def test_capacity_above_maximum_reports_pass_at_max():
     assert [p.level for p in system.calls].count(1_000_000) == 2  # confirmed once more
 
 
+def test_growth_jumps_to_the_maximum_when_the_next_level_is_within_precision_of_it():
+    # 260,000 x 4 rounds to 1,000,000; a further step to 1,024,000 would tell nothing at 10 %.
+    system = SimulatedSystem(5_000_000)
+    drive(capacity_search(spec(start=4000, maximum=1_024_000)), system)
+    assert [p.level for p in system.calls] == [4000, 16_000, 64_000, 260_000, 1_024_000]
+
+
 def test_failure_at_start_level():
     result = drive(capacity_search(spec()), SimulatedSystem(10))
     assert result.max_passing is None and result.first_failing == 1000
