@@ -178,6 +178,10 @@ class Database(_Strict):
             if self.managed:
                 raise ValueError("managed: sqlite is embedded, there is no server to manage (drop 'managed')")
             self.managed = False
+            from reference_app.db import parse_sqlite_pragmas
+
+            # The app runs them as PRAGMAs on every connection: refuse here what it would refuse at start.
+            parse_sqlite_pragmas(";".join(f"{k}={v}" for k, v in self.settings.items()))
         elif self.managed is None:
             self.managed = self.url is None
         if self.managed and self.url is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from reference_app.db import backend_of
+from reference_app.db import backend_of, parse_sqlite_pragmas
 
 
 class Settings(BaseSettings):
@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     default_credit_limit_cents: int = Field(default=10_000_000, ge=0)
     # How often a unit of work is retried after a deadlock / serialization failure.
     write_retries: int = Field(default=5, ge=0, le=50)
+
+    # SQLite only: extra PRAGMAs for every connection, "name=value;name=value" (a profile's
+    # database.settings reach the app this way).
+    sqlite_pragmas: str | None = None
+
+    @field_validator("sqlite_pragmas")
+    @classmethod
+    def _pragmas(cls, value: str | None) -> str | None:
+        parse_sqlite_pragmas(value)  # a clear ValueError naming the bad item
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -53,8 +54,27 @@ def normalise_url(url: str | URL) -> URL:
     return u
 
 
-def make_engine(url: str | URL, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> Engine:
-    """An engine for ``url`` with the tweaks above; ``pool_size`` is per process."""
+# A PRAGMA the operator may set (``cache_size=-65536``, ``mmap_size=268435456``): a name and a
+# plain value, nothing that could smuggle a second statement into the connect hook.
+_PRAGMA = re.compile(r"^\s*([a-z_]+)\s*=\s*(-?[A-Za-z0-9_]+)\s*$")
+
+
+def parse_sqlite_pragmas(spec: str | None) -> list[str]:
+    """``"cache_size=-65536;mmap_size=0"`` -> ``["cache_size=-65536", "mmap_size=0"]``; ValueError
+    naming the bad item otherwise."""
+    pragmas = []
+    for item in filter(str.strip, (spec or "").split(";")):
+        m = _PRAGMA.match(item)
+        if not m:
+            raise ValueError(f"SQLite PRAGMA {item.strip()!r}: expected name=value (letters, digits, _ and a leading -)")
+        pragmas.append(f"{m.group(1)}={m.group(2)}")
+    return pragmas
+
+
+def make_engine(url: str | URL, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False,
+                sqlite_pragmas: list[str] | None = None) -> Engine:
+    """An engine for ``url`` with the tweaks above; ``pool_size`` is per process. ``sqlite_pragmas``
+    (SQLite only) run on every new connection after the app's own, so they may override them."""
     u = normalise_url(url)
     backend = backend_of(u)
     if backend == "sqlite":
@@ -65,7 +85,7 @@ def make_engine(url: str | URL, *, pool_size: int = 10, max_overflow: int = 10, 
             max_overflow=max_overflow,
             connect_args={"timeout": 30, "check_same_thread": False},
         )
-        _install_sqlite_hooks(engine)
+        _install_sqlite_hooks(engine, sqlite_pragmas or [])
         return engine
     return create_engine(
         u,
@@ -78,7 +98,7 @@ def make_engine(url: str | URL, *, pool_size: int = 10, max_overflow: int = 10, 
     )
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, extra_pragmas: list[str]) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001 - DBAPI objects
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
@@ -88,6 +108,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
             "synchronous=NORMAL",
             "busy_timeout=30000",
             "foreign_keys=ON",
+            *extra_pragmas,
         ):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
@@ -130,6 +151,6 @@ def write_session(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 __all__ = [
-    "SUPPORTED_BACKENDS", "UnsupportedDatabase", "backend_of", "normalise_url", "make_engine",
+    "SUPPORTED_BACKENDS", "UnsupportedDatabase", "backend_of", "normalise_url", "make_engine", "parse_sqlite_pragmas",
     "session_factory", "read_session", "write_session",
 ]

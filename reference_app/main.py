@@ -20,6 +20,7 @@ from reference_app.api.errors import install_error_handlers
 from reference_app.api.deps import TokenCache
 from reference_app.api.router import api_routers
 from reference_app.config import Settings
+from reference_app.db import parse_sqlite_pragmas
 from reference_app.services.database import Database
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     db = Database(settings.database_url, pool_size=settings.pool_size, max_overflow=settings.max_overflow,
-                  retries=settings.write_retries)
+                  retries=settings.write_retries, sqlite_pragmas=parse_sqlite_pragmas(settings.sqlite_pragmas))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -251,7 +251,7 @@ class SystemUnderTest:
         if not db.settings:
             return "none given"
         if db.engine == "sqlite":
-            return "passed to the app as JXC_SQLITE_PRAGMAS (per-connection PRAGMAs, if the app reads it)"
+            return "PRAGMAs on every app connection (JXC_SQLITE_PRAGMAS)"
         if db.managed:
             return "server options of the managed server"
         return "not applied: the external server is used as it is configured"

@@ -54,9 +54,11 @@ def is_transient(exc: BaseException) -> bool:
 class Database:
     """One per process: pooled engine sized by settings, plus ``app_meta`` facts read once."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10, retries: int = 5) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10, retries: int = 5,
+                 sqlite_pragmas: list[str] | None = None) -> None:
         self.backend = backend_of(url)
-        self.engine: Engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self.engine: Engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow,
+                                          sqlite_pragmas=sqlite_pragmas)
         self.factory = session_factory(self.engine)
         self.retries = retries
         self.retried = 0  # units of work re-run after a transient failure (observability, tests)

@@ -162,3 +162,14 @@ def test_cli_list_shows_shipped_profiles():
     res = _cli("profiles", "list")
     assert res.returncode == 0, res.stderr
     assert "pg-managed-1cpu-512m" in res.stdout and "mariadb-managed-1cpu-2g" in res.stdout
+
+
+def test_sqlite_settings_must_be_pragmas_the_app_accepts():
+    from pydantic import ValidationError
+
+    from profiles.schema import Profile
+
+    ok = Profile.model_validate({"database": {"engine": "sqlite", "settings": {"cache_size": -65536}}})
+    assert ok.database.settings == {"cache_size": -65536}
+    with pytest.raises(ValidationError, match="SQLite PRAGMA"):
+        Profile.model_validate({"database": {"engine": "sqlite", "settings": {"cache_size": "1; DROP TABLE x"}}})

@@ -87,3 +87,27 @@ def test_retry_reruns_the_whole_unit_from_a_clean_transaction(db_url):
             db.write(always)
     finally:
         db.dispose()
+
+
+def test_sqlite_pragmas_from_the_settings_reach_every_connection(tmp_path):
+    from reference_app.config import Settings
+    from reference_app.db import parse_sqlite_pragmas
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'p.sqlite'}", sqlite_pragmas="cache_size=-12345; mmap_size=0")
+    db = Database(settings.database_url, sqlite_pragmas=parse_sqlite_pragmas(settings.sqlite_pragmas))
+    try:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -12345
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"  # the app's own stay
+    finally:
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("bad", ["cache_size=1; DROP TABLE customers", "cache_size", "Cache-Size=1", "x=1 2"])
+def test_sqlite_pragmas_refuse_anything_but_name_equals_value(bad):
+    from pydantic import ValidationError
+
+    from reference_app.config import Settings
+
+    with pytest.raises(ValidationError, match="SQLite PRAGMA"):
+        Settings(database_url="sqlite:///x.sqlite", sqlite_pragmas=bad)
