@@ -182,7 +182,10 @@ def prepare_out(out: Path, plans: Sequence[ProfilePlan], *, unconstrained: bool,
             old = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise JxcError(f"--out {out}: {MANIFEST} unreadable ({exc}); choose a new or empty directory") from None
-        old_profiles = old.get("profiles") or {}
+        old_profiles = old.get("profiles") if isinstance(old, dict) else None
+        if not isinstance(old_profiles, dict):
+            raise JxcError(f"--out {out}: {MANIFEST} is not a jxcbench sweep manifest (no profiles mapping); "
+                           "choose a new or empty directory, nothing was changed")
         if set(old_profiles) != set(manifest["profiles"]):
             raise JxcError(
                 f"--out {out}: holds results of another sweep (profiles {', '.join(sorted(old_profiles)) or 'none'}; "

@@ -1,0 +1,40 @@
+"""The quickstart's profile and command (the full run is the README's main job, timed in its note,
+not repeated here: it takes minutes)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from loadgen.search import capacity_search, drive
+from loadgen.sweep import plan_profile
+from loadgen.sweep_command import QUICKSTART_PROFILE
+from profiles.loader import load_profiles
+from tests.search.simulated import SimulatedSystem
+from tests.search.test_cli import jxcbench
+
+
+def test_the_quickstart_profile_is_searchable_within_a_few_steps():
+    (profile,) = load_profiles([QUICKSTART_PROFILE])
+    plan = plan_profile(profile)  # states its SLO, sane sweep settings
+    assert profile.database.engine == "sqlite" and not profile.hardware.constrained  # no server, no root
+    # at most 4 growth steps when everything passes; a failure adds a few bisection steps, not more
+    assert drive(capacity_search(plan.spec), SimulatedSystem(10**9)).steps <= 4
+    assert drive(capacity_search(plan.spec), SimulatedSystem(100_000)).steps <= 7
+    # enough requests for a valid step: operators x window / (mean think time) well above 1000
+    think = sum(profile.workload.think_time_s) / 2
+    assert profile.workload.operators * profile.sweep.step_duration_s / think >= 1200
+
+
+@pytest.mark.parametrize("manifest, message", [
+    ({"schema": 1, "unconstrained": False, "profiles": {"someone-else": {}}}, "another sweep"),
+    ({"profiles": [{"name": "someone-else"}]}, "not a jxcbench sweep manifest"),
+])
+def test_quickstart_refuses_an_out_holding_another_sweep(tmp_path, manifest, message):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sweep.json").write_text(json.dumps(manifest))
+    done = jxcbench("quickstart", "--out", str(out))
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert json.loads((out / "sweep.json").read_text()) == manifest and sorted(p.name for p in out.iterdir()) == ["sweep.json"]
