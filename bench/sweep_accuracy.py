@@ -1,7 +1,7 @@
 """Bisection vs brute force: does the capacity search find what a fine scan finds, and how much faster?
 
 Both searches run in the same invocation, on the same machine, against the same real profile, with
-the real step runner (``loadgen.step.run_step``):
+the real step runner of ``jxcbench sweep`` (``loadgen.levels.LevelledSystem``):
 
 - **bisection**: the sweep's search (geometric growth, geometric-mean bisection to ±precision);
 - **scan**: every level of a fine geometric ladder (ratio 1 + precision) from start upwards until the
@@ -62,22 +62,26 @@ def bench_profile(args) -> object:
 
 
 def run(profile, gen, out: Path, unconstrained: bool) -> dict:
-    from loadgen.step import run_step
+    """Drive one search with real steps on one system, as ``jxcbench sweep`` does (loadgen.levels:
+    the book grows in place and goes back through snapshots)."""
+    from loadgen.levels import LevelledSystem
 
     t0 = time.monotonic()
     log: list[tuple[int, str]] = []
+    with LevelledSystem(profile, unconstrained=unconstrained) as system:
 
-    def evaluate(p) -> StepOutcome:
-        step_dir = out / f"c{p.customers}-u{p.operators}-r{p.repeat}"
-        step = run_step(profile, customers=p.customers, operators=p.operators, duration_s=profile.sweep.step_duration_s,
-                        warmup_s=profile.sweep.warmup_s, out_dir=step_dir, unconstrained=unconstrained)
-        outcome = StepOutcome.from_step(step)
-        log.append((p.customers, outcome.status))
-        print(f"  {out.name}: {p.customers:>8} customers -> {outcome.status}"
-              f" (p95 {step.get('latency_ms', {}).get('p95')} ms)", flush=True)
-        return outcome
+        def evaluate(p) -> StepOutcome:
+            step_dir = out / f"c{p.customers}-u{p.operators}-r{p.repeat}"
+            step = system(profile, customers=p.customers, operators=p.operators,
+                          duration_s=profile.sweep.step_duration_s, warmup_s=profile.sweep.warmup_s,
+                          out_dir=step_dir, unconstrained=unconstrained)
+            outcome = StepOutcome.from_step(step)
+            log.append((p.customers, outcome.status))
+            print(f"  {out.name}: {p.customers:>8} customers -> {outcome.status}"
+                  f" (p95 {step.get('latency_ms', {}).get('p95')} ms, book {step['book']['from']})", flush=True)
+            return outcome
 
-    result = drive(gen, evaluate)
+        result = drive(gen, evaluate)
     return {"result": result, "wall_s": time.monotonic() - t0, "steps": len(log), "log": log}
 
 
@@ -97,9 +101,9 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     try:
-        import loadgen.step  # noqa: F401
+        import loadgen.levels  # noqa: F401
     except ImportError as exc:
-        print(f"loadgen.step.run_step is not available yet ({exc}); nothing measured", file=sys.stderr)
+        print(f"loadgen.levels is not available ({exc}); nothing measured", file=sys.stderr)
         return 2
     profile = bench_profile(args)
     s = profile.sweep
