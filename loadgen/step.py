@@ -189,9 +189,9 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                  min_requests: int | None = None, extra: dict | None = None, early_stop: bool = True) -> dict:
     """Measure one step on a running system and write ``step.json`` (see the module docstring).
 
-    ``early_stop`` (closed model): end the window as soon as the profile's SLO is clearly lost
-    (:class:`loadgen.measure.load_run.EarlyStop`); the step is then failed, its figures cover the
-    real window (``measured_s``) and ``stopped_early`` says when and why.
+    ``early_stop`` (closed and open model): end the window as soon as the profile's SLO is clearly
+    lost (:class:`loadgen.measure.load_run.EarlyStop`); the step is then failed, its figures cover
+    the real window (``measured_s``) and ``stopped_early`` says when and why.
     """
     from loadgen.synth import LOADTEST_PASSWORD
     from reference_app.audit import audit
@@ -226,13 +226,15 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     size = db_size_fn(db_url)
     kwargs: dict[str, Any] = {"min_requests": min_requests} if min_requests is not None else {}
     slo = _get(profile, "slo")
-    # The open model's arrival schedule cannot end early: only closed-model steps stop.
-    if early_stop and model == "closed":
-        # The thresholds slo_failures judges by, defaults included.
+    if early_stop:
+        # The thresholds slo_failures judges by, defaults included. In flight: at most one request
+        # per seat (closed: per operator; open: per session); the open model's window also holds
+        # every arrival its schedule plans, backlog included.
         kwargs["early_stop"] = EarlyStop({"p95_ms": _get(slo, "p95_ms", 500), "p99_ms": _get(slo, "p99_ms", 1500),
                                           "error_rate": _get(slo, "error_rate", 0.01),
                                           "operations": _get(slo, "operations", {}) or {}},
-                                         duration_s, in_flight_max=len(seats))
+                                         duration_s, in_flight_max=len(seats),
+                                         planned_total=float(rate) * float(duration_s) if model == "open" else 0.0)
     try:
         res = measure_load(plan, out_dir, sut_groups={"app": app_pids, "db": db_pids}, db_size=size,
                            on_progress=on_progress, health=health, **kwargs)

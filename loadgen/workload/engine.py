@@ -23,8 +23,9 @@ Stopping early: with ``plan.report_window`` each progress line of the measured w
 finished since the previous line. A parent that sees the SLO is already lost sends SIGUSR1: the
 window ends then (``plan.stop_at``; the master passes it on to every worker in a ``jxc_stop``
 message), users start nothing new, what is in flight drains as at a normal end, and ``load.json``
-records the real ``end`` and ``stopped_at``. Closed model only: the open model's arrival schedule
-(``loadgen.workload.users.run_open``) reads the window's end once, so a stop is ignored there.
+records the real ``end`` and ``stopped_at``. Both models: closed-model users and the open model's
+arrival schedule (``loadgen.workload.users.run_open``) read the window's end afresh; the open model
+starts no arrival after the stop, lets what is in flight finish and records its backlog as unserved.
 """
 
 from __future__ import annotations
@@ -117,9 +118,6 @@ def _on_stop_signal(plan: LoadPlan, passed_on=lambda at: None) -> None:
     ``passed_on(at)`` (the master: its workers). A stop outside the window changes nothing."""
 
     def stop() -> None:
-        if plan.mode != "closed":
-            log.warning("stop request ignored: the open model's schedule cannot end early")
-            return
         if plan.stop_now(time.time()):
             passed_on(plan.stop_at)
 
@@ -141,7 +139,7 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     collector = SampleCollector(worker=0, measure_start=plan.measure_start, sink=writer.add, tally=tally)
     seats = iter(plan.seats)
     rt = Runtime(plan, workload, collector, next_seat=lambda: next(seats, None))
-    _on_stop_signal(plan)  # rt.plan is this plan: users and the drain watcher see the new end
+    _on_stop_signal(plan)  # rt.plan is this plan: users, the open schedule and the drain watcher see the new end
     env = Environment(user_classes=[_user_class(plan)], host=plan.base_url)
     env.jxc = rt
     env.events.request.add_listener(collector.on_request)

@@ -10,7 +10,11 @@
   session of that persona (bounded concurrency; the wait is counted as backlog and is part of the
   latency, measured from the arrival's intended start). After the window the backlog may drain for
   ``drain_s``; what is still waiting or in flight then is recorded as an error with the time it has
-  waited, so a server that stops answering cannot make requests disappear.
+  waited, so a server that stops answering cannot make requests disappear. The schedule reads the
+  window's end afresh (``plan.end``): when the step is stopped early (``plan.stop_at``) arrivals end
+  at once; what is in flight finishes as at a normal end, and the backlog is not started after the
+  stop: it is recorded then as unserved (an error with the time it had waited), as at the drain
+  deadline.
 """
 
 from __future__ import annotations
@@ -98,9 +102,22 @@ class OpenDriver(User):
         gevent.sleep(3600)  # stay idle until the runner stops us
 
 
+NAP_S = 0.05  # the schedule sleeps in naps this long at most: a stop ends it that soon
+
+
 def run_open(rt: Runtime, env) -> None:
     plan = rt.plan
     rng = random.Random(plan.seed)
+
+    def stopped() -> bool:
+        """The step was stopped early and its (shortened) window is over."""
+        return plan.stop_at is not None and time.time() >= plan.end
+
+    def unserved(persona: str, op: str, intended: float, now: float, *, at_stop: bool = False) -> None:
+        rt.collector.record_unserved(persona, op, intended, now)
+        rt.stats["unserved"] += 1
+        if at_stop:
+            rt.stats["unserved_at_stop"] = rt.stats.get("unserved_at_stop", 0) + 1
 
     def make(seat):
         persona, username = seat
@@ -121,6 +138,15 @@ def run_open(rt: Runtime, env) -> None:
     choosers = {p: rt.chooser(p) for p in personas}
     inflight: dict[int, tuple] = {}
 
+    def drop_backlog() -> None:
+        """After a stop: what is still waiting is not started; unserved, as at the drain deadline."""
+        now = time.time()
+        for p, q in queues.items():
+            while q.qsize():
+                item = q.get_nowait()
+                if item is not None:
+                    unserved(p, item[1], item[0], now, at_stop=True)
+
     def serve(s) -> None:
         q = queues[s.persona]
         while True:
@@ -128,6 +154,10 @@ def run_open(rt: Runtime, env) -> None:
             if item is None:
                 return
             intended, op = item
+            if stopped():
+                # Waited until after the stop: not started then (the schedule drops the rest).
+                unserved(s.persona, op, intended, time.time(), at_stop=True)
+                continue
             inflight[id(s)] = (s.persona, op, intended)
             s.intended = intended
             try:
@@ -139,14 +169,18 @@ def run_open(rt: Runtime, env) -> None:
     idle = {p: sum(1 for s in sessions if s.persona == p) for p in personas}
     try:
         t = max(time.time(), plan.t0 or time.time())
-        end = plan.end
         while True:
             t += rng.expovariate(plan.rate) if plan.arrival == "poisson" else 1.0 / plan.rate
-            if t >= end:
+            # plan.end is read afresh each time: a stop (plan.stop_at) moves it earlier.
+            if t >= plan.end:
                 break
             delay = t - time.time()
             if delay > 0:
-                gevent.sleep(delay)
+                # In naps, so that a stop during a long gap ends the schedule at once.
+                while t < plan.end and (delay := t - time.time()) > 0:
+                    gevent.sleep(min(delay, NAP_S))
+                if t >= plan.end:
+                    break
             else:
                 rt.stats["scheduler_lag_max_ms"] = max(rt.stats["scheduler_lag_max_ms"], -delay * 1000.0)
             persona = rng.choices(personas, mix_w)[0]
@@ -160,19 +194,24 @@ def run_open(rt: Runtime, env) -> None:
             backlog = sum(x.qsize() for x in queues.values())
             if backlog > rt.stats["backlog_max"]:
                 rt.stats["backlog_max"] = backlog
-        deadline = end + plan.drain_s
-        while (inflight or any(x.qsize() for x in queues.values())) and time.time() < deadline:
+        # The last arrival may come before the end: a stop can still arrive while we drain. The
+        # deadline follows the current end; after a stop only what is in flight may finish.
+        while inflight or any(x.qsize() for x in queues.values()):
+            if stopped():
+                drop_backlog()
+                if not inflight:
+                    break
+            if time.time() >= plan.end + plan.drain_s:
+                break
             gevent.sleep(0.05)
     finally:
         now = time.time()
         for p, q in queues.items():
             while q.qsize():
                 item = q.get_nowait()
-                rt.collector.record_unserved(p, item[1], item[0], now)
-                rt.stats["unserved"] += 1
+                unserved(p, item[1], item[0], now)
         for persona, op, intended in list(inflight.values()):
-            rt.collector.record_unserved(persona, op, intended, now)
-            rt.stats["unserved"] += 1
+            unserved(persona, op, intended, now)
         inflight.clear()
         gevent.killall(servers, block=False)
 

@@ -144,10 +144,143 @@ def test_a_window_that_keeps_its_slo_runs_to_the_end(tmp_path):
     assert res["measured_s"] == 7.0 and res["figures"]["rps"] == pytest.approx(res["figures"]["requests"] / 7.0, rel=1e-3)
 
 
-def test_the_open_model_is_not_stopped(tmp_path):
-    plan = LoadPlan(base_url="http://127.0.0.1:9", mode="open", rate=10.0, seats=[["pinger", None]])
-    with pytest.raises(ValueError, match="closed model"):
-        measure_load(plan, tmp_path, early_stop=EarlyStop(IMPOSSIBLE, 60.0))
+# -- the open model (arrivals on a schedule) ------------------------------------------------------------
+RATE = 60.0
+
+
+def _open_plan(url: str, **kw) -> LoadPlan:
+    kw = {"warmup_s": 1.0, "duration_s": 20.0, "drain_s": 5.0, **kw}
+    return LoadPlan(base_url=url, workload="tests.measure.workloads:PING", mode="open", rate=RATE,
+                    seats=[["pinger", None]] * 4, **kw)
+
+
+def _open_stop(slo: dict, plan: LoadPlan) -> EarlyStop:
+    # as measure_step builds it for the open model: the sessions in flight, every planned arrival
+    return EarlyStop(slo, plan.duration_s, in_flight_max=len(plan.seats), planned_total=plan.rate * plan.duration_s)
+
+
+def test_the_open_model_never_estimates_fewer_requests_than_its_schedule_plans():
+    stop = EarlyStop(SLO, 20.0, in_flight_max=4, planned_total=60.0 * 20.0)
+    stop.add({"a": [1.0] * 40}, 0)  # an overloaded server: few finished, the rest waiting in its backlog
+    assert stop.expected_total(5.0) == 1200.0
+    stop.add({"a": [1.0] * 996}, 0)
+    assert stop.expected_total(5.0) == pytest.approx((1036 + 4) / 5.0 * 20.0)
+
+
+@pytest.mark.parametrize("processes", [1, 2], ids=["local", "master+2 workers"])
+def test_an_open_window_whose_slo_is_lost_ends_early_and_no_arrival_starts_after(tmp_path, processes):
+    extra = {"processes": 2, "master_port": free_port()} if processes > 1 else {}
+    t = time.monotonic()
+    with ToyServer() as srv:
+        plan = _open_plan(srv.url, **extra)
+        res = measure_load(plan, tmp_path, min_requests=10**9, early_stop=_open_stop(IMPOSSIBLE, plan))
+    took = time.monotonic() - t
+    stopped, load = res["stopped_early"], res["load"]
+    assert stopped and "ping" in stopped["reason"], stopped
+    assert 5.0 <= stopped["at_s"] < 9.0 and took < 15.0, (stopped, took)
+    assert load["end"] == pytest.approx(load["stopped_at"]) and res["measured_s"] == stopped["at_s"]
+    fig = res["figures"]
+    assert fig["rps"] == pytest.approx(fig["requests"] / res["measured_s"], rel=1e-3)
+    # valid: "too few requests" is waived for a step cut short; the server kept up (nothing unserved)
+    assert res["validity"].valid, res["validity"]
+    assert fig["errors"] == 0, fig
+    df = pd.read_parquet(tmp_path / "samples.parquet")
+    measured = df[df["phase"] == "measure"]
+    # the schedule ended at the stop: no arrival was due after it, none was sent after it
+    assert measured["intended_start_s"].max() < load["stopped_at"] + 0.1
+    assert df["start_s"].max() < load["stopped_at"] + 0.1
+    # it kept its rate until then (every process's schedule ran, none ended before the stop)
+    assert len(measured) >= 0.7 * RATE * stopped["at_s"], (len(measured), stopped)
+    assert sorted(df["worker"].unique()) == ([0] if processes == 1 else [1, 2])
+    arrivals = sum(w["stats"]["arrivals"] for w in load["workers"])
+    assert arrivals < RATE * (plan.warmup_s + stopped["at_s"] + 1.0), arrivals
+
+
+def test_an_open_window_that_keeps_its_slo_runs_to_the_end(tmp_path):
+    with ToyServer() as srv:
+        plan = _open_plan(srv.url, duration_s=7.0)
+        res = measure_load(plan, tmp_path, min_requests=100, early_stop=_open_stop(SLO, plan))
+    assert res["stopped_early"] is None and res["load"]["stopped_at"] is None
+    assert res["measured_s"] == 7.0 and res["validity"].valid, res["validity"]
+    fig = res["figures"]
+    assert fig["rps"] == pytest.approx(fig["requests"] / 7.0, rel=1e-3)
+    assert fig["requests"] >= 0.7 * RATE * 7.0, fig["requests"]
+    measured = pd.read_parquet(tmp_path / "samples.parquet").query("phase == 'measure'")
+    assert measured["intended_start_s"].max() > res["load"]["end"] - 1.0  # arrivals until the planned end
+
+
+class SlowServer:
+    """Answers GET after ``service_s`` (a thread per request) and notes when each request came in."""
+
+    def __init__(self, service_s: float) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.received: list[float] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                outer.received.append(time.time())
+                time.sleep(service_s)
+                body = b'{"ok":true}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._t = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "SlowServer":
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_an_overloaded_open_window_stops_and_its_backlog_is_not_started(tmp_path):
+    """2 sessions, 0.2 s per request, 40 arrivals/s: a backlog of hundreds when the SLO is lost.
+    What is in flight finishes; what waits is not sent after the stop: unserved, an error with the
+    time it waited (nothing disappears)."""
+    with SlowServer(0.2) as srv:
+        plan = LoadPlan(base_url=srv.url, workload="tests.measure.workloads:PING", mode="open", rate=40.0,
+                        seats=[["pinger", None]] * 2, warmup_s=1.0, duration_s=20.0, drain_s=5.0)
+        res = measure_load(plan, tmp_path, min_requests=10**9, early_stop=_open_stop(SLO, plan))
+        received = list(srv.received)
+    stopped, load = res["stopped_early"], res["load"]
+    assert stopped and 5.0 <= stopped["at_s"] < 9.0, stopped
+    assert res["validity"].valid, res["validity"]
+    # the server got no request after the stop (those in flight had been sent before it)
+    assert max(received) < load["stopped_at"] + 0.1, (max(received), load["stopped_at"])
+    stats = load["workers"][0]["stats"]
+    assert stats["backlog_max"] > 50 and stats["unserved_at_stop"] > 50, stats
+    df = pd.read_parquet(tmp_path / "samples.parquet")
+    served = df[df["status"] != 0]
+    unserved = df[(df["status"] == 0) & (df["outcome"] == "error")]
+    assert served["start_s"].max() < load["stopped_at"] + 0.1
+    assert len(unserved) == stats["unserved"] == stats["unserved_at_stop"]
+    # each recorded with the time it had waited, at the stop
+    assert (unserved["intended_start_s"] < load["stopped_at"]).all()
+    waited = unserved["latency_ms"] / 1000.0 - (load["stopped_at"] - unserved["intended_start_s"])
+    assert waited.between(-0.01, 1.0).all(), waited.describe()
+    # the figures carry them: the stopped window's errors are its backlog
+    assert res["figures"]["errors"] == len(unserved[unserved["phase"] == "measure"])
 
 
 # -- a real step: the app on SQLite --------------------------------------------------------------------
