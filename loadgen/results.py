@@ -252,6 +252,9 @@ STEP_COLUMNS = [
     "invalid_reason", "duration_s", "requests", "rps", "error_rate",
     "p50_ms", "p95_ms", "p99_ms", "max_ms",
     "app_cpu_pct", "db_cpu_pct", "loadgen_cpu_pct", "app_rss_mb", "db_rss_mb", "db_bytes", "dir",
+    # added after the columns above (whose order readers may rely on): the real window, which is
+    # duration_s unless the step was stopped early, and why it was stopped
+    "measured_s", "stopped_early_reason",
 ]
 
 
@@ -265,6 +268,9 @@ def steps_rows(doc: Mapping) -> list[dict]:
             row["profile"] = entry.get("name")
             row.update({f"{k}_ms": latency.get(k) for k in ("p50", "p95", "p99", "max")})
             row.update({k: resources.get(k) for k in ("app_cpu_pct", "db_cpu_pct", "loadgen_cpu_pct", "app_rss_mb", "db_rss_mb", "db_bytes")})
+            # steps written before early stop existed ran their whole window
+            row["measured_s"] = step.get("measured_s", step.get("duration_s"))
+            row["stopped_early_reason"] = (step.get("stopped_early") or {}).get("reason")
             rows.append(row)
     return rows
 

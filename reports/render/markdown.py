@@ -97,6 +97,20 @@ def _spread(entry: Mapping) -> dict[tuple, str]:
     return {k: f"{min(v):,.0f}–{max(v):,.0f} ms (n={len(v)})" for k, v in by_point.items() if len(v) > 1}
 
 
+def _window(s: Mapping) -> str:
+    """The measured window: as planned (``duration_s``), or for a step stopped early the real one
+    (``measured_s``) out of the planned, e.g. "8.0 s of 30 s window"."""
+    planned = s.get("duration_s")
+    if not s.get("early_stopped"):
+        return f"{planned:g} s window" if planned is not None else "–"
+    real = s.get("measured_s")
+    if real is None:
+        real = (s.get("stopped_early") or {}).get("at_s")
+    if real is None:
+        return f"part of a {planned:g} s window" if planned is not None else "–"
+    return f"{real:.1f} s of {planned:g} s window" if planned is not None else f"{real:.1f} s window"
+
+
 def _steps_table(entry: Mapping) -> list[str]:
     spread = _spread(entry)
     lines = [
@@ -108,9 +122,11 @@ def _steps_table(entry: Mapping) -> list[str]:
         result = "invalid" if not s.get("valid") else ("pass" if s.get("passed") else "FAIL")
         if s.get("early_stopped"):
             result += " (stopped early)"
-        measured = f"{s.get('duration_s'):g} s window" if s.get("duration_s") is not None else "–"
+        measured = _window(s)
         if s.get("warmup_s"):
             measured += f" after {s['warmup_s']:g} s warm-up"
+        if s.get("early_stopped"):
+            measured += ", stopped early"
         if s.get("percentile_method"):
             measured += f"; percentiles: {s['percentile_method']}"
         if s.get("simulated"):

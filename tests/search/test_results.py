@@ -68,3 +68,64 @@ def test_limiting_factor_reads_per_operation_overrides_and_resources():
     errors_only = {**step, "operations": {"sales_order": {"p95_ms": 10, "errors": 50}}, "error_rate": 0.05}
     assert limiting_factor(errors_only, profile)["operation"] == "sales_order"
     assert limiting_factor({**step, "passed": True}, profile) is None
+
+
+class _StoppingEarly(SimulatedStepRunner):
+    """The simulation, where every failing step is stopped early 8 s into its window, as
+    ``loadgen.step.measure_step`` records it."""
+
+    def __call__(self, profile, **kw) -> dict:
+        step = super().__call__(profile, **kw)
+        step.update(warmup_s=kw["warmup_s"], measured_s=step["duration_s"], stopped_early=None, early_stopped=False)
+        if step["valid"] and not step["passed"]:
+            reason = "customer_search: p95 can no longer be <= 500 ms (too many slow requests already)"
+            step.update(measured_s=8.0, stopped_early={"at_s": 8.0, "reason": reason}, early_stopped=True,
+                        rps=step["requests"] / 8.0,
+                        fail_reason=f"stopped early at 8.0 s of {step['duration_s']:g} s: {reason}; {step['fail_reason']}")
+        return step
+
+
+def test_report_and_steps_csv_show_the_real_window_of_a_step_stopped_early(tmp_path):
+    from reports.render.markdown import render_markdown
+
+    doc = run_sweep([profile_dict(step_duration_s=30, warmup_s=5)], tmp_path, runner=_StoppingEarly(37_000))
+    steps = doc["profiles"][0]["steps"]
+    stopped = [s for s in steps if s["early_stopped"]]
+    assert stopped and len(stopped) < len(steps)
+    jsonschema.validate(doc, CAPACITY)  # extra fields are allowed by the contract
+
+    text = render_markdown(doc)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()]
+    stopped_rows = [r for r in rows if "stopped early" in r]
+    assert len(stopped_rows) == len(stopped), stopped_rows
+    for row in stopped_rows:
+        cells = [c.strip() for c in row.split("|")]
+        assert "FAIL (stopped early)" in cells
+        assert cells[7].startswith("8.0 s of 30 s window after 5 s warm-up, stopped early"), cells  # measured
+        assert cells[-2].startswith("stopped early at 8.0 s of 30 s: customer_search: p95 can no longer be")
+    # a step that ran its whole window says so, with no early-stop mark
+    full = [r for r in rows if "| pass |" in r]
+    assert full and all("30 s window after 5 s warm-up" in r and "of 30 s" not in r for r in full)
+
+    with (tmp_path / "steps.csv").open() as f:
+        csv_rows = list(csv.DictReader(f))
+    # new columns come after the old ones, whose order is unchanged
+    assert list(csv_rows[0])[-3:] == ["dir", "measured_s", "stopped_early_reason"]
+    assert list(csv_rows[0])[:11] == ["profile", "search", "phase", "customers", "operators", "repeat", "valid",
+                                      "passed", "early_stopped", "invalid_reason", "duration_s"]
+    by_stop = {r["early_stopped"] for r in csv_rows}
+    assert by_stop == {"True", "False"}
+    for r in csv_rows:
+        assert float(r["duration_s"]) == 30.0
+        if r["early_stopped"] == "True":
+            assert float(r["measured_s"]) == 8.0 and r["stopped_early_reason"].startswith("customer_search: p95")
+        else:
+            assert float(r["measured_s"]) == 30.0 and r["stopped_early_reason"] == ""
+
+
+def test_steps_csv_measured_s_of_a_step_from_before_early_stop_is_its_window():
+    from loadgen.results import steps_rows
+
+    doc = {"profiles": [{"name": "old", "steps": [{"customers": 1000, "duration_s": 60.0, "valid": True, "passed": True}]}]}
+    (row,) = steps_rows(doc)
+    assert row["measured_s"] == 60.0 and row["stopped_early_reason"] is None
