@@ -41,7 +41,7 @@ def run(
     master_port: Annotated[int, typer.Option("--master-port", min=1, max=65535, help="Port the master listens on for workers.")] = 5557,
     unconstrained: Annotated[bool, typer.Option("--unconstrained", help="Run without hardware limits where cgroups cannot be written.")] = False,
     min_requests: Annotated[int, typer.Option("--min-requests", min=1, help="Fewest measured requests for a valid step (a stable p99 needs about 1000).")] = 1000,
-    early_stop: Annotated[bool, typer.Option("--early-stop/--no-early-stop", help="End the window as soon as the SLO is clearly lost (closed model); such a step fails.")] = True,
+    early_stop: Annotated[bool, typer.Option("--early-stop/--no-early-stop", help="End the window as soon as the SLO is clearly lost; such a step fails.")] = True,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing step in --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print step.json on stdout.")] = False,
 ) -> None:

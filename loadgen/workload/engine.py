@@ -57,7 +57,6 @@ from loadgen.workload.runtime import Runtime  # noqa: E402
 from loadgen.workload.spec import load_workload  # noqa: E402
 from loadgen.workload.users import OpenDriver, OperatorUser, watch_closed_drain  # noqa: E402
 
-log = logging.getLogger("jxcbench.load")
 START_MARGIN_S = 1.0        # between sending plans and t0, so every worker has its plan
 WORKER_WAIT_S = 60.0
 
