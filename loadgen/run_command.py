@@ -39,6 +39,7 @@ def run(
     processes: Annotated[int, typer.Option("--processes", "-p", min=1, max=64, help="Local load-generator processes (>1: a Locust master and N workers).")] = 1,
     expect_workers: Annotated[int, typer.Option("--expect-workers", min=0, help="Remote workers (jxcbench worker --master THIS_HOST) to wait for.")] = 0,
     master_port: Annotated[int, typer.Option("--master-port", min=1, max=65535, help="Port the master listens on for workers.")] = 5557,
+    app_host: Annotated[str | None, typer.Option("--app-host", help="This machine's address as remote workers reach it: the app then listens on all interfaces and the load is sent to http://APP_HOST:PORT (default: 127.0.0.1 only).")] = None,
     unconstrained: Annotated[bool, typer.Option("--unconstrained", help="Run without hardware limits where cgroups cannot be written.")] = False,
     min_requests: Annotated[int, typer.Option("--min-requests", min=1, help="Fewest measured requests for a valid step (a stable p99 needs about 1000).")] = 1000,
     early_stop: Annotated[bool, typer.Option("--early-stop/--no-early-stop", help="End the window as soon as the SLO is clearly lost; such a step fails.")] = True,
@@ -52,6 +53,11 @@ def run(
     warmup_s = parse_duration(warmup, "--warmup")
     if duration_s <= 0:
         raise JxcError(f"--duration: must be positive, got {duration!r}")
+    if app_host is not None and not re.fullmatch(r"[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]", app_host):
+        raise JxcError(f"--app-host: {app_host!r} is not a host name or address (e.g. 10.0.0.5, bench-1, [fd00::5])")
+    if expect_workers and app_host is None:
+        console.print("[yellow]note:[/] remote workers will send their requests to 127.0.0.1, their own machine; "
+                      "pass --app-host with this machine's address unless they run here", highlight=False)
     if (out / "step.json").exists() and not force:
         raise JxcError(f"--out: {out / 'step.json'} exists; choose another directory or pass --force")
     prof = load_profile(profile)
@@ -64,7 +70,7 @@ def run(
         prof, customers=customers, operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
         out_dir=out, unconstrained=unconstrained, processes=processes, expect_workers=expect_workers,
         master_port=master_port, on_progress=on_progress, on_stage=on_stage, min_requests=min_requests,
-        early_stop=early_stop), total)
+        early_stop=early_stop, app_host=app_host), total)
     if as_json:
         typer.echo(json.dumps(step, indent=2, default=str))
     _print_summary(step, out)

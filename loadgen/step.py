@@ -318,7 +318,7 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
              duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool = False,
              processes: int = 1, expect_workers: int = 0, master_port: int = 5557,
              on_progress: Callable[[dict], None] | None = None, on_stage: Callable[[str], None] | None = None,
-             min_requests: int | None = None, early_stop: bool = True) -> dict:
+             min_requests: int | None = None, early_stop: bool = True, app_host: str | None = None) -> dict:
     try:
         from loadgen.sut.launcher import SystemUnderTest
     except ImportError as exc:
@@ -327,7 +327,7 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
     stage = on_stage or (lambda s: None)
     t_start = time.time()
     stage("starting the system under test")
-    with SystemUnderTest(profile, unconstrained=unconstrained) as sut:
+    with SystemUnderTest(profile, unconstrained=unconstrained, app_host=app_host) as sut:
         stage(f"growing the database to {customers} customers")
         t_seed = time.time()
         sut.seed(customers, progress=False)

@@ -210,6 +210,28 @@ class Workload(_Strict):
     rate: float | None = Field(None, gt=0)
     """Open model: target arrivals per second (exclusive with ``operators``)."""
     customer_quota: int = Field(1000, ge=1)
+    weights: dict[str, dict[str, float]] = Field(default_factory=dict)
+    """Per persona, relative weights of its operations (``{sales: {customer_search: 5}}``); the
+    operations not named keep their default weights (``loadgen/workload/jxc.py``)."""
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        from loadgen.workload.jxc import WORKLOAD  # the operations the load can run, by persona
+
+        for persona, ops in v.items():
+            if persona not in WORKLOAD.personas:
+                raise ValueError(f"unknown persona {persona!r} (personas: {', '.join(WORKLOAD.personas)})")
+            known = WORKLOAD.personas[persona].operations
+            for op, weight in ops.items():
+                if op not in known:
+                    raise ValueError(f"{persona}: unknown operation {op!r} (its operations: {', '.join(known)})")
+                if weight < 0:
+                    raise ValueError(f"{persona}.{op}: weight must not be negative, got {weight:g}")
+            merged = {name: w for name, (w, _) in known.items()} | ops
+            if sum(merged.values()) <= 0:
+                raise ValueError(f"{persona}: every operation weighs 0; the persona would have nothing to do")
+        return v
 
     @field_validator("mix")
     @classmethod

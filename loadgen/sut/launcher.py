@@ -77,11 +77,14 @@ class SystemUnderTest:
     """The profile's system, up while inside the ``with`` block (see the module docstring)."""
 
     def __init__(self, profile: Any, *, unconstrained: bool = False, run_dir: Path | None = None,
-                 port: int | None = None, run_id: str | None = None) -> None:
+                 port: int | None = None, run_id: str | None = None, app_host: str | None = None) -> None:
         self.profile = profile
         self.unconstrained = unconstrained
         self.run_id = run_id or cg.new_run_id()
         self.port = port
+        # None: the app listens on 127.0.0.1 only. A host name or address: the app listens on every
+        # interface and the load (remote Locust workers included) reaches it at http://app_host:port.
+        self.app_host = app_host
         self._run_dir = Path(run_dir) if run_dir else None
         self.workdir: Path | None = None
         self.cgroup: cg.Cgroup | None = None
@@ -174,13 +177,13 @@ class SystemUnderTest:
         for _attempt in range(3):
             port = self.port or P.free_port()
             argv = [sys.executable, "-m", "uvicorn", "reference_app.main:create_app", "--factory",
-                    "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                    "--host", "0.0.0.0" if self.app_host else "127.0.0.1", "--port", str(port), "--workers", str(workers),
                     "--log-level", "warning", "--no-access-log"]
             with open(log, "ab") as fh:
                 self._app = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                              cwd=str(_REPO), env=env, start_new_session=True,
                                              preexec_fn=P.preexec(self.cgroup, None))
-            self.base_url = f"http://127.0.0.1:{port}"
+            self.base_url = f"http://{self.app_host or '127.0.0.1'}:{port}"
 
             def healthy() -> bool:
                 return httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200

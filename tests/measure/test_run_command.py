@@ -46,6 +46,11 @@ def test_existing_step_is_not_overwritten(profile, tmp_path):
     assert (out / "step.json").read_text() == "{}"
 
 
+def test_bad_app_host_is_refused(profile, tmp_path):
+    r = jxc("run", str(profile), "--customers", "10", "--out", str(tmp_path / "o"), "--app-host", "http://x:80")
+    assert r.returncode == 2 and "--app-host" in r.stderr and not (tmp_path / "o").exists()
+
+
 def test_missing_profile_names_the_file(tmp_path):
     r = jxc("run", str(tmp_path / "nope.yaml"), "--customers", "10", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "nope.yaml" in r.stderr and "Traceback" not in r.stderr
@@ -60,7 +65,10 @@ def test_jxcbench_run_end_to_end_with_two_load_processes(tmp_path):
                        "workload: {operators: 12, think_time_s: [0.0, 0.05]}\n")
     out = tmp_path / "out"
     r = jxc("run", str(profile), "--customers", "1000", "--duration", "4s", "--warmup", "2s", "--processes", "2",
-            "--master-port", str(free_port()), "--min-requests", "300", "--out", str(out), "--json")
+            "--master-port", str(free_port()), "--min-requests", "300", "--out", str(out), "--json",
+            # the app on all interfaces, the load sent to another address of this machine (as remote
+            # workers would be sent to this machine's LAN address)
+            "--app-host", "127.0.0.2")
     import json
 
     step = json.loads(r.stdout)
@@ -69,4 +77,5 @@ def test_jxcbench_run_end_to_end_with_two_load_processes(tmp_path):
     assert r.returncode == 0 and step["valid"], r.stderr   # 3 would mean measured but invalid
     assert "PASSED" in r.stderr or "FAILED" in r.stderr
     assert len(step["load"]["workers"]) == 2 and step["load"]["processes"] == 2
+    assert step["system"]["base_url"].startswith("http://127.0.0.2:")
     assert {"samples.parquet", "resources.csv", "step.json"} <= {p.name for p in out.iterdir()}

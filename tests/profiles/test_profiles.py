@@ -173,3 +173,19 @@ def test_sqlite_settings_must_be_pragmas_the_app_accepts():
     assert ok.database.settings == {"cache_size": -65536}
     with pytest.raises(ValidationError, match="SQLite PRAGMA"):
         Profile.model_validate({"database": {"engine": "sqlite", "settings": {"cache_size": "1; DROP TABLE x"}}})
+
+
+def test_workload_weights_name_known_operations_and_reach_the_load_plan():
+    from pydantic import ValidationError
+
+    from loadgen.workload.jxc import WORKLOAD
+    from profiles.schema import Profile
+
+    p = Profile.model_validate({"workload": {"weights": {"sales": {"customer_search": 9, "payment_create": 0}}}})
+    w = WORKLOAD.personas["sales"].weights(p.workload.weights["sales"])
+    assert w["customer_search"] == 9 and w["payment_create"] == 0 and w["customer_view"] > 0  # others kept
+    for bad, message in [({"cashier": {"x": 1}}, "unknown persona 'cashier'"),
+                         ({"sales": {"report_top_customers": 1}}, "unknown operation 'report_top_customers'"),
+                         ({"clerk": {"stock_check": -1}}, "must not be negative")]:
+        with pytest.raises(ValidationError, match=message):
+            Profile.model_validate({"workload": {"weights": bad}})
