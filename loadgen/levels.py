@@ -1,25 +1,27 @@
 """One system under test kept up for every step of a profile's search, its book moved between levels.
 
 Bringing a system up for each step (a fresh database server, a fresh seed from zero) makes a search
-pay for every level it has already passed through. A search only ever needs the database at some
-customer count N, so between steps this runner moves the one database it has:
+pay for every level it has already passed through. This runner keeps one system and moves its
+database between levels instead, and every step still measures **the same book a fresh seed of N
+customers would give** — never N customers plus what earlier steps' operators wrote (orders,
+payments, customers: at small N, a few steps of load would double the book and make the answer
+depend on the path the search took).
 
-- **up** (N above what is seeded): grow in place (:func:`loadgen.seed.seed_database` adds the
-  missing customers and their history; what the last step's operators wrote stays, as it would in
-  a real shop);
-- **back** (N below, the same N again for a repeat, or a level whose snapshot lies above the current
-  one): restore the snapshot of the largest level <= N (:mod:`loadgen.seed.goback`: a template copy on PostgreSQL, a file copy on SQLite, a table
-  copy on MariaDB), then grow from there. A repeat of a level thus starts from the very book its
-  first measurement started from, so the repeats compare like with like.
+- A snapshot is taken of every level right after it is seeded, before any load touches it
+  (:mod:`loadgen.seed.goback`: a template copy on PostgreSQL, a file copy on SQLite, a table copy on
+  MariaDB).
+- Before a step at N, the snapshot of the largest level <= N is restored and grown in place to N
+  (:func:`loadgen.seed.seed_database` is deterministic: growing 16,000 -> 32,000 gives the rows a
+  fresh 32,000 has). Only while nothing has been measured since the last seed does the database
+  simply grow on.
 
-A snapshot is taken of every level right after it is seeded, before any load touches it: a search
-goes back only below the first failing level, to levels between ones it has seeded, so the level to
-restore is always at hand. The app is stopped while its database moves and started afresh for the
-step, so no connection or cache survives from the previous level. Snapshots are removed with the
-system (and from an external server explicitly, since nothing else would).
+A search never goes below its first level, so the snapshot to restore is always at hand. The app is
+stopped while its database moves and started afresh for the step, so no connection or cache survives
+from the previous level. Snapshots are removed with the system (and from an external server
+explicitly, since nothing else would).
 
 Every step records how its book got there: ``book`` in step.json (``from``: seeded / grown /
-restored, the snapshot restored, seconds spent seeding, restoring and snapshotting).
+restored, the snapshot restored, seconds spent restoring, seeding and snapshotting).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class LevelledSystem:
         self._sut: Any = None
         self.level: int | None = None  # seeded customers in the database now
         self.snapshots: dict[int, str] = {}  # level -> snapshot name, taken before any load
+        self.measured = False  # a step has run on the database since it was last restored or seeded
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def __enter__(self) -> LevelledSystem:
@@ -99,15 +102,16 @@ class LevelledSystem:
         base = max((lvl for lvl in self.snapshots if lvl <= customers), default=None)
         if self.level is None:
             book["from"] = "seeded"
-        elif customers > self.level and (base is None or base <= self.level):
-            book.update({"from": "grown", "previous": self.level})
-        else:  # back, a repeat, or up to a level already snapshotted above the current one
+        elif not self.measured and customers >= self.level and (base is None or base <= self.level):
+            book.update({"from": "grown", "previous": self.level})  # still the clean seeded book
+        else:
             if base is None:  # the search never goes below its first level; say so if it ever does
                 raise JxcError(f"cannot go back to {customers} customers: no snapshot at or below it "
                                f"(snapshots: {sorted(self.snapshots)})", exit_code=1)
             book.update({"from": "restored", "snapshot": self.snapshots[base], "previous": self.level,
                          "restore_s": round(restore(sut.db_url, self.snapshots[base]), 3)})
             self.level = base
+        self.measured = False
         if customers != self.level:
             t0 = time.perf_counter()
             sut.seed(customers, progress=False)
@@ -131,6 +135,7 @@ class LevelledSystem:
             raise JxcError("a LevelledSystem cannot change --unconstrained between steps", exit_code=1)
         t_start = time.time()
         book = self.move_to(customers)
+        self.measured = True  # from here on the book holds what the step's operators write
         return measure_on(self._sut, profile, customers=customers, operators=operators, rate=rate,
                           duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained,
                           t_start=t_start, extra={"book": book, "seed_s": book.get("seed_s", 0.0)}, **measure)

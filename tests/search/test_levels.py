@@ -36,11 +36,12 @@ def test_grows_in_place_and_goes_back_through_snapshots(tmp_path):
     with LevelledSystem(_profile(url=f"sqlite:///{db}")) as system:
         url = f"sqlite:///{db}"
         moves = [system.move_to(n) for n in (300, 1200, 600, 600, 1500)]
-        assert [m["from"] for m in moves] == ["seeded", "grown", "restored", "restored", "restored"]
-        # back to 600: from the 300 snapshot, then grown; the repeat of 600 restores 600 itself, no seeding;
-        # up to 1500 starts from the 1200 snapshot rather than growing 600 -> 1500
-        assert [m.get("snapshot") for m in moves[2:]] == ["l300", "l600", "l1200"]
-        assert "seed_s" in moves[2] and "seed_s" not in moves[3]
+        assert [m["from"] for m in moves] == ["seeded", "grown", "restored", "grown", "restored"]
+        # back to 600: from the 300 snapshot, then grown; 600 again (nothing measured) is already
+        # there; up to 1500 starts from the 1200 snapshot rather than growing 600 -> 1500
+        assert moves[2]["snapshot"] == "l300" and "seed_s" in moves[2]
+        assert "seed_s" not in moves[3] and "restore_s" not in moves[3]
+        assert moves[4]["snapshot"] == "l1200"
         assert _customers(url) == 1500
         system.move_to(600)
         assert _customers(url) == 600
@@ -57,14 +58,20 @@ def test_refuses_to_go_below_its_first_level(tmp_path):
 
 
 @pytest.mark.slow
-def test_real_steps_record_how_their_book_got_there(tmp_path):
+def test_every_step_measures_a_clean_book_whatever_the_path(tmp_path):
+    """After a step, its operators' writes are gone before the next: a repeat starts from the same
+    snapshot, and a larger level is grown from a clean snapshot, not from the measured book."""
     profile = _profile()
     with LevelledSystem(profile) as system:
         first = system(profile, customers=300, duration_s=3.0, warmup_s=1.0, out_dir=tmp_path / "a", min_requests=50)
         workdir = system._sut.workdir
         repeat = system(profile, customers=300, duration_s=3.0, warmup_s=1.0, out_dir=tmp_path / "b", min_requests=50)
-    assert first["book"]["from"] == "seeded" and repeat["book"] == {
-        **repeat["book"], "from": "restored", "snapshot": "l300", "previous": 300}
+        assert _customers(system._sut.db_url) > 300  # the repeat's operators created customers ...
+        up = system.move_to(600)
+        assert _customers(system._sut.db_url) == 600  # ... and the next level does not hold them
+    assert first["book"]["from"] == "seeded"
+    assert repeat["book"]["from"] == "restored" and repeat["book"]["snapshot"] == "l300"
+    assert up["from"] == "restored" and up["snapshot"] == "l300" and "seed_s" in up
     assert first["requests"] > 0 and repeat["requests"] > 0 and repeat["audit"]["ok"]
     assert json.loads((tmp_path / "b" / "step.json").read_text())["book"]["from"] == "restored"
     assert not workdir.exists()  # the system and its snapshots are gone with it
