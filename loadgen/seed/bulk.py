@@ -255,12 +255,16 @@ class SqliteWriter(BulkWriter):
 
     def encode(self, table, rows):
         cols = []
+        done: dict[int, list] = {}  # the same array twice (created_at = updated_at) is encoded once
         for v in rows.values():
-            if v.dtype.kind == "M":
+            if id(v) in done:
+                cols.append(done[id(v)])
+            elif v.dtype.kind == "M":
                 # SQLAlchemy's SQLite DateTime text format, so the app reads and compares them alike
                 cols.append(np.strings.replace(np.datetime_as_string(v, unit="us"), "T", " ").tolist())
             else:
                 cols.append(v.tolist())
+            done[id(v)] = cols[-1]
         marks = ", ".join("?" * len(rows))
         return f"INSERT INTO {table} ({', '.join(rows)}) VALUES ({marks})", cols
 
