@@ -254,23 +254,26 @@ class SqliteWriter(BulkWriter):
             self.conn.executemany(sql, params)
 
     def encode(self, table, rows):
-        cols = []
-        done: dict[int, list] = {}  # the same array twice (created_at = updated_at) is encoded once
+        # Columns stay numpy arrays until ``send``: a chunk prepared in the seed's child process then
+        # crosses the pipe as flat buffers (pickling a million Python strings costs the child more
+        # than building them costs the writer).
+        encoded: dict[int, np.ndarray] = {}  # the same array twice (created_at = updated_at): once
         for v in rows.values():
-            if id(v) in done:
-                cols.append(done[id(v)])
-            elif v.dtype.kind == "M":
-                # SQLAlchemy's SQLite DateTime text format, so the app reads and compares them alike
-                cols.append(np.strings.replace(np.datetime_as_string(v, unit="us"), "T", " ").tolist())
-            else:
-                cols.append(v.tolist())
-            done[id(v)] = cols[-1]
+            if id(v) not in encoded:
+                # datetimes in SQLAlchemy's SQLite DateTime text format, so the app reads them alike
+                encoded[id(v)] = (np.strings.replace(np.datetime_as_string(v, unit="us"), "T", " ")
+                                  if v.dtype.kind == "M" else v)
+        cols = [encoded[id(v)] for v in rows.values()]
         marks = ", ".join("?" * len(rows))
         return f"INSERT INTO {table} ({', '.join(rows)}) VALUES ({marks})", cols
 
     def send(self, table, payload):
         sql, cols = payload
-        self.conn.executemany(sql, zip(*cols))
+        as_lists: dict[int, list] = {}
+        for c in cols:
+            if id(c) not in as_lists:
+                as_lists[id(c)] = c.tolist()
+        self.conn.executemany(sql, zip(*(as_lists[id(c)] for c in cols)))
 
     def commit(self):
         self.conn.execute("COMMIT")
