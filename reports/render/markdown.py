@@ -9,7 +9,7 @@ hidden.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 REPORT_FILE = "report.md"
@@ -111,8 +111,20 @@ def _window(s: Mapping) -> str:
     return f"{real:.1f} s of {planned:g} s window" if planned is not None else f"{real:.1f} s window"
 
 
+def _db_cpu_column(entry: Mapping) -> Callable[[Mapping], str]:
+    """What the DB CPU column can say: SQLite works inside the app processes (its CPU is in "app
+    CPU"), and an external server is not sampled; a 0 % there would read as a measurement."""
+    db = (entry.get("profile") or {}).get("database") or {}
+    if db.get("engine") == "sqlite":
+        return lambda res: "in app"
+    if db.get("managed") is False:
+        return lambda res: "not sampled"
+    return lambda res: _pct(res.get("db_cpu_pct"))
+
+
 def _steps_table(entry: Mapping) -> list[str]:
     spread = _spread(entry)
+    db_cpu = _db_cpu_column(entry)
     lines = [
         "| # | search | phase | customers | operators | result | measured | requests | rps | p95 ms | p99 ms | errors | app CPU | DB CPU | p95 spread over repeats | why it failed |",
         "|---|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
@@ -135,7 +147,7 @@ def _steps_table(entry: Mapping) -> list[str]:
             f"| {i} | {s.get('search', '')} | {s.get('phase', '')} | {_n(s.get('customers'))} | {_n(s.get('operators'))} "
             f"| {result} | {measured} | {_n(s.get('requests'))} | {_n(s.get('rps'))} | {_ms(lat.get('p95'))} "
             f"| {_ms(lat.get('p99'))} | {_pct(100 * s['error_rate'], 2) if s.get('error_rate') is not None else '–'} "
-            f"| {_pct(res.get('app_cpu_pct'))} | {_pct(res.get('db_cpu_pct'))} "
+            f"| {_pct(res.get('app_cpu_pct'))} | {db_cpu(res)} "
             f"| {spread.get((s.get('customers'), s.get('operators')), '')} "
             f"| {(s.get('fail_reason') or '').replace('|', '/') if s.get('valid') and not s.get('passed') else ''} |"
         )

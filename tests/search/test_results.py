@@ -129,3 +129,18 @@ def test_steps_csv_measured_s_of_a_step_from_before_early_stop_is_its_window():
     doc = {"profiles": [{"name": "old", "steps": [{"customers": 1000, "duration_s": 60.0, "valid": True, "passed": True}]}]}
     (row,) = steps_rows(doc)
     assert row["measured_s"] == 60.0 and row["stopped_early_reason"] is None
+
+
+@pytest.mark.parametrize("database, column", [
+    ({"engine": "sqlite", "managed": False}, "in app"),
+    ({"engine": "postgresql", "managed": False, "url": "postgresql://x/y"}, "not sampled"),
+    ({"engine": "postgresql", "managed": True}, "%"),
+])
+def test_report_db_cpu_column_says_what_was_sampled(tmp_path, database, column):
+    from reports.render.markdown import write_report
+
+    prof = profile_dict(max_customers=4000)
+    prof["database"].update(database)
+    doc = run_sweep([prof], tmp_path, runner=SimulatedStepRunner(10**9))
+    row = next(line for line in write_report(tmp_path, doc).read_text().splitlines() if line.startswith("| 1 |"))
+    assert row.split(" | ")[13].strip().endswith(column)  # the DB CPU cell
