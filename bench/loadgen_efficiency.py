@@ -87,7 +87,10 @@ def run_ours(url: str, users: int, seconds: float, out: Path) -> dict:
     from loadgen.workload.plan import LoadPlan
 
     plan = LoadPlan(base_url=url, workload="bench.loadgen_efficiency:CHEAP", mode="closed",
-                    seats=[["sales", None]] * users, think_time_s=(0.0, 0.0), warmup_s=WARMUP_S, duration_s=seconds)
+                    seats=[["sales", None]] * users, think_time_s=(0.0, 0.0), warmup_s=WARMUP_S, duration_s=seconds,
+                    # as in a real step: every second the window's latencies go to the parent, which
+                    # decides on an early stop (loadgen.measure.load_run.EarlyStop)
+                    report_window=True)
     load = run_engine(plan, out)
     start, end = load["measure_start"], load["end"]
     # CPU % samples are per second; those whose second ends inside the window cover it
