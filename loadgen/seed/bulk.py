@@ -16,6 +16,7 @@ Each writer takes rows as ``{column: numpy array}``; ``datetime64[us]`` columns 
 
 from __future__ import annotations
 
+import glob
 import io
 import os
 import shutil
@@ -24,6 +25,7 @@ import tempfile
 from typing import Any
 
 import numpy as np
+import psutil
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import Engine
@@ -179,6 +181,18 @@ class PostgresWriter(BulkWriter):
         self.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST(?, 1))", (last_id,))
 
 
+_DIR_PREFIX = "jxcseed-"
+
+
+def _remove_orphaned_dirs() -> None:
+    """Remove the CSV directories of seeders that were killed (SIGKILL, OOM) and could not clean up:
+    each is named after its process, and a directory whose process is gone belongs to no one."""
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), f"{_DIR_PREFIX}*-*")):
+        pid = os.path.basename(path)[len(_DIR_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 class MysqlWriter(BulkWriter):
     dialect = "mysql"
 
@@ -193,7 +207,8 @@ class MysqlWriter(BulkWriter):
         self.execute("SET SESSION foreign_key_checks = 0")
         self.execute("SET SESSION unique_checks = 0")
         self.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        self._dir = tempfile.mkdtemp(prefix="jxcseed-")
+        _remove_orphaned_dirs()
+        self._dir = tempfile.mkdtemp(prefix=f"{_DIR_PREFIX}{os.getpid()}-")
         self._files = 0
 
     def execute(self, sql, params=None):

@@ -240,14 +240,22 @@ def _bytes_on_disk(engine: Engine) -> int:
             "WHERE table_schema = DATABASE()")).scalar_one())
 
 
-def _prepare_all(prepare, have: int, bounds: list[tuple[int, int]], pipe) -> None:
+def _prepare_all(prepare, have: int, bounds: list[tuple[int, int]], pipe, parent_end) -> None:
     """Child side of :func:`_prepared_in_child`: every chunk in order, each sent as soon as ready
     (the pipe's buffer holds the child at most one chunk ahead of the writer)."""
+    # The fork gave us the reading end too: closed, so that the writer's death (even SIGKILL)
+    # leaves the pipe without a reader and our next send fails instead of blocking for ever.
+    parent_end.close()
     try:
         for start, stop in bounds:
             pipe.send(prepare(have, start, stop))
+    except BrokenPipeError:
+        pass  # the writer is gone (stopped, killed): nothing to tell, nobody to tell it to
     except BaseException as exc:  # noqa: BLE001 - whatever it is, the parent must hear of it
-        pipe.send(_ChildFailed(f"{type(exc).__name__}: {exc}"))
+        try:
+            pipe.send(_ChildFailed(f"{type(exc).__name__}: {exc}"))
+        except OSError:
+            pass
     finally:
         pipe.close()
 
@@ -268,7 +276,7 @@ def _prepared_in_child(prepare, have: int, bounds: list[tuple[int, int]]):
         return
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_prepare_all, args=(prepare, have, bounds, send), daemon=True,
+    child = ctx.Process(target=_prepare_all, args=(prepare, have, bounds, send, recv), daemon=True,
                         name="jxcbench-seed-prepare")
     child.start()
     send.close()

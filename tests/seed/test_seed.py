@@ -4,10 +4,12 @@ operators sized by quota, snapshots, and bad input refused with nothing written.
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -118,6 +120,25 @@ def test_grow_keeps_rows_created_through_the_api(db_url):
     engine.dispose()
 
 
+def _no_process_left_for(db_url: str, timeout: float = 10.0) -> None:
+    import psutil
+
+    def left():
+        out = []
+        for p in psutil.process_iter(["pid", "cmdline"]):
+            try:
+                if p.info["pid"] != os.getpid() and db_url in " ".join(p.info["cmdline"] or []):
+                    out.append(p.info["pid"])
+            except psutil.Error:
+                pass
+        return out
+
+    deadline = time.monotonic() + timeout
+    while left() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left(), f"processes still running for {db_url}: {left()}"
+
+
 def test_interrupted_seed_is_consistent_and_resumes(db_url):
     _seed(db_url, 10)  # schema + catalogue, so the poll below has a table to read
     engine = make_engine(db_url)
@@ -141,11 +162,14 @@ def test_interrupted_seed_is_consistent_and_resumes(db_url):
         proc.wait()
     engine.dispose()
     assert 10 < done < 8000, f"kill came too late or too early ({done})"
+    _no_process_left_for(db_url)  # e.g. SQLite's data-generating child, orphaned by the kill
     _audit_ok(db_url)  # a killed chunk rolls back whole
     summary = _seed(db_url, 8000)
     assert summary.customers == 8000
     _audit_ok(db_url)
     assert db_digest(db_url) == expected_digest(42, 8000, ANCHOR)
+    # the killed seeder's scratch files (MariaDB's CSVs) are removed by the next seeder
+    assert not glob.glob(os.path.join(tempfile.gettempdir(), f"jxcseed-{proc.pid}-*"))
 
 
 def test_operators_sized_by_quota(db_url):
