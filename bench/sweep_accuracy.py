@@ -44,7 +44,7 @@ def bench_profile(args) -> object:
         profile = load_profiles([args.profile])[0]
         return profile.model_copy(update={"sweep": profile.sweep.model_copy(update={
             "start_customers": args.start, "max_customers": args.max, "precision": args.precision,
-            "step_duration_s": args.duration, "warmup_s": args.warmup, "repeats": 1})})
+            "step_duration_s": args.duration, "warmup_s": args.warmup, "repeats": args.repeats})})
     from profiles.schema import Profile
 
     return Profile.model_validate({
@@ -57,7 +57,7 @@ def bench_profile(args) -> object:
         "slo": {"p95_ms": 2000, "p99_ms": 10000, "error_rate": 0.01,
                 "operations": {args.slo_operation: {"p95_ms": args.p95_ms}}},
         "sweep": {"start_customers": args.start, "growth": args.growth, "max_customers": args.max,
-                  "precision": args.precision, "step_duration_s": args.duration, "warmup_s": args.warmup, "repeats": 1},
+                  "precision": args.precision, "step_duration_s": args.duration, "warmup_s": args.warmup, "repeats": args.repeats},
     })
 
 
@@ -94,6 +94,9 @@ def main() -> int:
     ap.add_argument("--precision", type=float, default=0.25)
     ap.add_argument("--duration", type=float, default=10.0, help="measured window per step, s (a valid step needs >= 1000 requests)")
     ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument("--repeats", type=int, default=2,
+                    help="valid measurements of each boundary level, as in a sweep (sweep.repeats): near the "
+                         "boundary one step may pass where its repeat fails, and the search keeps the conservative answer")
     ap.add_argument("--operators", type=int, default=8)
     ap.add_argument("--p95-ms", type=float, default=50.0, help="p95 bound of --slo-operation")
     ap.add_argument("--slo-operation", default="report_receivables_aging")
@@ -108,7 +111,7 @@ def main() -> int:
     profile = bench_profile(args)
     s = profile.sweep
     out = args.out or Path(tempfile.mkdtemp(prefix="jxcbench-accuracy-"))
-    spec = SearchSpec(start=s.start_customers, growth=s.growth, maximum=s.max_customers, precision=s.precision, repeats=1)
+    spec = SearchSpec(start=s.start_customers, growth=s.growth, maximum=s.max_customers, precision=s.precision, repeats=s.repeats)
     ops = profile.workload.operators
 
     print(f"bisection on {profile.name} (±{s.precision:.0%}, {s.step_duration_s:g} s steps), results in {out}")
@@ -119,7 +122,7 @@ def main() -> int:
         ladder.append(level)
         level = max(level + 1, round_level(level * (1 + s.precision)))
     # The scan stops at its first failure: ladder growth, no bisection (neighbours are within precision).
-    scan_spec = SearchSpec(start=1, growth=2.0, maximum=1, precision=s.precision, ladder=tuple(ladder))
+    scan_spec = SearchSpec(start=1, growth=2.0, maximum=1, precision=s.precision, ladder=tuple(ladder), repeats=s.repeats)
     print(f"scan of {len(ladder)} fine levels (ratio {1 + s.precision:g}) until the first failure")
     scan = run(profile, search(scan_spec, lambda lv: (lv, ops)), out / "scan", args.unconstrained)
 
@@ -129,8 +132,11 @@ def main() -> int:
         agree = abs(math.log(b.max_passing / f.max_passing)) <= math.log1p(s.precision) * 1.0000001
     summary = {
         "profile": profile.name, "precision": s.precision, "step_duration_s": s.step_duration_s,
-        "bisection": {"max_customers": b.max_passing, "first_failing": b.first_failing, "steps": bis["steps"], "wall_s": round(bis["wall_s"], 1)},
-        "scan": {"max_customers": f.max_passing, "first_failing": f.first_failing, "steps": scan["steps"], "wall_s": round(scan["wall_s"], 1)},
+        "repeats": s.repeats,
+        "bisection": {"max_customers": b.max_passing, "first_failing": b.first_failing, "steps": bis["steps"],
+                      "wall_s": round(bis["wall_s"], 1), "boundary_agreed": b.boundary_agreed},
+        "scan": {"max_customers": f.max_passing, "first_failing": f.first_failing, "steps": scan["steps"],
+                 "wall_s": round(scan["wall_s"], 1), "boundary_agreed": f.boundary_agreed},
         "agree_within_precision": agree,
         "step_ratio_scan_over_bisection": round(scan["steps"] / max(1, bis["steps"]), 2),
         "wall_ratio_scan_over_bisection": round(scan["wall_s"] / max(1e-9, bis["wall_s"]), 2),
