@@ -16,7 +16,7 @@ each, with the ratio. It is a benchmark, not a test: numbers, no assertions.
 The built-in profile puts its SLO on one operation whose latency grows with the book
 (``report_receivables_aging`` scans every customer's open balance) and leaves the others loosely
 bounded, so the capacity lands within a few hundred to a few thousand customers and the scan stays
-affordable (on the shared 2-core development VM: ~200-500 customers at p95 <= 50 ms). Managers run the
+affordable (on the shared 2-core development VM: ~1,900 customers at p95 <= 50 ms, each step from a clean book). Managers run the
 reports, hence the manager-heavy mix (enough samples for a p95 per step). Override with
 --slo-operation / --p95-ms / --start / --max if this machine is much faster or slower.
 """
