@@ -133,11 +133,18 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return getattr(obj, key, default)
 
 
+def slo_thresholds(slo: Any) -> dict[str, Any]:
+    """The SLO as a step judges it, defaults filled (a profile's SLO, a plain mapping or None):
+    what both :func:`slo_failures` and the early stop read, so they can never disagree."""
+    return {"p95_ms": _get(slo, "p95_ms", 500), "p99_ms": _get(slo, "p99_ms", 1500),
+            "error_rate": _get(slo, "error_rate", 0.01), "operations": _get(slo, "operations", {}) or {}}
+
+
 def slo_failures(figures: dict, slo: Any) -> list[str]:
     """Every way the step missed its SLO (empty: it met it)."""
     out = []
-    p95, p99, budget = _get(slo, "p95_ms", 500), _get(slo, "p99_ms", 1500), _get(slo, "error_rate", 0.01)
-    overrides = _get(slo, "operations", {}) or {}
+    t = slo_thresholds(slo)
+    p95, p99, budget, overrides = t["p95_ms"], t["p99_ms"], t["error_rate"], t["operations"]
     if figures["error_rate"] is not None and figures["error_rate"] > budget:
         out.append(f"error rate {figures['error_rate']:.2%} > {budget:.2%}")
     for name, op in figures["operations"].items():
@@ -227,13 +234,10 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     kwargs: dict[str, Any] = {"min_requests": min_requests} if min_requests is not None else {}
     slo = _get(profile, "slo")
     if early_stop:
-        # The thresholds slo_failures judges by, defaults included. In flight: at most one request
-        # per seat (closed: per operator; open: per session); the open model's window also holds
-        # every arrival its schedule plans, backlog included.
-        kwargs["early_stop"] = EarlyStop({"p95_ms": _get(slo, "p95_ms", 500), "p99_ms": _get(slo, "p99_ms", 1500),
-                                          "error_rate": _get(slo, "error_rate", 0.01),
-                                          "operations": _get(slo, "operations", {}) or {}},
-                                         duration_s, in_flight_max=len(seats),
+        # The thresholds slo_failures judges by. In flight: at most one request per seat (closed:
+        # per operator; open: per session); the open model's window also holds every arrival its
+        # schedule plans, backlog included.
+        kwargs["early_stop"] = EarlyStop(slo_thresholds(slo), duration_s, in_flight_max=len(seats),
                                          planned_total=float(rate) * float(duration_s) if model == "open" else 0.0)
     try:
         res = measure_load(plan, out_dir, sut_groups={"app": app_pids, "db": db_pids}, db_size=size,
@@ -362,4 +366,4 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
     return step
 
 
-__all__ = ["SCHEMA_VERSION", "measure_on", "measure_step", "read_book", "run_step", "slo_failures"]
+__all__ = ["SCHEMA_VERSION", "measure_on", "measure_step", "read_book", "run_step", "slo_failures", "slo_thresholds"]

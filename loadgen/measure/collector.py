@@ -19,9 +19,9 @@ from typing import Any
 from loadgen.measure.samples import SampleBuffer
 
 
-# Not counted with the workload's operations: each operator logs in once, during the warm-up (the same
-# rule as loadgen.measure.percentiles.EXCLUDED_OPERATIONS, not imported: it would pull pandas into
-# every load-generator process).
+# Not counted with the workload's operations: each operator logs in once, during the warm-up. Defined
+# here, in the light module every load-generator process imports; loadgen.measure.percentiles (which
+# needs pandas) takes it from here.
 EXCLUDED_OPERATIONS = ("login",)
 
 

@@ -21,8 +21,9 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from loadgen.measure.collector import EXCLUDED_OPERATIONS  # one rule for the figures and the early stop
+
 PERCENTILE_METHOD = "higher"
-EXCLUDED_OPERATIONS = ("login",)
 
 
 def percentiles(values: np.ndarray, qs=(50, 95, 99)) -> list[float]:
