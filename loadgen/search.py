@@ -24,8 +24,8 @@ An **invalid** step (saturated load generator, crashed system, too few requests)
 nor fail: the same point is re-run up to ``invalid_retries`` more times; if it stays invalid the
 level is *unknown* and the search stops there and says why (it cannot know which way to go).
 
-:func:`slo_clearly_lost` / :func:`early_stop_reason` decide, from a running step's partial samples,
-that its SLO cannot be met any more, so the step runner may stop it early and count it as failed.
+Whether a running step's SLO is already lost (the early stop) is the step's business, not the
+search's: :mod:`loadgen.measure.slo`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import math
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 
 PASS = "pass"
 FAIL = "fail"
@@ -339,89 +338,6 @@ def frontier_search(customers: int, spec: SearchSpec) -> SearchGen:
     return search(spec, lambda level: (customers, level))
 
 
-# --- stopping a step early ------------------------------------------------------------------------
-
-QUANTILES = {"p95_ms": 0.95, "p99_ms": 0.99}
-
-
-def slo_clearly_lost(
-    latencies_ms: Sequence[float],
-    *,
-    threshold_ms: float,
-    quantile: float,
-    expected_total: float,
-    slack: float = 0.10,
-) -> bool:
-    """True when the ``quantile`` of the finished step can no longer be <= ``threshold_ms``.
-
-    The q-quantile of N samples exceeds T as soon as more than (1 - q)·N samples exceed T, and later
-    samples can only add to N, never remove a slow one. So once the slow samples so far are more than
-    (1 - q) times the *largest plausible* final count (``expected_total`` grown by ``slack``, because
-    the runner estimates it from the rate so far), no remaining sample can bring the percentile back.
-    """
-    if not 0 < quantile < 1:
-        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
-    if expected_total <= 0:
-        return False
-    # Vectorised: the runner asks once a second over the whole window so far (lists or arrays).
-    slow = int(np.count_nonzero(np.asarray(latencies_ms, dtype=float) > threshold_ms))
-    return slow > (1 - quantile) * expected_total * (1 + slack)
-
-
-def early_stop_reason(
-    latencies_by_operation: Mapping[str, Sequence[float]],
-    *,
-    errors: int,
-    slo: object,
-    expected_total: float,
-    slack: float = 0.10,
-) -> str | None:
-    """Why the running step's SLO is clearly lost, or None. For the step runner to poll.
-
-    ``latencies_by_operation``: measured-window latencies so far per operation; ``errors``: error
-    count so far; ``slo``: the profile's SLO (``p95_ms``, ``p99_ms``, ``error_rate``, ``operations``
-    overrides, attributes or mapping keys); ``expected_total``: requests the whole measured window is
-    expected to hold (e.g. rate so far x window length). Each operation's expected total is its share
-    so far of ``expected_total``.
-
-    Only per-operation percentiles are checked, as the step is judged (``loadgen.step.slo_failures``):
-    a whole-step check would add nothing without overrides (if all operations' slow counts are
-    within their shares of the budget, so is their sum) and would be wrong with an override above
-    the global threshold (a slow report allowed 3 s could "lose" a whole-step 500 ms that the step
-    is never judged on).
-    """
-    get = _get
-    so_far = sum(len(v) for v in latencies_by_operation.values())
-    if so_far == 0 or expected_total <= 0:
-        return None
-    error_rate = get(slo, "error_rate")
-    if error_rate is not None and errors > error_rate * expected_total * (1 + slack):
-        return f"{errors} errors already exceed the {error_rate:.1%} error budget of ~{expected_total:.0f} requests"
-    overrides = get(slo, "operations") or {}
-    checks: list[tuple[str, Sequence[float], float, Mapping | object | None]] = []
-    for op, lat in latencies_by_operation.items():
-        checks.append((op, lat, expected_total * len(lat) / so_far, overrides.get(op) if isinstance(overrides, Mapping) else None))
-    for name, lat, total, override in checks:
-        for key, q in QUANTILES.items():
-            threshold = get(override, key) if override is not None else None
-            if threshold is None:
-                threshold = get(slo, key)
-            if threshold is None:
-                continue
-            if slo_clearly_lost(lat, threshold_ms=threshold, quantile=q, expected_total=total, slack=slack):
-                return f"{name}: {key[:3]} can no longer be <= {threshold:g} ms (too many slow requests already)"
-    return None
-
-
-def _get(o: object, key: str):
-    """``o.key`` or ``o[key]`` (SLOs arrive as pydantic models or as plain dicts), None if absent."""
-    if o is None:
-        return None
-    if isinstance(o, Mapping):
-        return o.get(key)
-    return getattr(o, key, None)
-
-
 __all__ = [
     "FAIL",
     "INVALID",
@@ -435,10 +351,8 @@ __all__ = [
     "capacity_search",
     "conclude",
     "drive",
-    "early_stop_reason",
     "frontier_search",
     "level_verdict",
     "round_level",
     "search",
-    "slo_clearly_lost",
 ]

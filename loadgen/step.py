@@ -36,6 +36,7 @@ from typing import Any
 
 from loadgen.errors import JxcError
 from loadgen.measure.load_run import EarlyStop, LoadFailed, measure_load
+from loadgen.measure.slo import slo_failures, slo_thresholds
 from loadgen.workload.plan import LoadPlan, assign_seats, persona_counts
 
 SCHEMA_VERSION = 1
@@ -131,31 +132,6 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     if isinstance(obj, dict):
         return obj.get(key, default)
     return getattr(obj, key, default)
-
-
-def slo_thresholds(slo: Any) -> dict[str, Any]:
-    """The SLO as a step judges it, defaults filled (a profile's SLO, a plain mapping or None):
-    what both :func:`slo_failures` and the early stop read, so they can never disagree."""
-    return {"p95_ms": _get(slo, "p95_ms", 500), "p99_ms": _get(slo, "p99_ms", 1500),
-            "error_rate": _get(slo, "error_rate", 0.01), "operations": _get(slo, "operations", {}) or {}}
-
-
-def slo_failures(figures: dict, slo: Any) -> list[str]:
-    """Every way the step missed its SLO (empty: it met it)."""
-    out = []
-    t = slo_thresholds(slo)
-    p95, p99, budget, overrides = t["p95_ms"], t["p99_ms"], t["error_rate"], t["operations"]
-    if figures["error_rate"] is not None and figures["error_rate"] > budget:
-        out.append(f"error rate {figures['error_rate']:.2%} > {budget:.2%}")
-    for name, op in figures["operations"].items():
-        o = overrides.get(name) if isinstance(overrides, dict) else None
-        t95 = _get(o, "p95_ms") or p95
-        t99 = _get(o, "p99_ms") or p99
-        if op["p95_ms"] is not None and op["p95_ms"] > t95:
-            out.append(f"{name} p95 {op['p95_ms']:.0f} ms > {t95:g} ms")
-        if op["p99_ms"] is not None and op["p99_ms"] > t99:
-            out.append(f"{name} p99 {op['p99_ms']:.0f} ms > {t99:g} ms")
-    return out
 
 
 def machine_info() -> dict[str, Any]:
@@ -366,4 +342,4 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
     return step
 
 
-__all__ = ["SCHEMA_VERSION", "measure_on", "measure_step", "read_book", "run_step", "slo_failures", "slo_thresholds"]
+__all__ = ["SCHEMA_VERSION", "measure_on", "measure_step", "read_book", "run_step"]

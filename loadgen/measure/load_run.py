@@ -6,7 +6,7 @@ process tree of its own whose CPU the sampler can watch. Progress arrives as JSO
 engine's stdout.
 
 Stopping early (:class:`EarlyStop`): once a second the engine reports what finished in the measured
-window; when the SLO can no longer be met (:func:`loadgen.search.early_stop_reason`), this process
+window; when the SLO can no longer be met (:func:`loadgen.measure.slo.early_stop_reason`), this process
 sends the engine SIGUSR1 and the window ends there. A step that is lost anyway then costs seconds,
 not the whole window.
 """
@@ -29,7 +29,7 @@ import numpy as np
 from loadgen.measure.percentiles import summarise_file
 from loadgen.measure.sampler import ResourceSampler, summarise_resources
 from loadgen.measure.validity import CPU_LIMIT_PCT, MIN_REQUESTS, Validity, judge
-from loadgen.search import early_stop_reason
+from loadgen.measure.slo import early_stop_reason
 from loadgen.workload.plan import LoadPlan
 
 ProgressFn = Callable[[dict], None]
@@ -42,7 +42,7 @@ class LoadFailed(RuntimeError):
 class EarlyStop:
     """Accumulates the measured window as the engine reports it and says when its SLO is lost.
 
-    ``slo``: what :func:`loadgen.search.early_stop_reason` reads (``p95_ms``, ``p99_ms``,
+    ``slo``: what :func:`loadgen.measure.slo.early_stop_reason` reads (``p95_ms``, ``p99_ms``,
     ``error_rate``, ``operations``). No decision before ``max(min_s, min_fraction x window)``
     seconds of the window: a slow first second (cold caches, connections opening) must not end a
     step. The window's final request count is estimated from the rate so far, counting as started

@@ -14,7 +14,7 @@ Rules, checked in this order; the first that applies is the recorded reason:
    With the "higher" method, p99 of n samples has ``n - ceil(0.99 (n-1))`` samples at or above it;
    1000 requests leave at least 10 samples beyond the p99, the least for it not to be one outlier.
    Not applied to a step **stopped early** (its SLO clearly lost, see
-   :func:`loadgen.search.slo_clearly_lost`): it has few requests because it was cut short, and it
+   :func:`loadgen.measure.slo.slo_clearly_lost`): it has few requests because it was cut short, and it
    needs no stable p99 — the slow requests already seen exceed the percentile's whole budget for the
    full window, so no estimate of the p99 could make it pass. Crashes and a saturated generator
    still make it invalid: then the slow requests may describe the generator or the crash, not the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from loadgen.search import early_stop_reason, slo_clearly_lost
+from loadgen.measure.slo import early_stop_reason, slo_clearly_lost
 
 SLO = {"p95_ms": 500, "p99_ms": 1500, "error_rate": 0.01, "operations": {"customer_search": {"p95_ms": 200}}}
 
