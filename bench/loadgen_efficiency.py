@@ -83,13 +83,13 @@ def free_port() -> int:
 def run_ours(url: str, users: int, seconds: float, out: Path) -> dict:
     import pandas as pd
 
-    from loadgen.measure.load_run import run_engine
+    from loadgen.workload.load_run import run_engine
     from loadgen.workload.plan import LoadPlan
 
     plan = LoadPlan(base_url=url, workload="bench.loadgen_efficiency:CHEAP", mode="closed",
                     seats=[["sales", None]] * users, think_time_s=(0.0, 0.0), warmup_s=WARMUP_S, duration_s=seconds,
                     # as in a real step: every second the window's latencies go to the parent, which
-                    # decides on an early stop (loadgen.measure.load_run.EarlyStop)
+                    # decides on an early stop (loadgen.workload.load_run.EarlyStop)
                     report_window=True)
     load = run_engine(plan, out)
     start, end = load["measure_start"], load["end"]

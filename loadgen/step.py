@@ -7,7 +7,7 @@ database to N customers (:mod:`loadgen.seed`), then ``measure_step``:
    catalogue ids; creates missing operator accounts through the app's admin API when the book has
    fewer salespeople / clerks / managers than the load needs (new hires without customers, counted
    in ``operators_created``);
-2. runs the load (:mod:`loadgen.measure.load_run`) while sampling app, DB and load generator;
+2. runs the load (:mod:`loadgen.workload.load_run`) while sampling app, DB and load generator;
 3. audits the books (:func:`reference_app.audit.audit`): any violation fails the step with
    "books not consistent";
 4. judges validity and the SLO, writes ``step.json`` (contract fields + ``"schema": 1`` + extras),
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.errors import JxcError
-from loadgen.measure.load_run import EarlyStop, LoadFailed, measure_load
+from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.measure.slo import slo_failures, slo_thresholds
 from loadgen.workload.plan import LoadPlan, assign_seats, persona_counts
 
@@ -173,7 +173,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     """Measure one step on a running system and write ``step.json`` (see the module docstring).
 
     ``early_stop`` (closed and open model): end the window as soon as the profile's SLO is clearly
-    lost (:class:`loadgen.measure.load_run.EarlyStop`); the step is then failed, its figures cover
+    lost (:class:`loadgen.workload.load_run.EarlyStop`); the step is then failed, its figures cover
     the real window (``measured_s``) and ``stopped_early`` says when and why.
     """
     from loadgen.synth import LOADTEST_PASSWORD

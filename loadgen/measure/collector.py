@@ -7,7 +7,7 @@ time spent waiting for a free session behind a stalled server is part of the lat
 (no coordinated omission). In the closed model intended = actual and the two are equal.
 
 :class:`WindowTally` keeps, apart from the raw samples, what the step process needs once a second to
-decide whether the SLO is already lost (:class:`loadgen.measure.load_run.EarlyStop`).
+decide whether the SLO is already lost (:class:`loadgen.workload.load_run.EarlyStop`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import sys
 
 import pandas as pd
 
-from loadgen.measure.load_run import measure_load
+from loadgen.workload.load_run import measure_load
 from loadgen.workload.plan import LoadPlan, assign_seats
 from tests.measure.ports import free_port
 from tests.measure.toyserver import ToyServer

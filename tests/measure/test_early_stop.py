@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from loadgen.measure.collector import WindowTally
-from loadgen.measure.load_run import EarlyStop, measure_load
+from loadgen.workload.load_run import EarlyStop, measure_load
 from loadgen.measure.validity import judge
 from loadgen.workload.plan import LoadPlan
 from tests.measure.ports import free_port

@@ -7,7 +7,7 @@ and its p99 under-reports it. Both are real Locust runs against a real HTTP serv
 
 from __future__ import annotations
 
-from loadgen.measure.load_run import measure_load
+from loadgen.workload.load_run import measure_load
 from loadgen.measure.samples import read_samples
 from loadgen.workload.plan import LoadPlan
 from tests.measure.toyserver import ToyServer

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 
-from loadgen.measure.load_run import measure_load
+from loadgen.workload.load_run import measure_load
 from loadgen.measure.validity import judge
 from loadgen.workload.plan import LoadPlan
 from tests.measure.toyserver import ToyServer
