@@ -1,7 +1,7 @@
 """Bisection vs brute force: does the capacity search find what a fine scan finds, and how much faster?
 
 Both searches run in the same invocation, on the same machine, against the same real profile, with
-the real step runner of ``jxcbench sweep`` (``loadgen.levels.LevelledSystem``):
+the real step runner of ``jxcbench sweep`` (``loadgen.capacity.levels.LevelledSystem``):
 
 - **bisection**: the sweep's search (geometric growth, geometric-mean bisection to ±precision);
 - **scan**: every level of a fine geometric ladder (ratio 1 + precision) from start upwards until the
@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from loadgen.search import SearchSpec, StepOutcome, capacity_search, drive, round_level, search  # noqa: E402
+from loadgen.capacity.search import SearchSpec, StepOutcome, capacity_search, drive, round_level, search  # noqa: E402
 
 
 def bench_profile(args) -> object:
@@ -62,9 +62,9 @@ def bench_profile(args) -> object:
 
 
 def run(profile, gen, out: Path, unconstrained: bool) -> dict:
-    """Drive one search with real steps on one system, as ``jxcbench sweep`` does (loadgen.levels:
+    """Drive one search with real steps on one system, as ``jxcbench sweep`` does (loadgen.capacity.levels:
     the book grows in place and goes back through snapshots)."""
-    from loadgen.levels import LevelledSystem
+    from loadgen.capacity.levels import LevelledSystem
 
     t0 = time.monotonic()
     log: list[tuple[int, str]] = []
@@ -104,9 +104,9 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     try:
-        import loadgen.levels  # noqa: F401
+        import loadgen.capacity.levels  # noqa: F401
     except ImportError as exc:
-        print(f"loadgen.levels is not available ({exc}); nothing measured", file=sys.stderr)
+        print(f"loadgen.capacity.levels is not available ({exc}); nothing measured", file=sys.stderr)
         return 2
     profile = bench_profile(args)
     s = profile.sweep

@@ -63,7 +63,7 @@ def run(
     prof = load_profile(profile)
     if rate is None and operators is None and prof.workload.operators is None and prof.workload.rate is None:
         raise JxcError(f"{profile}: workload sets neither operators nor rate; pass --operators or --rate")
-    from loadgen.step import run_step
+    from loadgen.capacity.step import run_step
 
     total = warmup_s + duration_s
     step = _with_progress(lambda on_progress, on_stage: run_step(

@@ -38,7 +38,7 @@ def sweep(
     as_json: Annotated[bool, typer.Option("--json", help="Print the capacity summary as JSON on stdout.")] = False,
 ) -> None:
     """Find the largest customer count each profile sustains within its SLO (resumable)."""
-    from loadgen.sweep import Sweep
+    from loadgen.capacity.sweep import Sweep
     from reports.render.markdown import verdict, write_report
 
     plans = _load(profiles)
@@ -84,7 +84,7 @@ def quickstart(
 
 
 def _report_if_any(out: Path) -> None:
-    from loadgen.results import load_capacity
+    from loadgen.capacity.results import load_capacity
     from reports.render.markdown import write_report
 
     try:
@@ -97,7 +97,7 @@ def report(
     results: Annotated[Path, typer.Argument(help="A sweep's --out directory (or its capacity.json).", show_default=False)],
 ) -> None:
     """Re-render report.md from a sweep's results files (no load, no database)."""
-    from loadgen.results import load_capacity
+    from loadgen.capacity.results import load_capacity
     from reports.render.markdown import verdict, write_report
 
     doc = load_capacity(results)

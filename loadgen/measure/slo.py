@@ -92,7 +92,7 @@ def early_stop_reason(
     expected to hold (e.g. rate so far x window length). Each operation's expected total is its share
     so far of ``expected_total``.
 
-    Only per-operation percentiles are checked, as the step is judged (``loadgen.step.slo_failures``):
+    Only per-operation percentiles are checked, as the step is judged (``loadgen.capacity.step.slo_failures``):
     a whole-step check would add nothing without overrides (if all operations' slow counts are
     within their shares of the budget, so is their sum) and would be wrong with an override above
     the global threshold (a slow report allowed 3 s could "lose" a whole-step 500 ms that the step

@@ -285,7 +285,7 @@ def test_an_overloaded_open_window_stops_and_its_backlog_is_not_started(tmp_path
 
 # -- a real step: the app on SQLite --------------------------------------------------------------------
 def test_real_steps_on_sqlite_stop_only_when_the_slo_is_lost(tmp_path):
-    from loadgen.step import measure_step
+    from loadgen.capacity.step import measure_step
     from loadgen.sut.launcher import SystemUnderTest
     from profiles.schema import Profile
     from tests.measure.contract import check_step

@@ -9,7 +9,7 @@ import os
 import pandas as pd
 import pytest
 
-from loadgen.step import run_step
+from loadgen.capacity.step import run_step
 from loadgen.workload.jxc import OPERATIONS
 from profiles.schema import Profile
 from tests.dbs import in_ci

@@ -1,6 +1,6 @@
 """A test-side JSON Schema of capacity.json, written from the results contract in DESIGN.md.
 
-Kept apart from loadgen/results.py on purpose: it checks the writer against the contract, not
+Kept apart from loadgen/capacity/results.py on purpose: it checks the writer against the contract, not
 against itself. Extra fields are allowed (the contract says "add fields freely"); the contract's
 names and types are required.
 """

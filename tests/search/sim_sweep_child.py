@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from loadgen.sweep import run_sweep
+from loadgen.capacity.sweep import run_sweep
 from tests.search.simulated import SimulatedStepRunner, profile_dict
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from loadgen.search import FAIL, INVALID, PASS, Proposal, StepOutcome
+from loadgen.capacity.search import FAIL, INVALID, PASS, Proposal, StepOutcome
 
 
 @dataclass
@@ -38,7 +38,7 @@ class SimulatedSystem:
 
 
 class SimulatedStepRunner:
-    """A SIMULATED ``loadgen.step.run_step`` for sweep tests: no system, no load, no database.
+    """A SIMULATED ``loadgen.capacity.step.run_step`` for sweep tests: no system, no load, no database.
 
     Same call signature and the same files as the real runner (``out_dir/step.json``, schema 1),
     with latencies computed from a known capacity: p95 grows linearly with customers and crosses the

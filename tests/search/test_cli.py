@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.sweep import run_sweep
+from loadgen.capacity.sweep import run_sweep
 from tests.search.simulated import SimulatedStepRunner, profile_dict
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from loadgen.errors import JxcError
-from loadgen.levels import LevelledSystem
+from loadgen.capacity.levels import LevelledSystem
 from profiles.schema import Profile
 
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from loadgen.search import capacity_search, drive
-from loadgen.sweep import plan_profile
+from loadgen.capacity.search import capacity_search, drive
+from loadgen.capacity.sweep import plan_profile
 from loadgen.sweep_command import QUICKSTART_PROFILE
 from profiles.loader import load_profiles
 from tests.search.simulated import SimulatedSystem

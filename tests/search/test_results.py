@@ -9,8 +9,8 @@ from datetime import datetime
 import jsonschema
 import pytest
 
-from loadgen.results import ResultsError, limiting_factor, load_capacity
-from loadgen.sweep import run_sweep
+from loadgen.capacity.results import ResultsError, limiting_factor, load_capacity
+from loadgen.capacity.sweep import run_sweep
 from tests.search.capacity_schema import CAPACITY
 from tests.search.simulated import SimulatedStepRunner, profile_dict
 
@@ -72,7 +72,7 @@ def test_limiting_factor_reads_per_operation_overrides_and_resources():
 
 class _StoppingEarly(SimulatedStepRunner):
     """The simulation, where every failing step is stopped early 8 s into its window, as
-    ``loadgen.step.measure_step`` records it."""
+    ``loadgen.capacity.step.measure_step`` records it."""
 
     def __call__(self, profile, **kw) -> dict:
         step = super().__call__(profile, **kw)
@@ -124,7 +124,7 @@ def test_report_and_steps_csv_show_the_real_window_of_a_step_stopped_early(tmp_p
 
 
 def test_steps_csv_measured_s_of_a_step_from_before_early_stop_is_its_window():
-    from loadgen.results import steps_rows
+    from loadgen.capacity.results import steps_rows
 
     doc = {"profiles": [{"name": "old", "steps": [{"customers": 1000, "duration_s": 60.0, "valid": True, "passed": True}]}]}
     (row,) = steps_rows(doc)

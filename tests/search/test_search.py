@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from loadgen.search import (
+from loadgen.capacity.search import (
     FAIL,
     INVALID,
     PASS,

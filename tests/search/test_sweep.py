@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from loadgen.errors import JxcError
-from loadgen.sweep import SweepInterrupted, run_sweep
+from loadgen.capacity.sweep import SweepInterrupted, run_sweep
 from tests.search.simulated import SimulatedStepRunner, profile_dict
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import json
 
 import jsonschema
 
-from loadgen.sweep import run_sweep
+from loadgen.capacity.sweep import run_sweep
 from profiles.loader import load_profiles
 from tests.search.capacity_schema import CAPACITY
 from tests.search.simulated import SimulatedStepRunner

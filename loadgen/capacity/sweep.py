@@ -6,12 +6,12 @@ Layout of ``--out``::
     OUT/capacity.json, OUT/steps.csv       rewritten after every step ("partial": true until done)
     OUT/<profile>/c<N>-u<U>-r<k>/step.json one measured step (k numbers repeats and re-runs)
 
-Resuming is replaying: the search (``loadgen.search``) is deterministic given the outcomes, so a
+Resuming is replaying: the search (``loadgen.capacity.search``) is deterministic given the outcomes, so a
 re-run walks the same proposals and, where a proposal's ``step.json`` already exists, reads it
 instead of measuring again. A step directory without ``step.json`` was interrupted mid-step; it is
 kept, renamed ``*.interrupted``, and the step is measured again.
 
-Real steps of one profile share one system under test (:class:`loadgen.levels.LevelledSystem`): its
+Real steps of one profile share one system under test (:class:`loadgen.capacity.levels.LevelledSystem`): its
 database grows in place from level to level and goes back through snapshots when the bisection or
 a repeat asks for a smaller book, so a search pays for seeding its largest level once.
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.errors import JxcError
-from loadgen.results import (
+from loadgen.capacity.results import (
     CAPACITY_FILE,
     capacity_document,
     limiting_factor,
@@ -37,7 +37,7 @@ from loadgen.results import (
     write_capacity,
     write_steps_csv,
 )
-from loadgen.search import (
+from loadgen.capacity.search import (
     FAIL,
     SearchResult,
     SearchSpec,
@@ -306,8 +306,8 @@ class Sweep:
                     self._run_profile(run, self.runner)
                     continue
                 # One system per profile, its database grown and taken back between levels
-                # (loadgen.levels), instead of a fresh system and a seed from zero per step.
-                from loadgen.levels import LevelledSystem
+                # (loadgen.capacity.levels), instead of a fresh system and a seed from zero per step.
+                from loadgen.capacity.levels import LevelledSystem
 
                 with LevelledSystem(run.plan.profile, unconstrained=self.unconstrained) as system:
                     self._run_profile(run, system)
@@ -452,10 +452,10 @@ class Sweep:
 def _check_real_runner() -> None:
     """Fail before ``out`` is touched if the real step machinery cannot be imported."""
     try:
-        import loadgen.levels  # noqa: F401
-        import loadgen.step  # noqa: F401
+        import loadgen.capacity.levels  # noqa: F401
+        import loadgen.capacity.step  # noqa: F401
     except ImportError as exc:
-        raise JxcError(f"the step runner (loadgen.step / loadgen.levels) is not available: {exc}", exit_code=1) from None
+        raise JxcError(f"the step runner (loadgen.capacity.step / loadgen.capacity.levels) is not available: {exc}", exit_code=1) from None
 
 
 def run_sweep(profiles: Sequence[Any], out: Path, **kwargs: Any) -> dict:

@@ -223,7 +223,7 @@ def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None =
 
 
 def capacity_document(profiles: Sequence[Mapping], *, machine: Mapping, partial: bool, created: str | None = None) -> dict:
-    """The ``capacity.json`` object around per-profile entries (see :func:`loadgen.sweep`)."""
+    """The ``capacity.json`` object around per-profile entries (see :func:`loadgen.capacity.sweep`)."""
     return {
         "schema": SCHEMA,
         "tool_version": tool_version(),

@@ -38,7 +38,7 @@ def _snapshot_name(customers: int) -> str:
 
 
 class LevelledSystem:
-    """A step runner (same call as :func:`loadgen.step.run_step`) over one long-lived system.
+    """A step runner (same call as :func:`loadgen.capacity.step.run_step`) over one long-lived system.
 
     Use as a context manager; the system comes up lazily at the first step (a resumed sweep whose
     steps are all on disk never starts one).
@@ -127,7 +127,7 @@ class LevelledSystem:
     def __call__(self, profile: Any, *, customers: int, operators: int | None = None, rate: float | None = None,
                  duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool = False,
                  **measure: Any) -> dict:
-        from loadgen.step import measure_on
+        from loadgen.capacity.step import measure_on
 
         if profile is not self.profile:
             raise JxcError("a LevelledSystem runs the steps of the profile it was made for", exit_code=1)

@@ -326,7 +326,7 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
                extra: dict | None = None, on_stage: Callable[[str], None] | None = None, **measure: Any) -> dict:
     """Start the app of an up system whose database already holds ``customers``, measure one step,
     write step.json (``wall_s`` counted from ``t_start``). The app is left running; whoever brought
-    the system up stops it (:func:`run_step`, :class:`loadgen.levels.LevelledSystem`)."""
+    the system up stops it (:func:`run_step`, :class:`loadgen.capacity.levels.LevelledSystem`)."""
     stage = on_stage or (lambda s: None)
     stage("starting the app")
     sut.start_app()

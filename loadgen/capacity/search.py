@@ -3,7 +3,7 @@
 No I/O here. A search is a generator: it *proposes* the next step (:class:`Proposal`: customers,
 operators, repeat index) and *receives* what that step showed (:class:`StepOutcome`: pass, fail or
 invalid) through ``send``; when it has an answer it returns a :class:`SearchResult`. Whoever drives
-it (``loadgen.sweep`` with real steps, a test with a simulated system) decides how a step is
+it (``loadgen.capacity.sweep`` with real steps, a test with a simulated system) decides how a step is
 measured. Because the search is deterministic given the outcomes, resuming an interrupted sweep is
 just replaying the outcomes already on disk.
 
