@@ -31,6 +31,8 @@ from loadgen.errors import JxcError
 from profiles.schema import Profile
 
 _MATRIX_KEYS = {"name", "base", "matrix"}
+SHIPPED_DIR = Path(__file__).resolve().parent  # the profiles that ship with jxcbench
+QUICKSTART_PROFILE = SHIPPED_DIR / "sqlite-quickstart.yaml"
 
 
 class ProfileError(JxcError):

@@ -26,7 +26,7 @@ from loadgen.errors import JxcError
 SCHEMA = 1
 CAPACITY_FILE = "capacity.json"
 STEPS_CSV = "steps.csv"
-_REPO = Path(__file__).resolve().parent.parent
+_REPO = Path(__file__).resolve().parents[2]  # the checkout: loadgen/capacity/results.py -> ../../..
 
 
 class ResultsError(JxcError):

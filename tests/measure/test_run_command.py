@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from loadgen.errors import JxcError
-from loadgen.run_command import parse_duration
+from loadgen.cli.run import parse_duration
 
 
 def jxc(*args, cwd=None):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.profile_commands import SHIPPED_DIR
+from profiles.loader import SHIPPED_DIR
 from profiles.loader import ProfileError, load_file, load_profile, load_profiles, profile_files
 from profiles.schema import Profile, format_size, parse_size
 

@@ -9,7 +9,7 @@ import pytest
 
 from loadgen.capacity.search import capacity_search, drive
 from loadgen.capacity.sweep import plan_profile
-from loadgen.sweep_command import QUICKSTART_PROFILE
+from profiles.loader import QUICKSTART_PROFILE
 from profiles.loader import load_profiles
 from tests.search.simulated import SimulatedSystem
 from tests.search.test_cli import jxcbench

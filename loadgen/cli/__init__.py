@@ -1,4 +1,5 @@
-"""The ``jxcbench`` command line: one Typer app; each command group lives in its own module.
+"""The ``jxcbench`` command line: one Typer app; each command group is one thin module here
+(parse, call the library, print, exit code).
 
 A module in ``COMMAND_MODULES`` exposes ``register(app)``, which adds its commands. Errors the user
 can fix are raised as :class:`loadgen.errors.JxcError` and end as one red line and exit code 2
@@ -16,12 +17,12 @@ from rich.console import Console
 from loadgen.errors import JxcError
 
 COMMAND_MODULES = [
-    "loadgen.run_command",
-    "loadgen.profile_commands",
-    "loadgen.up_command",
-    "loadgen.sweep_command",
-    "loadgen.app_commands",
-    "loadgen.seed_commands",
+    "loadgen.cli.run",
+    "loadgen.cli.profiles",
+    "loadgen.cli.up",
+    "loadgen.cli.sweep",
+    "loadgen.cli.reference",
+    "loadgen.cli.seed",
 ]
 
 app = typer.Typer(

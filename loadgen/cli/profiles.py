@@ -9,12 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-import profiles as _profiles_pkg
 from loadgen.errors import JxcError
-from profiles.loader import ProfileError, load_file, profile_files
+from profiles.loader import SHIPPED_DIR, ProfileError, load_file, profile_files
 from profiles.schema import Profile, format_size
 
-SHIPPED_DIR = Path(_profiles_pkg.__file__).resolve().parent
 
 profiles_app = typer.Typer(help="Check and list profile files (hardware x database x architecture).", no_args_is_help=True)
 
@@ -79,4 +77,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(profiles_app, name="profiles")
 
 
-__all__ = ["register", "profiles_app", "SHIPPED_DIR"]
+__all__ = ["register", "profiles_app"]

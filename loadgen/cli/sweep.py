@@ -61,8 +61,6 @@ def sweep(
     console.print(f"{job.measured} step(s) measured, {job.reused} reused. Report: {report}", highlight=False)
 
 
-QUICKSTART_PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "sqlite-quickstart.yaml"
-
 
 def quickstart(
     out: Annotated[Path, typer.Option("--out", "-o", help="Results directory (re-run into it to resume).")] = Path("jxcbench-quickstart"),
@@ -74,6 +72,8 @@ def quickstart(
     is this machine's, load generator included). Ends with the verdict and the report's path.
     """
     import time
+
+    from profiles.loader import QUICKSTART_PROFILE
 
     if not QUICKSTART_PROFILE.is_file():
         raise JxcError(f"the quickstart profile is missing: {QUICKSTART_PROFILE} (reinstall jxcbench)", exit_code=1)
