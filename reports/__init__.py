@@ -1,1 +1,6 @@
-"""Analysis and rendering of results files; starts no process and opens no database under test."""
+"""What results files mean, and the reports that say it.
+
+:mod:`reports.analysis` reads results (``capacity.json``, ``step.json``, samples) and computes what
+they mean; :mod:`reports.render` turns that into text and files. Nothing here starts a process or
+opens the database of a system under test.
+"""

@@ -26,17 +26,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
-import platform
-import subprocess
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from loadgen.capacity.machine import machine_info, tool_version
 from loadgen.errors import JxcError
-from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.measure.slo import slo_failures, slo_thresholds
+from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.workload.plan import LoadPlan, assign_seats, persona_counts
 
 SCHEMA_VERSION = 1
@@ -132,34 +130,6 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     if isinstance(obj, dict):
         return obj.get(key, default)
     return getattr(obj, key, default)
-
-
-def machine_info() -> dict[str, Any]:
-    import psutil
-
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:  # never ``import locust`` here: it monkey-patches the whole process for gevent
-        locust_version = version("locust")
-    except PackageNotFoundError:
-        locust_version = None
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        rev = None
-    return {"hostname": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
-            "cpus": os.cpu_count(), "memory_bytes": psutil.virtual_memory().total, "processor": platform.processor(),
-            "locust": locust_version, "git_revision": rev}
-
-
-def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("jxcbench")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 # -- one measured step on a running system ------------------------------------------------------------

@@ -27,12 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loadgen.errors import JxcError
+from loadgen.capacity.machine import machine_metadata
 from loadgen.capacity.results import (
     CAPACITY_FILE,
     capacity_document,
-    limiting_factor,
-    machine_metadata,
     now_iso,
     write_capacity,
     write_steps_csv,
@@ -47,6 +45,8 @@ from loadgen.capacity.search import (
     conclude,
     frontier_search,
 )
+from loadgen.errors import JxcError
+from reports.analysis.limiting import limiting_factor
 
 MANIFEST = "sweep.json"
 StepRunner = Callable[..., dict]

@@ -39,7 +39,8 @@ def sweep(
 ) -> None:
     """Find the largest customer count each profile sustains within its SLO (resumable)."""
     from loadgen.capacity.sweep import Sweep
-    from reports.render.markdown import verdict, write_report
+    from reports.render.markdown import write_report
+    from reports.render.verdict import verdict
 
     plans = _load(profiles)
     job = Sweep(plans, out, unconstrained=unconstrained, invalid_retries=invalid_retries,
@@ -98,7 +99,8 @@ def report(
 ) -> None:
     """Re-render report.md from a sweep's results files (no load, no database)."""
     from loadgen.capacity.results import load_capacity
-    from reports.render.markdown import verdict, write_report
+    from reports.render.markdown import write_report
+    from reports.render.verdict import verdict
 
     doc = load_capacity(results)
     directory = results if results.is_dir() else results.parent

@@ -9,7 +9,8 @@ from datetime import datetime
 import jsonschema
 import pytest
 
-from loadgen.capacity.results import ResultsError, limiting_factor, load_capacity
+from loadgen.capacity.results import ResultsError, load_capacity
+from reports.analysis.limiting import limiting_factor
 from loadgen.capacity.sweep import run_sweep
 from tests.search.capacity_schema import CAPACITY
 from tests.search.simulated import SimulatedStepRunner, profile_dict
