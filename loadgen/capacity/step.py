@@ -31,96 +31,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from loadgen.capacity.book import ensure_operators, read_book
 from loadgen.capacity.machine import machine_info, tool_version
 from loadgen.errors import JxcError
+from loadgen.measure.db_size import db_size_fn
 from loadgen.measure.slo import slo_failures, slo_thresholds
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.workload.plan import LoadPlan, assign_seats, persona_counts
 
 SCHEMA_VERSION = 1
 ROLES_OF_PERSONAS = {"sales": "sales", "clerk": "clerk", "manager": "manager", "admin": "admin"}
-
-
-# -- the book before the load -----------------------------------------------------------------------
-def read_book(db_url: str) -> dict[str, Any]:
-    """Operators by role (usernames, in id order) and catalogue ids, read from the database."""
-    from sqlalchemy import create_engine, func, select
-
-    from reference_app.models import Customer, Operator, Product, Supplier, Warehouse
-
-    eng = create_engine(db_url)
-    try:
-        with eng.connect() as c:
-            ops: dict[str, list[str]] = {}
-            for role, username in c.execute(select(Operator.role, Operator.username).order_by(Operator.id)):
-                ops.setdefault(role, []).append(username)
-            teams = [t for (t,) in c.execute(select(Operator.team).where(Operator.role == "manager").order_by(Operator.id))]
-            book = {
-                "operators": ops,
-                "teams": [t for t in teams if t],
-                "product_ids": [i for (i,) in c.execute(select(Product.id).order_by(Product.id))],
-                "warehouse_ids": [i for (i,) in c.execute(select(Warehouse.id).order_by(Warehouse.id))],
-                "supplier_ids": [i for (i,) in c.execute(select(Supplier.id).order_by(Supplier.id))],
-                "customers": c.execute(select(func.count()).select_from(Customer)).scalar_one(),
-            }
-    finally:
-        eng.dispose()
-    return book
-
-
-def ensure_operators(base_url: str, book: dict, need: dict[str, int], password: str, quota: int) -> list[str]:
-    """Create the accounts the load needs but the book lacks, via POST /operators as admin."""
-    import httpx
-
-    missing = {role: n - len(book["operators"].get(role, [])) for role, n in need.items()}
-    missing = {r: n for r, n in missing.items() if n > 0}
-    if not missing:
-        return []
-    created: list[str] = []
-    with httpx.Client(base_url=base_url, timeout=60) as http:
-        r = http.post("/api/v1/auth/login", json={"username": "admin", "password": password})
-        if r.status_code != 200:
-            raise JxcError(f"the book has too few operators {missing} and the admin cannot log in to add "
-                           f"them (POST /auth/login answered {r.status_code})", exit_code=1)
-        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        teams = book.get("teams") or ["team0001"]
-        for role, n in missing.items():
-            have = book["operators"].setdefault(role, [])
-            for k in range(n):
-                username = f"lt{role}{len(have) + 1:06d}"
-                body = {"username": username, "password": password, "role": role,
-                        "team": teams[k % len(teams)] if role in ("sales", "manager") else None,
-                        "customer_quota": quota if role == "sales" else 0}
-                r = http.post("/api/v1/operators", json=body, headers=headers)
-                if r.status_code not in (201, 409):
-                    raise JxcError(f"could not add operator {username}: POST /operators answered "
-                                   f"{r.status_code} {r.text[:200]}", exit_code=1)
-                have.append(username)
-                created.append(username)
-    return created
-
-
-def db_size_fn(db_url: str) -> Callable[[], int | None]:
-    """Bytes the database takes on disk: files for SQLite, the server's own figure otherwise."""
-    from sqlalchemy import create_engine, make_url, text
-
-    url = make_url(db_url)
-    if url.get_backend_name() == "sqlite":
-        base = Path(url.database or "")
-
-        def sqlite_size() -> int:
-            return sum(p.stat().st_size for p in (base, Path(f"{base}-wal"), Path(f"{base}-shm")) if p.exists())
-        return sqlite_size
-    eng = create_engine(db_url, pool_size=1, max_overflow=0)
-    q = ("SELECT pg_database_size(current_database())" if url.get_backend_name() == "postgresql" else
-         "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables "
-         "WHERE table_schema = DATABASE()")
-
-    def server_size() -> int | None:
-        with eng.connect() as c:
-            return int(c.execute(text(q)).scalar_one())
-    server_size.dispose = eng.dispose  # type: ignore[attr-defined]
-    return server_size
 
 
 # -- judging ------------------------------------------------------------------------------------------
@@ -312,4 +232,4 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
     return step
 
 
-__all__ = ["SCHEMA_VERSION", "measure_on", "measure_step", "read_book", "run_step"]
+__all__ = ["SCHEMA_VERSION", "measure_on", "measure_step", "run_step"]

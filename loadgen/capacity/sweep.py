@@ -36,7 +36,6 @@ from loadgen.capacity.results import (
     write_steps_csv,
 )
 from loadgen.capacity.search import (
-    FAIL,
     SearchResult,
     SearchSpec,
     SearchSpecError,

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from loadgen.capacity.sweep import run_sweep
-from tests.search.simulated import SimulatedStepRunner, profile_dict
+from tests.capacity.simulated import SimulatedStepRunner, profile_dict
 
 if __name__ == "__main__":
     out = Path(sys.argv[1])

@@ -11,8 +11,8 @@ from loadgen.capacity.search import capacity_search, drive
 from loadgen.capacity.sweep import plan_profile
 from profiles.loader import QUICKSTART_PROFILE
 from profiles.loader import load_profiles
-from tests.search.simulated import SimulatedSystem
-from tests.search.test_cli import jxcbench
+from tests.capacity.simulated import SimulatedSystem
+from tests.capacity.test_cli import jxcbench
 
 
 def test_the_quickstart_profile_is_searchable_within_a_few_steps():

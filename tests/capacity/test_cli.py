@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from loadgen.capacity.sweep import run_sweep
-from tests.search.simulated import SimulatedStepRunner, profile_dict
+from tests.capacity.simulated import SimulatedStepRunner, profile_dict
 
 REPO = Path(__file__).resolve().parents[2]
 

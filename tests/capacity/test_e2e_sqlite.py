@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.search.capacity_schema import CAPACITY
+from tests.capacity.capacity_schema import CAPACITY
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ import pytest
 
 from loadgen.errors import JxcError
 from loadgen.capacity.sweep import SweepInterrupted, run_sweep
-from tests.search.simulated import SimulatedStepRunner, profile_dict
+from tests.capacity.simulated import SimulatedStepRunner, profile_dict
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,7 +69,7 @@ def test_interrupted_sweep_is_partial_and_resumes_without_repeating_steps(tmp_pa
 def test_killed_sweep_keeps_finished_steps_and_rerun_completes_it(tmp_path):
     """SIGKILL (no chance to clean up) between steps, then a re-run in-process finishes the sweep."""
     out = tmp_path / "out"
-    child = subprocess.Popen([sys.executable, "-m", "tests.search.sim_sweep_child", str(out)], cwd=REPO,
+    child = subprocess.Popen([sys.executable, "-m", "tests.capacity.sim_sweep_child", str(out)], cwd=REPO,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30

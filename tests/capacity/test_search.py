@@ -18,7 +18,7 @@ from loadgen.capacity.search import (
     frontier_search,
     round_level,
 )
-from tests.search.simulated import SimulatedSystem
+from tests.capacity.simulated import SimulatedSystem
 
 
 def spec(**kw) -> SearchSpec:

@@ -8,8 +8,8 @@ import jsonschema
 
 from loadgen.capacity.sweep import run_sweep
 from profiles.loader import load_profiles
-from tests.search.capacity_schema import CAPACITY
-from tests.search.simulated import SimulatedStepRunner
+from tests.capacity.capacity_schema import CAPACITY
+from tests.capacity.simulated import SimulatedStepRunner
 
 
 def test_sweep_of_loaded_profiles_with_frontier(tmp_path):

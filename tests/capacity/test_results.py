@@ -12,8 +12,8 @@ import pytest
 from loadgen.capacity.results import ResultsError, load_capacity
 from reports.analysis.limiting import limiting_factor
 from loadgen.capacity.sweep import run_sweep
-from tests.search.capacity_schema import CAPACITY
-from tests.search.simulated import SimulatedStepRunner, profile_dict
+from tests.capacity.capacity_schema import CAPACITY
+from tests.capacity.simulated import SimulatedStepRunner, profile_dict
 
 
 def test_capacity_json_follows_the_contract(tmp_path):
