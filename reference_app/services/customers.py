@@ -9,16 +9,18 @@ requests would both pass).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Row, column, or_, select, text, update
+from sqlalchemy import Integer, bindparam, column, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reference_app.domain import Conflict, InvalidReference, NotFound, QuotaExceeded
 from reference_app.models import Customer, Operator, SalesOrder
 from reference_app.services.database import Database
-from reference_app.services.permissions import CUSTOMER_ROLES, Actor, customer_scope, may_own, require_role
+from reference_app.services.permissions import CUSTOMER_ROLES, Actor, Scoped, customer_scope, may_own, require_role
+from reference_app.services.prepared import Prepared
 
 RECENT_ORDERS = 5
 _LIKE_ESCAPE = "!"
@@ -45,58 +47,89 @@ def visible_customer(session: Session, actor: Actor, customer_id: int) -> Custom
     return customer
 
 
-# Reads return rows (attribute access like the ORM objects, without building them): the customer
-# paths are the hottest of the load and ORM identity-map bookkeeping buys nothing for a read.
-CUSTOMER_COLUMNS = tuple(Customer.__table__.c)
+# The hot reads run statements built once (:mod:`.prepared`), one per shape of the operator's scope
+# (:class:`~reference_app.services.permissions.Scoped`), and return plain tuples of these columns.
+CUSTOMER_COLUMNS = tuple(Customer.__table__.c)  # api.schemas.CUSTOMER_ROW names them in this order
+_C = Customer.__table__.c
 
-
-def list_customers(db: Database, actor: Actor, *, after: int, limit: int) -> tuple[list[Row], int | None]:
-    """One page in id order (keyset: ``id > after``); ``next_after`` is None on the last page."""
-    scope = customer_scope(actor)
-    with db.read_rows() as conn:
-        rows = conn.execute(
-            select(*CUSTOMER_COLUMNS).where(scope, Customer.id > after).order_by(Customer.id).limit(limit + 1)
-        ).all()
-    next_after = rows[limit - 1].id if len(rows) > limit else None
-    return rows[:limit], next_after
-
-
-def _search_condition(db: Database, q: str) -> ColumnElement[bool]:
-    if db.backend == "sqlite" and db.index_level == "tuned" and len(q) >= _FTS_MIN_CHARS:
-        phrase = '"' + q.replace('"', '""') + '"'
-        return Customer.id.in_(_FTS_IDS.bindparams(match=phrase))
-    pattern = like_pattern(q)
-    if db.backend == "postgresql":
-        # ILIKE is what the tuned pg_trgm GIN indexes serve.
-        return or_(
-            Customer.name.ilike(pattern, escape=_LIKE_ESCAPE), Customer.phone.ilike(pattern, escape=_LIKE_ESCAPE)
-        )
+CUSTOMER_PAGE = Scoped(lambda scope: select(*CUSTOMER_COLUMNS)
+                       .where(scope, _C.id > bindparam("after")).order_by(_C.id).limit(bindparam("limit")))
+CUSTOMER_COUNT = Scoped(lambda scope: select(func.count()).select_from(Customer.__table__).where(scope))
+CUSTOMER_ONE = Scoped(lambda scope: select(*CUSTOMER_COLUMNS).where(_C.id == bindparam("customer_id"), scope))
+RECENT = Prepared(
+    select(SalesOrder.id, SalesOrder.warehouse_id, SalesOrder.total_cents, SalesOrder.created_at)
+    .where(SalesOrder.customer_id == bindparam("customer_id"))
+    .order_by(SalesOrder.created_at.desc(), SalesOrder.id.desc())
+    .limit(RECENT_ORDERS)
+)
+_PATTERN = bindparam("pattern")
+_SEARCH_CONDITIONS = {
+    "fts": _C.id.in_(_FTS_IDS.bindparams(bindparam("match"))),
+    # ILIKE is what the tuned pg_trgm GIN indexes serve.
+    "ilike": or_(_C.name.ilike(_PATTERN, escape=_LIKE_ESCAPE), _C.phone.ilike(_PATTERN, escape=_LIKE_ESCAPE)),
     # SQLite LIKE is case-insensitive for ASCII; MariaDB's utf8mb4_unicode_ci collation is too.
-    return or_(Customer.name.like(pattern, escape=_LIKE_ESCAPE), Customer.phone.like(pattern, escape=_LIKE_ESCAPE))
+    "like": or_(_C.name.like(_PATTERN, escape=_LIKE_ESCAPE), _C.phone.like(_PATTERN, escape=_LIKE_ESCAPE)),
+}
+CUSTOMER_SEARCH = {
+    kind: Scoped(lambda scope, cond=cond: select(*CUSTOMER_COLUMNS).where(scope, cond)
+                 .order_by(_C.id).limit(bindparam("limit")))
+    for kind, cond in _SEARCH_CONDITIONS.items()
+}
 
 
-def search_customers(db: Database, actor: Actor, q: str, *, limit: int) -> list[Row]:
+def list_customers(db: Database, actor: Actor, *, after: int, limit: int,
+                   with_total: bool = False) -> tuple[list[tuple], int | None, int | None]:
+    """One page in id order (keyset: ``id > after``); ``next_after`` is None on the last page;
+    ``total`` (customers in the actor's scope) only when asked, counted in the same transaction."""
+    page, scope = CUSTOMER_PAGE.for_actor(actor)
+    with db.reading() as tx:
+        rows = tx.tuples(page, after=after, limit=limit + 1, **scope)
+        total = None
+        if with_total:
+            count, scope = CUSTOMER_COUNT.for_actor(actor)
+            total = int(tx.scalar(count, **scope))
+    next_after = rows[limit - 1][0] if len(rows) > limit else None
+    return rows[:limit], next_after, total
+
+
+def customer_pages(db: Database, actor: Actor, *, page_size: int = 5000) -> Iterator[list[tuple]]:
+    """Every customer in the actor's scope, in id order, a keyset page at a time: each page is its
+    own short read transaction, so a slow reader holds no connection and no snapshot between pages."""
+    page, scope = CUSTOMER_PAGE.for_actor(actor)
+    after = 0
+    while True:
+        with db.reading() as tx:
+            rows = tx.tuples(page, after=after, limit=page_size, **scope)
+        if rows:
+            yield rows
+        if len(rows) < page_size:
+            return
+        after = rows[-1][0]
+
+
+def _search_kind(db: Database, q: str) -> tuple[str, dict[str, str]]:
+    if db.backend == "sqlite" and db.index_level == "tuned" and len(q) >= _FTS_MIN_CHARS:
+        return "fts", {"match": '"' + q.replace('"', '""') + '"'}
+    return ("ilike" if db.backend == "postgresql" else "like"), {"pattern": like_pattern(q)}
+
+
+def search_customers(db: Database, actor: Actor, q: str, *, limit: int) -> list[tuple]:
     """Visible customers whose name or phone contains ``q`` (lowest ids first)."""
-    scope = customer_scope(actor)
-    with db.read_rows() as conn:
-        stmt = select(*CUSTOMER_COLUMNS).where(scope, _search_condition(db, q)).order_by(Customer.id).limit(limit)
-        return conn.execute(stmt).all()
+    kind, params = _search_kind(db, q)
+    stmt, scope = CUSTOMER_SEARCH[kind].for_actor(actor)
+    with db.reading() as tx:
+        return tx.tuples(stmt, limit=limit, **params, **scope)
 
 
-def get_customer(db: Database, actor: Actor, customer_id: int) -> tuple[Row, list[Row]]:
+def get_customer(db: Database, actor: Actor, customer_id: int) -> tuple[tuple, list[tuple]]:
     """The customer and its newest orders: two indexed queries, whatever the history."""
-    scope = customer_scope(actor)
-    with db.read_rows() as conn:
-        customer = conn.execute(select(*CUSTOMER_COLUMNS).where(Customer.id == customer_id, scope)).first()
-        if customer is None:
+    one, scope = CUSTOMER_ONE.for_actor(actor)
+    with db.reading() as tx:
+        customer = tx.tuples(one, customer_id=customer_id, **scope)
+        if not customer:
             raise NotFound("customer", customer_id)
-        orders = conn.execute(
-            select(SalesOrder.id, SalesOrder.warehouse_id, SalesOrder.total_cents, SalesOrder.created_at)
-            .where(SalesOrder.customer_id == customer_id)
-            .order_by(SalesOrder.created_at.desc(), SalesOrder.id.desc())
-            .limit(RECENT_ORDERS)
-        ).all()
-    return customer, list(orders)
+        orders = tx.tuples(RECENT, customer_id=customer_id)
+    return customer[0], orders
 
 
 def _owner_for(session: Session, actor: Actor, owner_id: int) -> Operator:
@@ -180,6 +213,7 @@ def update_customer(db: Database, actor: Actor, customer_id: int, changes: dict[
 
 
 __all__ = [
-    "RECENT_ORDERS", "like_pattern", "visible_customer", "list_customers", "search_customers", "get_customer",
+    "RECENT_ORDERS", "CUSTOMER_COLUMNS", "like_pattern", "visible_customer", "list_customers", "customer_pages",
+    "search_customers", "get_customer",
     "create_customer", "update_customer", "new_code",
 ]
