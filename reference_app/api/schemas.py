@@ -322,6 +322,16 @@ def customer_row_dict(r: tuple) -> dict[str, Any]:
     }
 
 
+PRODUCT_ROW = ("id", "sku", "name", "category", "unit", "price_cents", "cost_cents", "created_at")
+
+
+def product_row_dict(r: tuple) -> dict[str, Any]:
+    """A :data:`PRODUCT_ROW` tuple as the API shows a product (:class:`ProductOut`)."""
+    pid, sku, name, category, unit, price_cents, cost_cents, created = r
+    return {"id": pid, "sku": sku, "name": name, "category": category, "unit": unit,
+            "price": format_money(price_cents), "cost": format_money(cost_cents), "created_at": created}
+
+
 def operator_dict(o: Operator) -> dict[str, Any]:
     return {"id": o.id, "username": o.username, "role": o.role, "team": o.team,
             "customer_quota": o.customer_quota, "customer_count": o.customer_count}
@@ -337,7 +347,7 @@ __all__ = [
     "Body", "LoginIn", "OperatorIn", "OperatorOut", "LoginOut", "ProductIn", "ProductOut", "WarehouseIn",
     "WarehouseOut", "SupplierIn", "SupplierOut", "StockOut", "CustomerIn", "CustomerPatch", "OrderSummary",
     "CustomerOut", "CustomerView", "SalesLineIn", "SalesOrderIn", "SalesLineOut", "SalesOrderOut",
-    "CUSTOMER_ROW", "customer_row_dict", "PurchaseLineIn", "PurchaseOrderIn", "PurchaseLineOut", "PurchaseOrderOut", "PaymentIn", "PaymentOut",
+    "CUSTOMER_ROW", "customer_row_dict", "PRODUCT_ROW", "product_row_dict", "PurchaseLineIn", "PurchaseOrderIn", "PurchaseLineOut", "PurchaseOrderOut", "PaymentIn", "PaymentOut",
     "TopCustomer", "AgingBucket", "AgingOut", "StockLevel", "Page", "CustomerPage", "CustomerList",
     "ProductPage", "StockList", "sized_str", "customer_dict", "operator_dict", "product_dict",
 ]

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reference_app.domain import InvalidReference, OutOfStock
 from reference_app.models import Product, Stock, StockMove, Warehouse, utcnow
 from reference_app.services.database import Database, Retry
+from reference_app.services.prepared import Prepared
 
 
 def check_warehouse(session: Session, warehouse_id: int, field: tuple[str | int, ...] = ("body", "warehouse_id")) -> None:
@@ -104,14 +105,29 @@ def put(session: Session, warehouse_id: int, quantities: Iterable[tuple[int, int
     _ledger(session, moves)
 
 
-def list_stock(db: Database, *, product_id: int | None, warehouse_id: int | None, limit: int) -> list[Stock]:
-    stmt = select(Stock)
+def _stock(by_product: bool, by_warehouse: bool) -> Prepared:
+    stmt = select(Stock.product_id, Stock.warehouse_id, Stock.on_hand)
+    if by_product:
+        stmt = stmt.where(Stock.product_id == bindparam("product_id"))
+    if by_warehouse:
+        stmt = stmt.where(Stock.warehouse_id == bindparam("warehouse_id"))
+    return Prepared(stmt.order_by(Stock.product_id, Stock.warehouse_id).limit(bindparam("limit")))
+
+
+# One statement per combination of filters, keyed (by product?, by warehouse?).
+STOCK_LIST = {(p, w): _stock(p, w) for p in (False, True) for w in (False, True)}
+
+
+def list_stock(db: Database, *, product_id: int | None, warehouse_id: int | None, limit: int) -> list[tuple]:
+    """(product_id, warehouse_id, on_hand) rows, filtered by product and/or warehouse."""
+    stmt = STOCK_LIST[(product_id is not None, warehouse_id is not None)]
+    params = {"limit": limit}
     if product_id is not None:
-        stmt = stmt.where(Stock.product_id == product_id)
+        params["product_id"] = product_id
     if warehouse_id is not None:
-        stmt = stmt.where(Stock.warehouse_id == warehouse_id)
-    with db.read() as s:
-        return list(s.scalars(stmt.order_by(Stock.product_id, Stock.warehouse_id).limit(limit)))
+        params["warehouse_id"] = warehouse_id
+    with db.reading() as tx:
+        return tx.tuples(stmt, **params)
 
 
 __all__ = ["check_warehouse", "products_by_id", "take", "record", "put", "list_stock"]

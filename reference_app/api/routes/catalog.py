@@ -10,12 +10,16 @@ from fastapi import APIRouter, Query, status
 from reference_app.api.deps import CurrentOperator, DatabaseDep
 from reference_app.api.schemas import (
     MAX_ID, ProductIn, ProductOut, ProductPage, StockList, SupplierIn, SupplierOut, WarehouseIn, WarehouseOut,
-    product_dict,
+    PRODUCT_ROW, product_dict, product_row_dict,
 )
+from reference_app.api.responses import json_response
 from reference_app.domain import to_cents
 from reference_app.services import catalog, stock
 
 router = APIRouter(tags=["catalog"])
+
+if tuple(c.key for c in catalog.PRODUCT_COLUMNS) != PRODUCT_ROW:  # the presenter unpacks by position
+    raise RuntimeError("api.schemas.PRODUCT_ROW no longer matches the products table's columns")
 
 
 @router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
@@ -33,7 +37,7 @@ async def list_products(db: DatabaseDep, _actor: CurrentOperator,
                   limit: Annotated[int, Query(ge=1, le=100)] = 20):
     """Products in id order, optionally whose name or sku contains q."""
     rows, next_after = await run_in_threadpool(catalog.list_products, db, q, after=after, limit=limit)
-    return {"items": [product_dict(p) for p in rows], "next_after": next_after}
+    return json_response({"items": [product_row_dict(p) for p in rows], "next_after": next_after})
 
 
 @router.post("/warehouses", response_model=WarehouseOut, status_code=status.HTTP_201_CREATED)
@@ -56,7 +60,7 @@ async def list_stock(db: DatabaseDep, _actor: CurrentOperator,
     """On-hand quantities, filtered by product and/or warehouse."""
     rows = await run_in_threadpool(stock.list_stock, db, product_id=product_id, warehouse_id=warehouse_id,
                                    limit=limit)
-    return {"items": [{"product_id": r.product_id, "warehouse_id": r.warehouse_id, "on_hand": r.on_hand} for r in rows]}
+    return json_response({"items": [{"product_id": p, "warehouse_id": w, "on_hand": n} for p, w, n in rows]})
 
 
 __all__ = ["router"]
