@@ -20,7 +20,7 @@ from reference_app.domain import Conflict, InvalidReference, NotFound, QuotaExce
 from reference_app.models import Customer, Operator, SalesOrder
 from reference_app.services.database import Database
 from reference_app.services.permissions import CUSTOMER_ROLES, Actor, Scoped, customer_scope, may_own, require_role
-from reference_app.services.prepared import Prepared
+from reference_app.services.prepared import Prepared, Tx
 
 RECENT_ORDERS = 5
 _LIKE_ESCAPE = "!"
@@ -75,6 +75,16 @@ CUSTOMER_SEARCH = {
                  .order_by(_C.id).limit(bindparam("limit")))
     for kind, cond in _SEARCH_CONDITIONS.items()
 }
+
+
+CUSTOMER_VISIBLE = Scoped(lambda scope: select(_C.id).where(_C.id == bindparam("customer_id"), scope))
+
+
+def require_visible(tx: Tx, actor: Actor, customer_id: int) -> None:
+    """NotFound unless ``actor`` may see the customer (whether or not it exists)."""
+    stmt, scope = CUSTOMER_VISIBLE.for_actor(actor)
+    if tx.scalar(stmt, customer_id=customer_id, **scope) is None:
+        raise NotFound("customer", customer_id)
 
 
 def list_customers(db: Database, actor: Actor, *, after: int, limit: int,
@@ -213,7 +223,7 @@ def update_customer(db: Database, actor: Actor, customer_id: int, changes: dict[
 
 
 __all__ = [
-    "RECENT_ORDERS", "CUSTOMER_COLUMNS", "like_pattern", "visible_customer", "list_customers", "customer_pages",
+    "RECENT_ORDERS", "CUSTOMER_COLUMNS", "like_pattern", "visible_customer", "require_visible", "list_customers", "customer_pages",
     "search_customers", "get_customer",
     "create_customer", "update_customer", "new_code",
 ]

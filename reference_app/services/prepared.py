@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Dialect
+from sqlalchemy import Dialect, Table, bindparam, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement, Insert
 
@@ -78,6 +78,14 @@ class Prepared:
         return found
 
 
+def insert_row(table: Table, *, new_id: bool = True) -> Prepared:
+    """``INSERT INTO table (every column but an autoincrement key) VALUES (:column, ...)``."""
+    auto = {c.key for c in table.primary_key.columns if c.autoincrement is True or (
+        c.autoincrement == "auto" and len(table.primary_key.columns) == 1)}
+    values = {c.key: bindparam(c.key, type_=c.type) for c in table.c if c.key not in auto}
+    return Prepared(insert(table).values(values), new_id=new_id)
+
+
 def _compile(stmt: ClauseElement, dialect: Dialect, new_id: bool) -> Compiled:
     returns_id = False
     if new_id and isinstance(stmt, Insert) and dialect.name == "postgresql":
@@ -85,6 +93,9 @@ def _compile(stmt: ClauseElement, dialect: Dialect, new_id: bool) -> Compiled:
         returns_id = True
     compiled = stmt.compile(dialect=dialect)
     binds = compiled.binds
+    missing = [c.key for c in getattr(compiled, "insert_prefetch", ()) + getattr(compiled, "update_prefetch", ())]
+    if missing:  # a Python-side default/onupdate SQLAlchemy would fill in: this path does not run them
+        raise ValueError(f"give {', '.join(missing)} explicitly: column defaults are not run for Prepared statements")
     for name, bind in binds.items():
         if bind.expanding:
             raise ValueError(f"bind {name!r} expands (IN list): not supported by Prepared")
@@ -204,4 +215,4 @@ class Tx:
             cursor.close()
 
 
-__all__ = ["Prepared", "Compiled", "Tx"]
+__all__ = ["Prepared", "Compiled", "Tx", "insert_row"]
