@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from reference_app.api.errors import install_error_handlers
 from reference_app.api.deps import TokenCache
 from reference_app.api.router import api_routers
+from reference_app.api.workers import WORKERS
 from reference_app.config import Settings
 from reference_app.db import parse_sqlite_pragmas
 from reference_app.services.database import Database
@@ -34,8 +35,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # As many worker threads as pooled connections: extra requests then wait in the event loop
-        # (cheaply, in order) instead of in threads that time out waiting for a connection.
-        to_thread.current_default_thread_limiter().total_tokens = settings.pool_size + settings.max_overflow
+        # (cheaply, in order) instead of in threads that time out waiting for a connection. The
+        # database calls of requests hop on WORKERS; anyio's threads serve what FastAPI itself
+        # offloads (sync handlers such as /healthz, streamed exports).
+        threads = settings.pool_size + settings.max_overflow
+        WORKERS.ensure(threads)
+        to_thread.current_default_thread_limiter().total_tokens = threads
         try:
             await run_in_threadpool(db.meta)
         except Exception as exc:  # noqa: BLE001 - the DB may come up later; /healthz says so

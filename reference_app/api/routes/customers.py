@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi.concurrency import run_in_threadpool
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from reference_app.api import export
 from reference_app.api.deps import CurrentOperator, DatabaseDep
+from reference_app.api.workers import run_blocking
 from reference_app.api.responses import json_response
 from reference_app.api.schemas import (
     CUSTOMER_ROW, MAX_ID, CustomerIn, CustomerList, CustomerOut, CustomerPage, CustomerPatch, CustomerView,
@@ -40,7 +40,7 @@ async def list_customers(db: DatabaseDep, actor: CurrentOperator,
                          with_total: Annotated[bool, Query(description="also count the customers in scope")] = False):
     """The operator's customers in id order; pass next_after as after for the next page. With
     with_total=true the page also carries total, the number of customers in the operator's scope."""
-    rows, next_after, total = await run_in_threadpool(customers.list_customers, db, actor, after=after, limit=limit,
+    rows, next_after, total = await run_blocking(customers.list_customers, db, actor, after=after, limit=limit,
                                                       with_total=with_total)
     body = {"items": [customer_row_dict(r) for r in rows], "next_after": next_after}
     if with_total:
@@ -53,7 +53,7 @@ async def search_customers(db: DatabaseDep, actor: CurrentOperator,
                            q: Annotated[str, Query(min_length=1, max_length=64)],
                            limit: Annotated[int, Query(ge=1, le=100)] = 20):
     """The operator's customers whose name or phone contains q."""
-    found = await run_in_threadpool(customers.search_customers, db, actor, q, limit=limit)
+    found = await run_blocking(customers.search_customers, db, actor, q, limit=limit)
     return json_response({"items": [customer_row_dict(r) for r in found]})
 
 
@@ -70,7 +70,7 @@ async def export_customers(db: DatabaseDep, actor: CurrentOperator,
 @router.get("/{customer_id}", response_model=CustomerView)
 async def get_customer(customer_id: CustomerId, db: DatabaseDep, actor: CurrentOperator):
     """One customer with its balance and its 5 most recent orders."""
-    customer, orders = await run_in_threadpool(customers.get_customer, db, actor, customer_id)
+    customer, orders = await run_blocking(customers.get_customer, db, actor, customer_id)
     view = customer_row_dict(customer)
     view["recent_orders"] = [
         {"id": oid, "warehouse_id": wid, "total": format_money(total), "created_at": created}
@@ -84,7 +84,7 @@ async def create_customer(body: CustomerIn, db: DatabaseDep, actor: CurrentOpera
     """Create a customer owned by the caller (or by owner_id); 409 beyond the owner's customer_quota."""
     fields = _money_fields(body.model_dump())
     default_limit = request.app.state.settings.default_credit_limit_cents
-    created = await run_in_threadpool(customers.create_customer, db, actor, fields,
+    created = await run_blocking(customers.create_customer, db, actor, fields,
                                       default_credit_limit_cents=default_limit)
     return customer_dict(created)
 
@@ -93,7 +93,7 @@ async def create_customer(body: CustomerIn, db: DatabaseDep, actor: CurrentOpera
 async def update_customer(customer_id: CustomerId, body: CustomerPatch, db: DatabaseDep, actor: CurrentOperator):
     """Change some fields of a customer the caller may see."""
     changes = _money_fields(body.model_dump(exclude_unset=True))
-    return customer_dict(await run_in_threadpool(customers.update_customer, db, actor, customer_id, changes))
+    return customer_dict(await run_blocking(customers.update_customer, db, actor, customer_id, changes))
 
 
 __all__ = ["router"]
