@@ -12,7 +12,7 @@ is not leaked. The scope is a SQL condition, so visibility costs no extra round 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ClauseElement, ColumnElement, bindparam, select, true
 
@@ -79,7 +79,15 @@ class Scoped:
         return self._by_shape[shape], params
 
 
-def may_own(actor: Actor, owner: Operator) -> bool:
+class Owner(NamedTuple):
+    """What :func:`may_own` needs of an operator (an :class:`Operator` row serves as well)."""
+
+    id: int
+    role: str
+    team: str | None
+
+
+def may_own(actor: Actor, owner: Owner | Operator) -> bool:
     """Whether ``actor`` may give (or move) a customer to ``owner``."""
     if owner.role == "clerk":
         return False
@@ -92,5 +100,5 @@ def may_own(actor: Actor, owner: Operator) -> bool:
 
 __all__ = [
     "Actor", "CUSTOMER_ROLES", "CATALOG_ROLES", "PURCHASING_ROLES", "require_role", "customer_scope", "may_own",
-    "scope_conditions", "scope_of", "Scoped",
+    "scope_conditions", "scope_of", "Scoped", "Owner",
 ]

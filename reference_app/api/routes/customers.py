@@ -13,7 +13,7 @@ from reference_app.api.workers import run_blocking
 from reference_app.api.responses import json_response
 from reference_app.api.schemas import (
     CUSTOMER_ROW, MAX_ID, CustomerIn, CustomerList, CustomerOut, CustomerPage, CustomerPatch, CustomerView,
-    customer_dict, customer_row_dict,
+    customer_row_dict,
 )
 from reference_app.domain import format_money, to_cents
 from reference_app.services import customers
@@ -86,14 +86,15 @@ async def create_customer(body: CustomerIn, db: DatabaseDep, actor: CurrentOpera
     default_limit = request.app.state.settings.default_credit_limit_cents
     created = await run_blocking(customers.create_customer, db, actor, fields,
                                       default_credit_limit_cents=default_limit)
-    return customer_dict(created)
+    return json_response(customer_row_dict(created), status.HTTP_201_CREATED)
 
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
 async def update_customer(customer_id: CustomerId, body: CustomerPatch, db: DatabaseDep, actor: CurrentOperator):
     """Change some fields of a customer the caller may see."""
     changes = _money_fields(body.model_dump(exclude_unset=True))
-    return customer_dict(await run_blocking(customers.update_customer, db, actor, customer_id, changes))
+    return json_response(customer_row_dict(await run_blocking(customers.update_customer, db, actor, customer_id,
+                                                              changes)))
 
 
 __all__ = ["router"]
