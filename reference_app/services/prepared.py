@@ -50,10 +50,21 @@ class Compiled:
         return values
 
     def process(self, row: tuple) -> tuple:
-        if not any(self.result_processors):
+        """The row with the columns that need it converted (only datetimes on SQLite, in practice)."""
+        if not self.processed:
             return row
-        return tuple(v if p is None or v is None else p(v)
-                     for p, v in zip(self.result_processors, row, strict=True))
+        out = list(row)
+        for i, process in self.processed:
+            if out[i] is not None:
+                out[i] = process(out[i])
+        return tuple(out)
+
+    @property
+    def processed(self) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        return self._processed
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_processed", tuple((i, p) for i, p in enumerate(self.result_processors) if p))
 
 
 class Prepared:
@@ -172,7 +183,7 @@ class Tx:
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        return [c.process(r) for r in rows] if any(c.result_processors) else list(rows)
+        return [c.process(r) for r in rows] if c.processed else rows
 
     def dicts(self, p: Prepared, **params: Any) -> list[dict[str, Any]]:
         keys = p.compiled(self.dialect).keys
