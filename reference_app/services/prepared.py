@@ -183,7 +183,7 @@ class Tx:
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        return [c.process(r) for r in rows] if c.processed else rows
+        return [c.process(r) for r in rows] if c.processed else list(rows)  # PyMySQL gives a tuple
 
     def dicts(self, p: Prepared, **params: Any) -> list[dict[str, Any]]:
         keys = p.compiled(self.dialect).keys
