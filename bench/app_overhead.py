@@ -21,8 +21,10 @@ depend on how fast the client is. The mix figure weights the endpoints by the de
 (``profiles`` mix sales .7 / clerk .2 / manager .1 times each persona's operation weights in
 loadgen/workload/jxc.py, copied below). The back-office endpoints (total, export) are printed but
 have no weight in that mix. With PostgreSQL or MariaDB the database server's own CPU is not
-counted (it is another process, and the same for every kind). Runs alternate between kinds,
-``--rounds`` times; the spread between rounds is printed. Nothing here asserts.
+counted (it is another process, and the same for every kind). Each endpoint is driven against
+every kind in turn (all servers up at once), so the book its writes grow is the same for all kinds;
+``--rounds`` times, the kinds' order alternating; the spread between rounds is printed. Nothing here
+asserts.
 
     python bench/app_overhead.py [--db URL] [--customers 2000] [--seconds 2] [--rounds 2]
         [--connections 8] [--baseline-rev REV | --no-baseline] [--endpoints a,b,...]
@@ -784,19 +786,26 @@ def main() -> None:
                **{f"JXC_BENCH_{k.upper()}_ID": str(v) for k, v in book["ids"].items()}}
         results: dict[str, dict[str, list[dict]]] = {k: {n: [] for n in names} for k in kinds}
         loads = []
-        for _ in range(args.rounds):
-            for kind, (target, path) in kinds.items():
-                loads.append(os.getloadavg()[0])
-                proc, port = start_server(target, env, path)
-                procs.append(proc)
-                try:
-                    for name in names:
+        for rnd in range(args.rounds):
+            # All kinds up at once (an idle server costs nothing), each endpoint driven against every
+            # kind in turn: the writes of one endpoint grow the book for the next, but equally for
+            # every kind. The order of kinds alternates between rounds.
+            loads.append(os.getloadavg()[0])
+            servers = {}
+            try:
+                for kind, (target, path) in kinds.items():
+                    servers[kind] = start_server(target, env, path)
+                    procs.append(servers[kind][0])
+                for name in names:
+                    for kind in (list(kinds) if rnd % 2 == 0 else list(kinds)[::-1]):
                         if kind == "baseline" and name in NEW_ENDPOINTS:
                             continue
                         role, make = reqs[kind][name]
+                        proc, port = servers[kind]
                         results[kind][name].append(drive(proc, port, make, book["tokens"][role], args.seconds,
                                                          args.connections))
-                finally:
+            finally:
+                for proc, _ in servers.values():
                     stop_server(proc)
         report(args, url, baseline_sha, names, results, loads)
     finally:
