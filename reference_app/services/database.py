@@ -59,7 +59,7 @@ class Database:
                  sqlite_pragmas: list[str] | None = None) -> None:
         self.backend = backend_of(url)
         self.engine: Engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow,
-                                          sqlite_pragmas=sqlite_pragmas)
+                                          sqlite_pragmas=sqlite_pragmas, request_path=True)
         self.factory = session_factory(self.engine)
         self.retries = retries
         self.retried = 0  # units of work re-run after a transient failure (observability, tests)
@@ -128,9 +128,12 @@ class Database:
         dbapi = pooled.dbapi_connection
 
         def failed(exc: Exception, cursor) -> None:  # noqa: ANN001 - DBAPI cursor
-            # A dead connection (server restarted, network cut) must not go back to the pool.
+            # A dead connection (server restarted, network cut) must not go back to the pool, and
+            # its idle siblings are as dead: start a new pool (what SQLAlchemy's own disconnect
+            # handling does for its connections; checkouts are not pinged, see make_engine).
             if self.engine.dialect.is_disconnect(exc, dbapi, cursor):
                 pooled.invalidate(exc)
+                self.engine.dispose(close=False)
 
         tx = Tx(dbapi, self.engine.dialect, failed, self.engine.dispatch)
         try:
