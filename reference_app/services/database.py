@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -98,15 +98,6 @@ class Database:
             finally:
                 session.expunge_all()
                 session.rollback()
-
-    @contextmanager
-    def read_rows(self) -> Iterator[Connection]:
-        """A bare connection for hot read paths that need rows, not ORM objects (rolled back at the end)."""
-        with self.engine.connect() as conn:
-            try:
-                yield conn
-            finally:
-                conn.rollback()
 
     @contextmanager
     def reading(self) -> Iterator[Tx]:
