@@ -7,6 +7,7 @@ signing key (unless ``JXC_SECRET_KEY`` is set) and the index level, which picks 
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,11 +20,18 @@ from fastapi.responses import JSONResponse
 from reference_app.api.errors import install_error_handlers
 from reference_app.api.deps import TokenCache
 from reference_app.api.router import api_routers
+from reference_app.api.workers import WORKERS
 from reference_app.config import Settings
 from reference_app.db import parse_sqlite_pragmas
 from reference_app.services.database import Database
 
 log = logging.getLogger(__name__)
+
+# FastAPI >= 0.16x checks on every request whether a global OpenTelemetry provider has been set up
+# (several environment look-ups, ~10 µs a request). This app exports no telemetry, so it says so
+# once; older FastAPI versions have no such option.
+_NO_TELEMETRY = ({"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+                 if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,8 +42,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # As many worker threads as pooled connections: extra requests then wait in the event loop
-        # (cheaply, in order) instead of in threads that time out waiting for a connection.
-        to_thread.current_default_thread_limiter().total_tokens = settings.pool_size + settings.max_overflow
+        # (cheaply, in order) instead of in threads that time out waiting for a connection. The
+        # database calls of requests hop on WORKERS; anyio's threads serve what FastAPI itself
+        # offloads (sync handlers such as /healthz, streamed exports).
+        threads = settings.pool_size + settings.max_overflow
+        WORKERS.ensure(threads)
+        to_thread.current_default_thread_limiter().total_tokens = threads
         try:
             await run_in_threadpool(db.meta)
         except Exception as exc:  # noqa: BLE001 - the DB may come up later; /healthz says so
@@ -44,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db.dispose()
 
     app = FastAPI(
+        **_NO_TELEMETRY,
         title="jxcbench reference JXC app",
         summary="Customers, catalog, stock ledger, sales and purchasing, payments, reports.",
         version="1",

@@ -282,6 +282,7 @@ class Page(BaseModel):
 
 class CustomerPage(Page):
     items: list[CustomerOut]
+    total: int | None = Field(default=None, description="customers in the caller's scope; only with with_total=true")
 
 
 class CustomerList(BaseModel):
@@ -306,6 +307,31 @@ def customer_dict(c: Customer) -> dict[str, Any]:
     }
 
 
+# The customer columns the hot reads select, in this order (services.customers.CUSTOMER_COLUMNS).
+CUSTOMER_ROW = ("id", "code", "name", "phone", "email", "region", "address", "level", "credit_limit_cents",
+                "balance_cents", "owner_id", "created_at", "updated_at")
+
+
+def customer_row_dict(r: tuple) -> dict[str, Any]:
+    """A :data:`CUSTOMER_ROW` tuple as the API shows a customer (:class:`CustomerOut`)."""
+    cid, code, name, phone, email, region, address, level, limit_cents, balance_cents, owner_id, created, updated = r
+    return {
+        "id": cid, "code": code, "name": name, "phone": phone, "email": email, "region": region, "address": address,
+        "level": level, "credit_limit": format_money(limit_cents), "balance": format_money(balance_cents),
+        "owner_id": owner_id, "created_at": created, "updated_at": updated,
+    }
+
+
+PRODUCT_ROW = ("id", "sku", "name", "category", "unit", "price_cents", "cost_cents", "created_at")
+
+
+def product_row_dict(r: tuple) -> dict[str, Any]:
+    """A :data:`PRODUCT_ROW` tuple as the API shows a product (:class:`ProductOut`)."""
+    pid, sku, name, category, unit, price_cents, cost_cents, created = r
+    return {"id": pid, "sku": sku, "name": name, "category": category, "unit": unit,
+            "price": format_money(price_cents), "cost": format_money(cost_cents), "created_at": created}
+
+
 def operator_dict(o: Operator) -> dict[str, Any]:
     return {"id": o.id, "username": o.username, "role": o.role, "team": o.team,
             "customer_quota": o.customer_quota, "customer_count": o.customer_count}
@@ -321,7 +347,7 @@ __all__ = [
     "Body", "LoginIn", "OperatorIn", "OperatorOut", "LoginOut", "ProductIn", "ProductOut", "WarehouseIn",
     "WarehouseOut", "SupplierIn", "SupplierOut", "StockOut", "CustomerIn", "CustomerPatch", "OrderSummary",
     "CustomerOut", "CustomerView", "SalesLineIn", "SalesOrderIn", "SalesLineOut", "SalesOrderOut",
-    "PurchaseLineIn", "PurchaseOrderIn", "PurchaseLineOut", "PurchaseOrderOut", "PaymentIn", "PaymentOut",
+    "CUSTOMER_ROW", "customer_row_dict", "PRODUCT_ROW", "product_row_dict", "PurchaseLineIn", "PurchaseOrderIn", "PurchaseLineOut", "PurchaseOrderOut", "PaymentIn", "PaymentOut",
     "TopCustomer", "AgingBucket", "AgingOut", "StockLevel", "Page", "CustomerPage", "CustomerList",
     "ProductPage", "StockList", "sized_str", "customer_dict", "operator_dict", "product_dict",
 ]

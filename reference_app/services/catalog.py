@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,7 @@ from reference_app.models import Product, Supplier, Warehouse
 from reference_app.services.customers import like_pattern
 from reference_app.services.database import Database
 from reference_app.services.permissions import CATALOG_ROLES, Actor, require_role
+from reference_app.services.prepared import Prepared
 
 M = TypeVar("M", Product, Warehouse, Supplier)
 
@@ -44,18 +45,37 @@ def create_supplier(db: Database, actor: Actor, fields: dict[str, Any]) -> Suppl
     return _create(db, actor, Supplier, fields, "code")
 
 
-def list_products(db: Database, q: str | None, *, after: int, limit: int) -> tuple[list[Product], int | None]:
+PRODUCT_COLUMNS = tuple(Product.__table__.c)  # api.schemas.product_row_dict reads them in this order
+_P = Product.__table__.c
+_PATTERN = bindparam("pattern")
+
+
+def _products(match) -> Prepared:  # noqa: ANN001 - a condition or None
+    stmt = select(*PRODUCT_COLUMNS).where(_P.id > bindparam("after"))
+    if match is not None:
+        stmt = stmt.where(match)
+    return Prepared(stmt.order_by(_P.id).limit(bindparam("limit")))
+
+
+PRODUCT_PAGE = {
+    None: _products(None),
+    # Case-insensitive everywhere: ILIKE on PostgreSQL, LIKE elsewhere (SQLite ASCII, MariaDB's _ci collation).
+    "ilike": _products(or_(_P.name.ilike(_PATTERN, escape="!"), _P.sku.ilike(_PATTERN, escape="!"))),
+    "like": _products(or_(_P.name.like(_PATTERN, escape="!"), _P.sku.like(_PATTERN, escape="!"))),
+}
+
+
+def list_products(db: Database, q: str | None, *, after: int, limit: int) -> tuple[list[tuple], int | None]:
     """Products in id order, optionally those whose name or sku contains ``q``."""
-    stmt = select(Product).where(Product.id > after)
+    params = {"after": after, "limit": limit + 1}
+    kind = None
     if q:
-        pattern = like_pattern(q)
-        like = "ilike" if db.backend == "postgresql" else "like"  # case-insensitive everywhere
-        stmt = stmt.where(or_(getattr(Product.name, like)(pattern, escape="!"),
-                              getattr(Product.sku, like)(pattern, escape="!")))
-    with db.read() as s:
-        rows = list(s.scalars(stmt.order_by(Product.id).limit(limit + 1)))
-    next_after = rows[limit - 1].id if len(rows) > limit else None
+        kind = "ilike" if db.backend == "postgresql" else "like"
+        params["pattern"] = like_pattern(q)
+    with db.reading() as tx:
+        rows = tx.tuples(PRODUCT_PAGE[kind], **params)
+    next_after = rows[limit - 1][0] if len(rows) > limit else None
     return rows[:limit], next_after
 
 
-__all__ = ["create_product", "create_warehouse", "create_supplier", "list_products"]
+__all__ = ["PRODUCT_COLUMNS", "create_product", "create_warehouse", "create_supplier", "list_products"]

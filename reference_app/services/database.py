@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from reference_app.db import backend_of, make_engine, session_factory, write_session
 from reference_app.schema import get_meta
+from reference_app.services.prepared import Tx
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class Database:
                  sqlite_pragmas: list[str] | None = None) -> None:
         self.backend = backend_of(url)
         self.engine: Engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow,
-                                          sqlite_pragmas=sqlite_pragmas)
+                                          sqlite_pragmas=sqlite_pragmas, request_path=True)
         self.factory = session_factory(self.engine)
         self.retries = retries
         self.retried = 0  # units of work re-run after a transient failure (observability, tests)
@@ -99,21 +100,64 @@ class Database:
                 session.rollback()
 
     @contextmanager
-    def read_rows(self) -> Iterator[Connection]:
-        """A bare connection for hot read paths that need rows, not ORM objects (rolled back at the end)."""
-        with self.engine.connect() as conn:
-            try:
-                yield conn
-            finally:
-                conn.rollback()
+    def reading(self) -> Iterator[Tx]:
+        """A read transaction on a pooled driver connection (rolled back at the end)."""
+        with self._tx("BEGIN") as tx:
+            yield tx
+
+    def writing(self, unit: Callable[[Tx], T]) -> T:
+        """:meth:`write` for units of :class:`Tx` (statements built once): committed at the end,
+        re-run on transient errors. On SQLite BEGIN IMMEDIATE takes the write lock up front."""
+        def once() -> T:
+            with self._tx("BEGIN IMMEDIATE", commit=True) as tx:
+                return unit(tx)
+        return self._retrying(once)
+
+    @contextmanager
+    def _tx(self, sqlite_begin: str, *, commit: bool = False) -> Iterator[Tx]:
+        pooled = self.engine.raw_connection()
+        dbapi = pooled.dbapi_connection
+
+        def failed(exc: Exception, cursor) -> None:  # noqa: ANN001 - DBAPI cursor
+            # A dead connection (server restarted, network cut) must not go back to the pool, and
+            # its idle siblings are as dead: start a new pool (what SQLAlchemy's own disconnect
+            # handling does for its connections; checkouts are not pinged, see make_engine).
+            if self.engine.dialect.is_disconnect(exc, dbapi, cursor):
+                pooled.invalidate(exc)
+                self.engine.dispose(close=False)
+
+        tx = Tx(dbapi, self.engine.dialect, failed, self.engine.dispatch)
+        try:
+            if self.backend == "sqlite":
+                tx.begin(sqlite_begin)
+            yield tx
+            if commit:
+                tx.commit()
+        except BaseException:
+            if pooled.dbapi_connection is not None:
+                try:
+                    dbapi.rollback()
+                except Exception:  # noqa: BLE001 - the original error is the one to report
+                    pooled.invalidate()
+            raise
+        else:
+            if not commit:
+                dbapi.rollback()
+        finally:
+            pooled.close()
 
     def write(self, unit: Callable[[Session], T]) -> T:
         """Run ``unit(session)`` in one transaction, committed at the end; re-run on transient errors."""
+        def once() -> T:
+            with write_session(self.factory) as session:
+                return unit(session)
+        return self._retrying(once)
+
+    def _retrying(self, once: Callable[[], T]) -> T:
         attempt = 0
         while True:
             try:
-                with write_session(self.factory) as session:
-                    return unit(session)
+                return once()
             except Exception as exc:
                 if attempt >= self.retries or not is_transient(exc):
                     raise

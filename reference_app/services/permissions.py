@@ -11,11 +11,15 @@ is not leaked. The scope is a SQL condition, so visibility costs no extra round 
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, select, true
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from sqlalchemy import ClauseElement, ColumnElement, bindparam, select, true
 
 from reference_app.domain import Forbidden
 from reference_app.models import Customer, Operator
 from reference_app.security import TokenClaims
+from reference_app.services.prepared import Prepared
 
 # The authenticated operator as the services see it (id, role, team), straight from the token.
 Actor = TokenClaims
@@ -41,7 +45,49 @@ def customer_scope(actor: Actor, owner_col=Customer.owner_id) -> ColumnElement[b
     return owner_col == actor.operator_id
 
 
-def may_own(actor: Actor, owner: Operator) -> bool:
+def scope_conditions(owner_col=Customer.owner_id) -> dict[str, ColumnElement[bool]]:
+    """The three shapes :func:`customer_scope` can take, with the actor's ids as bind parameters."""
+    return {
+        "all": true(),
+        "team": owner_col.in_(select(Operator.id).where(Operator.team == bindparam("scope_team"))),
+        "own": owner_col == bindparam("scope_operator"),
+    }
+
+
+def scope_of(actor: Actor) -> tuple[str, dict[str, Any]]:
+    """Which shape of :func:`scope_conditions` applies to ``actor``, and its parameters (the same
+    rule as :func:`customer_scope`); raises Forbidden for clerks."""
+    require_role(actor, CUSTOMER_ROLES, "read customer data")
+    if actor.role == "admin":
+        return "all", {}
+    if actor.role == "manager" and actor.team is not None:
+        return "team", {"scope_team": actor.team}
+    return "own", {"scope_operator": actor.operator_id}
+
+
+class Scoped:
+    """A customer statement built once per scope shape: ``build(scope_condition)`` -> statement.
+
+    The row-level scope stays a SQL condition; only the actor's ids vary per request.
+    """
+
+    def __init__(self, build: Callable[[ColumnElement[bool]], ClauseElement], owner_col=Customer.owner_id) -> None:
+        self._by_shape = {shape: Prepared(build(cond)) for shape, cond in scope_conditions(owner_col).items()}
+
+    def for_actor(self, actor: Actor) -> tuple[Prepared, dict[str, Any]]:
+        shape, params = scope_of(actor)
+        return self._by_shape[shape], params
+
+
+class Owner(NamedTuple):
+    """What :func:`may_own` needs of an operator (an :class:`Operator` row serves as well)."""
+
+    id: int
+    role: str
+    team: str | None
+
+
+def may_own(actor: Actor, owner: Owner | Operator) -> bool:
     """Whether ``actor`` may give (or move) a customer to ``owner``."""
     if owner.role == "clerk":
         return False
@@ -54,4 +100,5 @@ def may_own(actor: Actor, owner: Operator) -> bool:
 
 __all__ = [
     "Actor", "CUSTOMER_ROLES", "CATALOG_ROLES", "PURCHASING_ROLES", "require_role", "customer_scope", "may_own",
+    "scope_conditions", "scope_of", "Scoped", "Owner",
 ]

@@ -11,39 +11,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import case, distinct, func, literal, select
+from sqlalchemy import Select, bindparam, case, distinct, func, literal, select
 
 from reference_app.models import Customer, Product, SalesOrder, Stock, Warehouse, utcnow
 from reference_app.services.database import Database
-from reference_app.services.permissions import Actor, customer_scope
+from reference_app.services.permissions import Actor, Scoped
+from reference_app.services.prepared import Prepared
 
 AGING_BUCKETS = (("0-30", 30), ("31-60", 60), ("61-90", 90), ("90+", None))
 
 
-def top_customers(db: Database, actor: Actor, *, days: int, limit: int) -> list[dict[str, Any]]:
-    """Visible customers by sales over the last ``days`` days, biggest first."""
-    scope = customer_scope(actor)
-    since = utcnow() - dt.timedelta(days=days)
+def _top_customers(scope) -> Select:  # noqa: ANN001 - a scope condition
     total = func.sum(SalesOrder.total_cents).label("total_cents")
-    stmt = (
+    return (
         select(Customer.id, Customer.name, func.count(SalesOrder.id).label("orders"), total)
         .join(SalesOrder, SalesOrder.customer_id == Customer.id)
-        .where(SalesOrder.created_at >= since, scope)
+        .where(SalesOrder.created_at >= bindparam("since"), scope)
         .group_by(Customer.id, Customer.name)
         .order_by(total.desc(), Customer.id)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    with db.read() as s:
-        return [
-            {"customer_id": r.id, "name": r.name, "orders": int(r.orders), "total_cents": int(r.total_cents)}
-            for r in s.execute(stmt)
-        ]
 
 
-def receivables_aging(db: Database, actor: Actor) -> dict[str, Any]:
-    """Open balance of visible customers by age of the orders it comes from."""
-    scope = customer_scope(actor)
-    now = utcnow()
+def _aging(scope) -> Select:  # noqa: ANN001 - a scope condition
     newer_incl = func.sum(SalesOrder.total_cents).over(
         partition_by=SalesOrder.customer_id,
         order_by=(SalesOrder.created_at.desc(), SalesOrder.id.desc()),
@@ -64,21 +54,56 @@ def receivables_aging(db: Database, actor: Actor) -> dict[str, Any]:
         (orders.c.newer_incl <= orders.c.balance, orders.c.total_cents),
         else_=orders.c.balance - covered_by_newer,
     )
+    # The bucket bounds are parameters (now - 30 days, ...), so the statement is built once.
     bucket = case(
-        *[(orders.c.created_at >= now - dt.timedelta(days=d), literal(name)) for name, d in AGING_BUCKETS if d],
+        *[(orders.c.created_at >= bindparam(f"since_{d}"), literal(name)) for name, d in AGING_BUCKETS if d],
         else_=literal(AGING_BUCKETS[-1][0]),
     )
     # Bucket in an inner query and group by its column: PostgreSQL would not recognise the same CASE
     # with separately bound parameters in SELECT and GROUP BY as one expression.
     per_order = select(bucket.label("bucket"), open_cents.label("open_cents"), orders.c.customer_id).subquery("per_order")
-    stmt = (
+    return (
         select(per_order.c.bucket, func.sum(per_order.c.open_cents).label("open_cents"),
                func.count(distinct(per_order.c.customer_id)).label("customers"))
         .where(per_order.c.open_cents > 0)
         .group_by(per_order.c.bucket)
     )
-    with db.read() as s:
-        found = {r.bucket: (int(r.open_cents), int(r.customers)) for r in s.execute(stmt)}
+
+
+def _stock_levels(by_warehouse: bool) -> Prepared:
+    stmt = (
+        select(Stock.product_id, Product.sku, Product.name, Stock.warehouse_id, Warehouse.code.label("warehouse_code"),
+               Stock.on_hand)
+        .join(Product, Product.id == Stock.product_id)
+        .join(Warehouse, Warehouse.id == Stock.warehouse_id)
+    )
+    if by_warehouse:
+        stmt = stmt.where(Stock.warehouse_id == bindparam("warehouse_id"))
+    return Prepared(stmt.order_by(Stock.on_hand, Stock.product_id, Stock.warehouse_id).limit(bindparam("limit")))
+
+
+TOP_CUSTOMERS = Scoped(_top_customers)
+AGING = Scoped(_aging)
+STOCK_LEVELS = {False: _stock_levels(False), True: _stock_levels(True)}  # keyed by "in one warehouse?"
+
+
+def top_customers(db: Database, actor: Actor, *, days: int, limit: int) -> list[dict[str, Any]]:
+    """Visible customers by sales over the last ``days`` days, biggest first."""
+    stmt, scope = TOP_CUSTOMERS.for_actor(actor)
+    since = utcnow() - dt.timedelta(days=days)
+    with db.reading() as tx:
+        rows = tx.tuples(stmt, since=since, limit=limit, **scope)
+    return [{"customer_id": cid, "name": name, "orders": int(orders), "total_cents": int(total)}
+            for cid, name, orders, total in rows]
+
+
+def receivables_aging(db: Database, actor: Actor) -> dict[str, Any]:
+    """Open balance of visible customers by age of the orders it comes from."""
+    stmt, scope = AGING.for_actor(actor)
+    now = utcnow()
+    bounds = {f"since_{d}": now - dt.timedelta(days=d) for _, d in AGING_BUCKETS if d}
+    with db.reading() as tx:
+        found = {bucket: (int(cents), int(n)) for bucket, cents, n in tx.tuples(stmt, **bounds, **scope)}
     buckets = [
         {"bucket": name, "open_cents": found.get(name, (0, 0))[0], "customers": found.get(name, (0, 0))[1]}
         for name, _ in AGING_BUCKETS
@@ -88,17 +113,9 @@ def receivables_aging(db: Database, actor: Actor) -> dict[str, Any]:
 
 def stock_levels(db: Database, *, warehouse_id: int | None, limit: int) -> list[dict[str, Any]]:
     """Lowest on-hand quantities first (what to reorder), optionally in one warehouse."""
-    stmt = (
-        select(Stock.product_id, Product.sku, Product.name, Stock.warehouse_id, Warehouse.code.label("warehouse_code"),
-               Stock.on_hand)
-        .join(Product, Product.id == Stock.product_id)
-        .join(Warehouse, Warehouse.id == Stock.warehouse_id)
-    )
-    if warehouse_id is not None:
-        stmt = stmt.where(Stock.warehouse_id == warehouse_id)
-    stmt = stmt.order_by(Stock.on_hand, Stock.product_id, Stock.warehouse_id).limit(limit)
-    with db.read() as s:
-        return [dict(r._mapping) for r in s.execute(stmt)]
+    params = {"limit": limit} if warehouse_id is None else {"limit": limit, "warehouse_id": warehouse_id}
+    with db.reading() as tx:
+        return tx.dicts(STOCK_LEVELS[warehouse_id is not None], **params)
 
 
 __all__ = ["AGING_BUCKETS", "top_customers", "receivables_aging", "stock_levels"]

@@ -9,67 +9,73 @@ stock change.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
 
 from reference_app.domain import CreditLimitExceeded, NotFound
 from reference_app.models import Customer, SalesOrder, SalesOrderLine, utcnow
 from reference_app.services import stock
-from reference_app.services.customers import visible_customer
+from reference_app.services.customers import require_visible
 from reference_app.services.database import Database
-from reference_app.services.permissions import Actor, customer_scope
+from reference_app.services.permissions import Actor, Scoped, scope_of
+from reference_app.services.prepared import Prepared, Tx, insert_row
+
+_TOTAL = bindparam("p_total")
+CHARGE = Prepared(
+    update(Customer)
+    .where(Customer.id == bindparam("p_customer"), Customer.balance_cents + _TOTAL <= Customer.credit_limit_cents)
+    .values(balance_cents=Customer.balance_cents + _TOTAL, updated_at=bindparam("p_now"))  # as onupdate would
+)
+NEW_ORDER = insert_row(SalesOrder.__table__)
+NEW_LINE = insert_row(SalesOrderLine.__table__)
+ORDER_COLUMNS = tuple(SalesOrder.__table__.c)
+LINE_COLUMNS = tuple(SalesOrderLine.__table__.c)
+ORDER_OF_VISIBLE = Scoped(lambda scope: select(*ORDER_COLUMNS).join(Customer, Customer.id == SalesOrder.customer_id)
+                          .where(SalesOrder.id == bindparam("order_id"), scope))
+ORDER_LINES = Prepared(select(*LINE_COLUMNS).where(SalesOrderLine.order_id == bindparam("order_id"))
+                       .order_by(SalesOrderLine.id))
 
 
 def create_sales_order(db: Database, actor: Actor, customer_id: int, warehouse_id: int,
-                       lines: list[tuple[int, int]]) -> tuple[SalesOrder, list[SalesOrderLine]]:
-    """Place an order of ``lines`` = [(product_id, qty)] at list prices."""
-    customer_scope(actor)  # clerks are refused before any query
+                       lines: list[tuple[int, int]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Place an order of ``lines`` = [(product_id, qty)] at list prices; the order and its lines as
+    dicts of their columns."""
+    scope_of(actor)  # clerks are refused before any query
 
-    def unit(s: Session) -> tuple[SalesOrder, list[SalesOrderLine]]:
-        visible_customer(s, actor, customer_id)
-        stock.check_warehouse(s, warehouse_id)
-        products = stock.products_by_id(s, [pid for pid, _ in lines])
-        amounts = [qty * products[pid].price_cents for pid, qty in lines]
+    def unit(tx: Tx) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        require_visible(tx, actor, customer_id)
+        stock.check_warehouse(tx, warehouse_id)
+        prices = stock.product_prices(tx, [pid for pid, _ in lines])
+        amounts = [qty * prices[pid][0] for pid, qty in lines]
         total = sum(amounts)
-        changes = stock.take(s, warehouse_id, lines)
-        charged = s.execute(
-            update(Customer)
-            .where(Customer.id == customer_id, Customer.balance_cents + total <= Customer.credit_limit_cents)
-            .values(balance_cents=Customer.balance_cents + total)
-            .execution_options(synchronize_session=False)
-        )
-        if charged.rowcount == 0:
+        changes = stock.take(tx, warehouse_id, lines)
+        now = utcnow()
+        if tx.run(CHARGE, p_customer=customer_id, p_total=total, p_now=now) == 0:
             raise CreditLimitExceeded(customer_id, total)
-        order = SalesOrder(customer_id=customer_id, warehouse_id=warehouse_id, operator_id=actor.operator_id,
-                           total_cents=total, created_at=utcnow())
-        s.add(order)
-        s.flush()
-        stock.record(s, warehouse_id, changes, reason="sale", doc_type="sales_order", doc_id=order.id,
+        order = dict(customer_id=customer_id, warehouse_id=warehouse_id, operator_id=actor.operator_id,
+                     total_cents=total, created_at=now)
+        order = {"id": tx.insert(NEW_ORDER, **order), **order}
+        stock.record(tx, warehouse_id, changes, reason="sale", doc_type="sales_order", doc_id=order["id"],
                      operator_id=actor.operator_id)
-        order_lines = [
-            SalesOrderLine(order_id=order.id, product_id=pid, qty=qty, unit_price_cents=products[pid].price_cents,
-                           amount_cents=amount)
-            for (pid, qty), amount in zip(lines, amounts, strict=True)
-        ]
-        s.add_all(order_lines)
-        s.flush()
+        order_lines = []
+        for (pid, qty), amount in zip(lines, amounts, strict=True):
+            line = dict(order_id=order["id"], product_id=pid, qty=qty, unit_price_cents=prices[pid][0],
+                        amount_cents=amount)
+            order_lines.append({"id": tx.insert(NEW_LINE, **line), **line})
         return order, order_lines
 
-    return db.write(unit)
+    return db.writing(unit)
 
 
-def get_sales_order(db: Database, actor: Actor, order_id: int) -> tuple[SalesOrder, list[SalesOrderLine]]:
+def get_sales_order(db: Database, actor: Actor, order_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """An order whose customer ``actor`` may see (else NotFound), with its lines: two queries."""
-    scope = customer_scope(actor)
-    with db.read() as s:
-        order = s.scalars(
-            select(SalesOrder).join(Customer, Customer.id == SalesOrder.customer_id)
-            .where(SalesOrder.id == order_id, scope)
-        ).one_or_none()
+    stmt, scope = ORDER_OF_VISIBLE.for_actor(actor)
+    with db.reading() as tx:
+        order = tx.first(stmt, order_id=order_id, **scope)
         if order is None:
             raise NotFound("sales order", order_id)
-        lines = list(s.scalars(select(SalesOrderLine).where(SalesOrderLine.order_id == order_id)
-                               .order_by(SalesOrderLine.id)))
+        lines = tx.dicts(ORDER_LINES, order_id=order_id)
     return order, lines
 
 
