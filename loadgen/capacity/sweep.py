@@ -154,6 +154,8 @@ def _fingerprint(plan: ProfilePlan) -> dict:
     data = json.loads(json.dumps(plan.data))
     sweep = data.get("sweep") or {}
     data["sweep"] = {k: sweep.get(k) for k in ("step_duration_s", "warmup_s")}
+    if sweep.get("max_extension") is not None:  # a longer window may change verdicts; absent in older sweeps
+        data["sweep"]["max_extension"] = sweep["max_extension"]
     return data
 
 

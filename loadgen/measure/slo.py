@@ -223,7 +223,8 @@ def pending_judgements(latencies_by_operation: Mapping[str, Sequence[float]], *,
     may last ``cap_s``: each operation percentile whose interval straddles its threshold, or that has
     no upper bound yet but would have enough samples by ``cap_s`` at its rate so far. A percentile
     that cannot get enough samples even at the cap is not waited for (it ends unjudged). Empty: every
-    verdict that can be reached is reached, the window may end."""
+    verdict that can be reached is reached, or one percentile already fails (the step fails whatever
+    the others say); the window may end."""
     pending = []
     for name, lat in latencies_by_operation.items():
         n = len(lat)
@@ -233,6 +234,8 @@ def pending_judgements(latencies_by_operation: Mapping[str, Sequence[float]], *,
         for key, q in QUANTILES.items():
             ci = interval(lat, q)
             v = percentile_verdict(ci, th[key])
+            if v == FAIL:
+                return []
             if v != INCONCLUSIVE:
                 continue
             if ci[1] is None and n * cap_s / max(at_s, 1e-9) < min_samples_for_upper(q):
