@@ -35,7 +35,7 @@ from loadgen.measure.percentiles import summarise_file
 from loadgen.measure.sampler import ResourceSampler, summarise_resources
 from loadgen.measure.validity import (CPU_LIMIT_PCT, MIN_REQUESTS, Validity, closed_loop_problem, judge,
                                       littles_law)
-from loadgen.measure.slo import early_stop_reason, pending_judgements, slo_thresholds
+from loadgen.measure.slo import EXTENSION_CONFIDENCE, early_stop_reason, pending_judgements, slo_thresholds
 from loadgen.workload.plan import LoadPlan
 
 ProgressFn = Callable[[dict], None]
@@ -61,7 +61,8 @@ class EarlyStop:
     unreported and not bounded by the sessions in flight, yet the window holds them all.
 
     ``cap_s`` (> ``duration_s``): the window may be extended up to it (the engine's plan runs to the
-    cap); from ``duration_s`` on, the window ends once nothing reachable is pending. ``lost_rule``:
+    cap); from ``duration_s`` on, the window ends once nothing reachable is pending (the first look
+    with 95 % intervals, later ones with ``EXTENSION_CONFIDENCE``). ``lost_rule``:
     False measures at least the planned window whatever happens (``--no-early-stop``). ``kind`` says
     what ended the window: ``"lost"`` (the SLO, before the planned end) or ``"conclusive"``.
     """
@@ -75,6 +76,7 @@ class EarlyStop:
         self.lost_rule = lost_rule
         self.kind: str | None = None
         self.pending: list[str] = []
+        self.looks = 0  # decisions made from the planned end on
         self.in_flight_max = in_flight_max
         self.planned_total = float(planned_total or 0.0)
         self.min_elapsed_s = max(min_s, min_fraction * self.duration_s)
@@ -127,7 +129,12 @@ class EarlyStop:
         if budget is not None and self.requests and self.errors / self.requests > budget:
             self.kind = "conclusive"
             return f"error rate {self.errors / self.requests:.2%} > {budget:.2%}: the step fails, nothing to wait for"
-        self.pending = pending_judgements(self.latencies(), slo=self.slo, at_s=at_s, cap_s=self.cap_s)
+        # The first look (at the planned end) at 95 %, later ones at EXTENSION_CONFIDENCE: many looks
+        # must not add up to a lucky pass (bench/verdict_calibration.py).
+        confidence = 0.95 if self.looks == 0 else EXTENSION_CONFIDENCE
+        self.looks += 1
+        self.pending = pending_judgements(self.latencies(), slo=self.slo, at_s=at_s, cap_s=self.cap_s,
+                                          confidence=confidence)
         if self.pending:
             return None
         self.kind = "conclusive"

@@ -74,10 +74,11 @@ def test_a_conclusive_window_ends_at_its_planned_length(tmp_path):
 
 
 def test_a_window_whose_bound_straddles_the_threshold_runs_to_the_cap(tmp_path):
-    # Every 20th request takes 40 ms, the others answer at once: exactly 5 % slow, so the interval of
-    # p95 always holds a fast and a slow latency and straddles 20 ms however long the window.
-    with ToyServer(delay=lambda hit: 0.04 if hit % 20 == 0 else 0.0) as srv:
-        slo = {"p95_ms": 20, "p99_ms": 60000}
+    # Every 20th request takes 500 ms, the others answer at once: exactly 5 % slow, so the interval of
+    # p95 always holds a fast and a slow latency and straddles 250 ms however long the window (the
+    # margin: on a busy machine a "fast" answer may take tens of ms).
+    with ToyServer(delay=lambda hit: 0.5 if hit % 20 == 0 else 0.0) as srv:
+        slo = {"p95_ms": 250, "p99_ms": 60000}
         res = measure_load(_plan(srv.url), tmp_path, min_requests=10,
                            early_stop=EarlyStop(slo, 3.0, in_flight_max=4, cap_s=5.0))
     w = res["window"]
