@@ -285,6 +285,9 @@ class Sweep(_Strict):
     step_duration_s: float = Field(60, gt=0)
     warmup_s: float = Field(10, ge=0)
     repeats: int = Field(2, ge=1)
+    # A step with an operation whose confidence interval straddles its threshold goes on measuring,
+    # up to (1 + max_extension) x step_duration_s, until every verdict that can be reached is.
+    max_extension: float = Field(1.0, ge=0, le=10)
     operators: list[int] | None = None
 
     @model_validator(mode="after")

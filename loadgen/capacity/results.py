@@ -68,6 +68,10 @@ STEP_COLUMNS = [
     # added after the columns above (whose order readers may rely on): the real window, which is
     # duration_s unless the step was stopped early, and why it was stopped
     "measured_s", "stopped_early_reason",
+    # added with confidence-bound verdicts: pass / fail / inconclusive, the extension the window
+    # took, the operations too rare to judge, the closed loop as measured (Little's law)
+    "verdict", "extension_s", "unjudged_operations", "inconclusive_reason",
+    "operators_active", "login_failures", "timed_out_at_end", "littles_law_ratio",
 ]
 
 
@@ -84,6 +88,9 @@ def steps_rows(doc: Mapping) -> list[dict]:
             # steps written before early stop existed ran their whole window
             row["measured_s"] = step.get("measured_s", step.get("duration_s"))
             row["stopped_early_reason"] = (step.get("stopped_early") or {}).get("reason")
+            row["unjudged_operations"] = " ".join(
+                f"{op}:{'/'.join(u.get('percentiles', []))}" for op, u in (step.get("unjudged_operations") or {}).items()) or None
+            row["littles_law_ratio"] = (step.get("littles_law") or {}).get("ratio")
             rows.append(row)
     return rows
 

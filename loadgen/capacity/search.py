@@ -22,7 +22,13 @@ The algorithm along one axis (customers at fixed operators, or operators at fixe
 
 An **invalid** step (saturated load generator, crashed system, too few requests) is neither pass
 nor fail: the same point is re-run up to ``invalid_retries`` more times; if it stays invalid the
-level is *unknown* and the search stops there and says why (it cannot know which way to go).
+level is *unknown* and the search stops there and says why (it cannot know which way to go). An
+**inconclusive** step (an operation's confidence interval still straddles its threshold after the
+window's extension) is treated the same way: re-run within the same bound, never a pass.
+
+**Fallback**: when a repeat at the highest passing level fails, the conservative answer falls back to
+a lower passing level, which may have been measured only once. It is then confirmed like the one it
+replaces (``repeats`` valid measurements), falling further if one of those fails.
 
 Whether a running step's SLO is already lost (the early stop) is the step's business, not the
 search's: :mod:`loadgen.measure.slo`.
@@ -38,6 +44,7 @@ from dataclasses import dataclass, field
 PASS = "pass"
 FAIL = "fail"
 INVALID = "invalid"
+INCONCLUSIVE = "inconclusive"  # valid, but the confidence bounds decide neither way: re-run, never a pass
 UNKNOWN = "unknown"  # a level whose every measurement was invalid
 
 # Grow and bisect pick "round" levels (2 significant digits, more only when needed to stay strictly
@@ -52,20 +59,27 @@ class SearchSpecError(ValueError):
 
 @dataclass(frozen=True)
 class StepOutcome:
-    """What one measured step showed: ``pass``, ``fail`` or ``invalid`` (with the reason)."""
+    """What one measured step showed: ``pass``, ``fail``, ``inconclusive`` or ``invalid`` (with the
+    reason)."""
 
     status: str
     reason: str = ""
 
     def __post_init__(self) -> None:
-        if self.status not in (PASS, FAIL, INVALID):
-            raise ValueError(f"StepOutcome.status must be pass, fail or invalid, not {self.status!r}")
+        if self.status not in (PASS, FAIL, INVALID, INCONCLUSIVE):
+            raise ValueError(f"StepOutcome.status must be pass, fail, inconclusive or invalid, not {self.status!r}")
 
     @classmethod
     def from_step(cls, step: Mapping) -> StepOutcome:
-        """Read a step object of the results contract (``valid``, ``passed``, ``invalid_reason``)."""
+        """Read a step object of the results contract (``valid``, ``verdict``, ``passed``,
+        ``invalid_reason``). A step written before ``verdict`` existed is read from ``passed``."""
         if not step.get("valid", False):
             return cls(INVALID, str(step.get("invalid_reason") or "step marked invalid"))
+        verdict = step.get("verdict")
+        if verdict == INCONCLUSIVE:
+            return cls(INCONCLUSIVE, str(step.get("inconclusive_reason") or "confidence bounds straddle a threshold"))
+        if verdict == PASS and not step.get("passed"):
+            return cls(FAIL)  # a contradiction is read the conservative way
         return cls(PASS if step.get("passed") else FAIL)
 
 
@@ -191,16 +205,18 @@ def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | No
     notes: list[str] = []
 
     def measure(level: int, phase: str) -> Generator[Proposal, StepOutcome, str]:
-        """One valid measurement of ``level`` (re-running invalid ones); pass/fail or unknown."""
+        """One valid, conclusive measurement of ``level`` (re-running invalid and inconclusive ones);
+        pass/fail or unknown."""
         for _ in range(spec.invalid_retries + 1):
             customers, operators = place(level)
             outcome = yield Proposal(customers, operators, len(levels.get(level, [])), phase, level)
             if not isinstance(outcome, StepOutcome):
                 raise TypeError(f"the search needs a StepOutcome, got {outcome!r}")
             levels.setdefault(level, []).append(outcome.status)
-            if outcome.status != INVALID:
+            if outcome.status in (PASS, FAIL):
                 return outcome.status
-            reasons.setdefault(level, []).append(outcome.reason)
+            reasons.setdefault(level, []).append(f"{outcome.status}: {outcome.reason}" if outcome.status == INCONCLUSIVE
+                                                 else outcome.reason)
         return UNKNOWN
 
     def finish(stopped: str | None = None) -> SearchResult:
@@ -239,13 +255,24 @@ def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | No
     elif first_fail is not None:
         notes.append(f"failed already at the start level ({spec.start} {spec.what}); lower the start to find the capacity")
 
-    # 3. confirm the boundary levels
-    for boundary in (b for b in (last_pass, first_fail) if b is not None):
-        while _valid_count(levels[boundary]) < spec.repeats:
-            status = yield from measure(boundary, "confirm")
-            if status == UNKNOWN:
-                notes.append(f"a repeat at {boundary} {spec.what} stayed invalid: {reasons[boundary][-1]}")
-                break
+    # 3. confirm the boundary levels, and again whatever level a failed repeat falls back to
+    given_up: set[int] = set()
+    fell_back: set[int] = set()
+    while True:
+        current = _conclude(spec, levels, [], None)
+        todo = [b for b in (current.max_passing, current.first_failing)
+                if b is not None and b not in given_up and _valid_count(levels[b]) < spec.repeats]
+        if not todo:
+            break
+        boundary = todo[0]
+        if last_pass is not None and boundary < last_pass and boundary == current.max_passing and boundary not in fell_back:
+            fell_back.add(boundary)
+            notes.append(f"a repeat at {current.first_failing} {spec.what} failed; the answer fell back to {boundary} "
+                         f"{spec.what}, confirmed with {spec.repeats} valid measurement{'s' if spec.repeats != 1 else ''} too")
+        status = yield from measure(boundary, "confirm")
+        if status == UNKNOWN:
+            given_up.add(boundary)
+            notes.append(f"a repeat at {boundary} {spec.what} stayed invalid or inconclusive: {reasons[boundary][-1]}")
     return finish()
 
 
@@ -269,8 +296,9 @@ def _valid_count(outcomes: Iterable[str]) -> int:
 
 def _unknown_message(spec: SearchSpec, level: int, reasons: Sequence[str]) -> str:
     last = reasons[-1] if reasons else "invalid"
+    what = "invalid or inconclusive" if any(r.startswith(INCONCLUSIVE) for r in reasons) else "invalid"
     return (
-        f"stopped: the step at {level} {spec.what} was invalid {len(reasons)} time{'s' if len(reasons) != 1 else ''} "
+        f"stopped: the step at {level} {spec.what} was {what} {len(reasons)} time{'s' if len(reasons) != 1 else ''} "
         f"(last: {last}), so it is unknown whether it passes"
     )
 
@@ -340,6 +368,7 @@ def frontier_search(customers: int, spec: SearchSpec) -> SearchGen:
 
 __all__ = [
     "FAIL",
+    "INCONCLUSIVE",
     "INVALID",
     "PASS",
     "UNKNOWN",

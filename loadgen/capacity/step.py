@@ -13,6 +13,12 @@ database to N customers (:mod:`loadgen.seed`), then ``measure_step``:
 4. judges validity and the SLO, writes ``step.json`` (contract fields + ``"schema": 1`` + extras),
    next to ``samples.parquet`` (raw samples) and ``resources.csv`` (1 s resource samples).
 
+The SLO verdict (``verdict``: pass / fail / inconclusive, beside the boolean ``passed``) reads each
+operation's 95 % confidence bounds (:func:`loadgen.measure.slo.judge_operations`). A window whose
+verdict is still open at its planned end goes on, up to ``(1 + sweep.max_extension)`` times its length,
+until every reachable verdict is reached; a step still inconclusive then is reported so and the
+search re-runs it. An invalid step's ``verdict`` is ``inconclusive`` too: it concludes nothing.
+
 A step that is invalid has ``valid: false`` and ``passed: false``; the sweep counts it as neither.
 
 Load models: ``operators=U`` (closed: U operators with think times) or ``rate=R`` (open: R arrivals
@@ -35,7 +41,8 @@ from loadgen.capacity.book import ensure_operators, read_book
 from loadgen.capacity.machine import machine_info, tool_version
 from loadgen.errors import JxcError
 from loadgen.measure.db_size import db_size_fn
-from loadgen.measure.slo import slo_failures, slo_thresholds
+from loadgen.measure.slo import (INCONCLUSIVE, PASS, inconclusive_reasons, judge_operations, slo_failures,
+                                 slo_thresholds, step_verdict)
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.workload.plan import LoadPlan, assign_seats, persona_counts
 
@@ -59,12 +66,15 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                  db_pids: Iterable[int] | Callable[[], Iterable[int]] = (),
                  health: Callable[[], bool] | None = None, processes: int = 1, expect_workers: int = 0,
                  master_port: int = 5557, on_progress: Callable[[dict], None] | None = None,
-                 min_requests: int | None = None, extra: dict | None = None, early_stop: bool = True) -> dict:
+                 min_requests: int | None = None, extra: dict | None = None, early_stop: bool = True,
+                 max_extension: float | None = None) -> dict:
     """Measure one step on a running system and write ``step.json`` (see the module docstring).
 
     ``early_stop`` (closed and open model): end the window as soon as the profile's SLO is clearly
     lost (:class:`loadgen.workload.load_run.EarlyStop`); the step is then failed, its figures cover
-    the real window (``measured_s``) and ``stopped_early`` says when and why.
+    the real window (``measured_s``) and ``stopped_early`` says when and why. ``max_extension``
+    (default: the profile's ``sweep.max_extension``): how far past ``duration_s`` an inconclusive
+    window may go, as a fraction of it.
     """
     from loadgen.synth import LOADTEST_PASSWORD
     from reference_app.audit import audit
@@ -99,12 +109,15 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     size = db_size_fn(db_url)
     kwargs: dict[str, Any] = {"min_requests": min_requests} if min_requests is not None else {}
     slo = _get(profile, "slo")
-    if early_stop:
+    if max_extension is None:
+        max_extension = float(_get(_get(profile, "sweep"), "max_extension", 0.0) or 0.0)
+    if early_stop or max_extension > 0:
         # The thresholds slo_failures judges by. In flight: at most one request per seat (closed:
         # per operator; open: per session); the open model's window also holds every arrival its
         # schedule plans, backlog included.
         kwargs["early_stop"] = EarlyStop(slo_thresholds(slo), duration_s, in_flight_max=len(seats),
-                                         planned_total=float(rate) * float(duration_s) if model == "open" else 0.0)
+                                         planned_total=float(rate) * float(duration_s) if model == "open" else 0.0,
+                                         cap_s=float(duration_s) * (1.0 + max_extension), lost_rule=early_stop)
     try:
         res = measure_load(plan, out_dir, sut_groups={"app": app_pids, "db": db_pids}, db_size=size,
                            on_progress=on_progress, health=health, **kwargs)
@@ -126,7 +139,16 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         # Failed whatever the partial figures say: the full window could not have met the SLO.
         failures.append(f"stopped early at {stopped['at_s']:.1f} s of {float(duration_s):g} s: {stopped['reason']}")
     failures += slo_failures(fig, slo)
-    passed = validity.valid and not failures
+    verdicts, unjudged = judge_operations(fig["operations"], slo)
+    for name, v in verdicts.items():
+        fig["operations"][name]["verdict"] = v["verdict"]
+    verdict = step_verdict(verdicts, unjudged, failures) if validity.valid else INCONCLUSIVE
+    window = res["window"]
+    inconclusive = None
+    if validity.valid and verdict == INCONCLUSIVE:
+        inconclusive = (f"after {window['measured_s']:g} s (window {float(duration_s):g} s, cap {window['cap_s']:g} s): "
+                        + "; ".join(inconclusive_reasons(fig, slo, unjudged)))
+    passed = validity.valid and verdict == PASS
     load = res["load"]
     workers = load.get("workers", [])
     resources = dict(res["resources"])
@@ -153,7 +175,19 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "measured_s": res["measured_s"],
         "stopped_early": stopped,             # {"at_s", "reason"} or None
         "early_stopped": stopped is not None,  # what steps.csv and report.md read
-        "early_stop": bool(kwargs.get("early_stop")),
+        "early_stop": bool(early_stop),      # the lost-SLO rule was on
+        "verdict": verdict,                   # pass | fail | inconclusive (an invalid step: inconclusive)
+        "unjudged_operations": unjudged,      # too rare for an upper bound: named, not judged on their maximum
+        "inconclusive_reason": inconclusive,
+        "window": window,                     # planned_s, cap_s, measured_s, extension_s, ended
+        "extension_s": window["extension_s"],
+        "operators_planned": res["operators_planned"],
+        "operators_logged_in": res["operators_logged_in"],
+        "operators_active": res["operators_active"],
+        "login_failures": res["login_failures"],
+        "timed_out_at_end": res["timed_out_at_end"],
+        "littles_law": res["littles_law"],
+        "mean_response_ms": fig.get("mean_ms"),
         "fail_reason": "; ".join(failures) if failures and validity.valid else None,
         "slo_failures": failures,
         "refusals": fig["refusals"],
@@ -162,6 +196,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "warmup_requests": fig["warmup_requests"],
         "logins": fig["logins"],
         "percentile_method": fig["percentile_method"],
+        "confidence_bounds": fig.get("confidence_bounds"),
         "audit": {"ok": books.ok, "counts": books.counts, "violations": books.violations[:20]},
         "resources_extra": resources_extra,
         "loadgen": res["loadgen"],

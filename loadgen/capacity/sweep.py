@@ -36,6 +36,7 @@ from loadgen.capacity.results import (
     write_steps_csv,
 )
 from loadgen.capacity.search import (
+    FAIL,
     SearchResult,
     SearchSpec,
     SearchSpecError,
@@ -154,6 +155,8 @@ def _fingerprint(plan: ProfilePlan) -> dict:
     data = json.loads(json.dumps(plan.data))
     sweep = data.get("sweep") or {}
     data["sweep"] = {k: sweep.get(k) for k in ("step_duration_s", "warmup_s")}
+    if sweep.get("max_extension") is not None:  # a longer window may change verdicts; absent in older sweeps
+        data["sweep"]["max_extension"] = sweep["max_extension"]
     return data
 
 
@@ -407,7 +410,7 @@ class Sweep:
         result = main.result or conclude(plan.spec, main.levels, stopped="interrupted" if main.levels else None)
         failing = next(
             (s for s in run.steps if s["search"] == "customers" and s.get("customers") == result.first_failing
-             and s.get("valid") and not s.get("passed")),
+             and StepOutcome.from_step(s).status == FAIL),  # not an inconclusive one
             None,
         )
         frontier = []
@@ -433,6 +436,8 @@ class Sweep:
             "search": {**result.to_dict(), "precision": plan.spec.precision, "repeats": plan.spec.repeats},
             "frontier": frontier,
             "steps": run.steps,
+            # operations too rare to judge at the capacity's level: named, not judged on their maximum
+            "unjudged_operations": _unjudged_at(run.steps, result.max_passing),
         }
 
     def _write(self, *, partial: bool) -> dict:
@@ -446,6 +451,22 @@ class Sweep:
         write_capacity(self.out, doc)
         write_steps_csv(self.out, doc)
         return doc
+
+
+def _unjudged_at(steps: Sequence[Mapping], customers: int | None) -> dict[str, dict]:
+    """The operations left unjudged (too few requests) by the passing steps at ``customers``: per
+    operation the fewest requests it had in one of them and what a judgement needs."""
+    out: dict[str, dict] = {}
+    if customers is None:
+        return out
+    for s in steps:
+        if s.get("search") != "customers" or s.get("customers") != customers or not s.get("passed"):
+            continue
+        for op, u in (s.get("unjudged_operations") or {}).items():
+            have = out.get(op)
+            if have is None or u.get("requests", 0) < have["requests"]:
+                out[op] = {**u, "percentiles": sorted(set(u.get("percentiles", [])) | set((have or {}).get("percentiles", [])))}
+    return dict(sorted(out.items()))
 
 
 def _check_real_runner() -> None:

@@ -100,7 +100,8 @@ def _with_progress(fn, total: float):
 
 def _print_summary(step: dict, out: Path) -> None:
     lat = step["latency_ms"]
-    verdict = ("[yellow]INVALID[/]" if not step["valid"] else "[green]PASSED[/]" if step["passed"] else "[red]FAILED[/]")
+    verdict = ("[yellow]INVALID[/]" if not step["valid"] else "[green]PASSED[/]" if step["passed"] else
+               "[yellow]INCONCLUSIVE[/]" if step.get("verdict") == "inconclusive" else "[red]FAILED[/]")
     console.print(f"{verdict}  {step['requests']} requests, {step['rps']} req/s (goodput {step['goodput_rps']}/s), "
                   f"errors {step['error_rate']:.2%}, refusals {step['refusals']}; "
                   f"p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms  max {lat['max']} ms", highlight=False)
@@ -111,6 +112,16 @@ def _print_summary(step: dict, out: Path) -> None:
                       "(the figures cover those seconds)", highlight=False)
     if step.get("fail_reason"):
         console.print(f"failed: {step['fail_reason']}", highlight=False)
+    if step.get("inconclusive_reason"):
+        console.print(f"inconclusive: {step['inconclusive_reason']}", highlight=False)
+    if step.get("extension_s"):
+        console.print(f"the window was extended by {step['extension_s']:g} s to reach a verdict", highlight=False)
+    if step.get("unjudged_operations"):
+        console.print("not judged (too few requests for a 95 % bound): " + ", ".join(
+            f"{op} {'/'.join(u['percentiles'])} ({u['requests']} of {u['requests_needed']})"
+            for op, u in step["unjudged_operations"].items()), highlight=False)
+    if step.get("login_failures"):
+        console.print(f"{step['login_failures']} operator login(s) failed", highlight=False)
     console.print(f"wrote {out / 'step.json'}, samples.parquet, resources.csv", highlight=False)
 
 

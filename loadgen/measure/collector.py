@@ -77,6 +77,8 @@ class SampleCollector:
                    response_length: int = 0, response: Any = None, context: dict | None = None,
                    exception: Any = None, start_time: float | None = None, **_: Any) -> None:
         ctx = context or {}
+        if (ctx.get("call") or {}).get("abandoned"):
+            return  # already recorded as a timeout at the end of the window (Runtime.abandon_inflight)
         service = float(response_time or 0.0)
         start = start_time if start_time is not None else time.time() - service / 1000.0
         intended = ctx.get("intended")
@@ -109,6 +111,11 @@ class SampleCollector:
         """An arrival still waiting (or in flight) when the drain deadline passed: an error whose
         latency is at least the time it has waited."""
         self.record(persona, operation, intended, now, (now - intended) * 1000.0, 0.0, 0, "error")
+
+    def record_timeout(self, persona: str, operation: str, intended: float, start: float, now: float) -> None:
+        """A request still in flight when the window's drain bound passed: an error whose latency
+        is at least the time it has waited (the slowest requests must not vanish)."""
+        self.record(persona, operation, intended, start, (now - intended) * 1000.0, (now - start) * 1000.0, 0, "error")
 
     def flush(self) -> None:
         if self.sink is not None and len(self.buffer):

@@ -9,6 +9,12 @@ What enters the percentiles: every *measured* request (``phase == "measure"``) o
 operation, whatever its outcome — a refusal is a real answer the operator waited for, and hiding
 errors would hide the slow ones (timeouts). Logins are excluded (each operator logs in once, during
 the warm-up; they are reported apart). Error rate = errors / requests; goodput counts successes only.
+
+Confidence bounds: each operation's p95 and p99 also get the distribution-free 95 % interval of
+:mod:`loadgen.measure.bounds` (``p95_ci_ms``, ``p99_ci_ms``: ``[low, high]``, either None when no
+order statistic is far enough out). The point percentiles and the bounds are order statistics of the
+same sorted sample, taken with one ``numpy.partition`` per operation on just the ranks needed, not a
+full sort.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from loadgen.measure.bounds import quantile_ranks
 from loadgen.measure.collector import EXCLUDED_OPERATIONS  # one rule for the figures and the early stop
 
 PERCENTILE_METHOD = "higher"
@@ -31,6 +38,29 @@ def percentiles(values: np.ndarray, qs=(50, 95, 99)) -> list[float]:
     if len(values) == 0:
         return [float("nan")] * len(qs)
     return [float(v) for v in np.percentile(values, qs, method=PERCENTILE_METHOD)]
+
+
+CI_QUANTILES = {"p95": 0.95, "p99": 0.99}
+
+
+def _higher_index(n: int, q: float) -> int:
+    """The 0-based sorted index numpy's method "higher" reads for percentile ``q`` (in %)."""
+    return min(n - 1, int(np.ceil((n - 1) * q / 100.0 - 1e-12)))
+
+
+def percentiles_and_bounds(values: np.ndarray, qs=(50, 95, 99)) -> tuple[list[float], dict[str, list]]:
+    """Exact percentiles (method "higher") and the 95 % order-statistic interval of p95 and p99,
+    from one partial sort on the ranks they need."""
+    n = len(values)
+    if n == 0:
+        return [float("nan")] * len(qs), {k: [None, None] for k in CI_QUANTILES}
+    ranks = {k: quantile_ranks(n, q) for k, q in CI_QUANTILES.items()}
+    idx = {_higher_index(n, q) for q in qs} | {r - 1 for lu in ranks.values() for r in lu if r is not None}
+    kth = sorted(idx)
+    part = np.partition(values, kth) if n > 1 else np.asarray(values)
+    pts = [float(part[_higher_index(n, q)]) for q in qs]
+    cis = {k: [None if r is None else _r(float(part[r - 1])) for r in lu] for k, lu in ranks.items()}
+    return pts, cis
 
 
 def _r(x: float) -> float | None:
@@ -86,17 +116,19 @@ def _summarise(lat: np.ndarray, ops: tuple[np.ndarray, list[str]], outs: tuple[n
     n = int(len(m_lat))
     errors = int((m_out == err_c).sum())
     refusals = int((m_out == ref_c).sum())
-    p50, p95, p99 = percentiles(m_lat)
+    (p50, p95, p99), _ = percentiles_and_bounds(m_lat)
     ops_out: dict[str, dict[str, Any]] = {}
     for code in np.unique(m_op) if n else []:
         sel = m_op == code
         olat, oout = m_lat[sel], m_out[sel]
-        q50, q95, q99 = percentiles(olat)
+        (q50, q95, q99), cis = percentiles_and_bounds(olat)
         ops_out[op_names[int(code)]] = {
             "requests": int(len(olat)),
             "p50_ms": _r(q50),
             "p95_ms": _r(q95),
             "p99_ms": _r(q99),
+            "p95_ci_ms": cis["p95"],
+            "p99_ci_ms": cis["p99"],
             "max_ms": _r(float(olat.max())),
             "errors": int((oout == err_c).sum()),
             "refusals": int((oout == ref_c).sum()),
@@ -113,7 +145,9 @@ def _summarise(lat: np.ndarray, ops: tuple[np.ndarray, list[str]], outs: tuple[n
         "operations": ops_out,
         "warmup_requests": int((ph_idx == _code(ph_names, "warmup")).sum()),
         "logins": {"count": int(login.sum()), "errors": int((login & (out_idx == err_c)).sum())},
+        "mean_ms": _r(float(m_lat.mean())) if n else None,
         "percentile_method": f"numpy.percentile method={PERCENTILE_METHOD!r} on raw samples",
+        "confidence_bounds": "95 % distribution-free order-statistic interval (binomial, equal tails) per operation",
     }
 
 
@@ -122,4 +156,4 @@ def count_measured(path: Path) -> int:
     return int(pc.sum(pc.equal(table["phase"], "measure")).as_py() or 0)
 
 
-__all__ = ["EXCLUDED_OPERATIONS", "PERCENTILE_METHOD", "percentiles", "summarise_file", "summarise_frame"]
+__all__ = ["CI_QUANTILES", "EXCLUDED_OPERATIONS", "PERCENTILE_METHOD", "percentiles", "percentiles_and_bounds", "summarise_file", "summarise_frame"]

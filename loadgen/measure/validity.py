@@ -10,7 +10,17 @@ Rules, checked in this order; the first that applies is the recorded reason:
    measured seconds of the mean lateness of a 0.1 s sleep exceeds ``lag_limit_ms`` (50 ms) — the
    same saturation seen when the OS gives the generator less than a core (a shared machine). A
    saturated generator sends late and times late, so the latencies describe the generator.
-3. **Too few requests for a stable p99**: fewer than ``min_requests`` (1000) measured requests.
+3. **The closed loop did not run as planned** (closed model only, :func:`closed_loop_problem`):
+   fewer operators worked in the measured window than the step planned (login failures, operators
+   that stopped), or Little's law does not hold: the requests per second measured are below
+   ``LITTLE_MIN_RATIO`` (0.9) of ``active / (mean response + mean think)``, the rate that the active
+   operators, waiting for each answer and then thinking as long as the plan drew, must produce, by
+   at least ``LITTLE_MIN_EXCESS_MS`` (10 ms) per operator cycle. A generator that sleeps longer than
+   planned or is starved of CPU offers less load than the step claims, and the server looks better
+   than it is. The 10 ms floor is the gevent timer and the generator's own bookkeeping per cycle:
+   with think times of a few milliseconds it is a large share of a cycle, yet it is below the event
+   loop lateness rule 2 already tolerates (50 ms).
+4. **Too few requests for a stable p99**: fewer than ``min_requests`` (1000) measured requests.
    With the "higher" method, p99 of n samples has ``n - ceil(0.99 (n-1))`` samples at or above it;
    1000 requests leave at least 10 samples beyond the p99, the least for it not to be one outlier.
    Not applied to a step **stopped early** (its SLO clearly lost, see
@@ -31,6 +41,9 @@ import numpy as np
 CPU_LIMIT_PCT = 90.0
 LAG_LIMIT_MS = 50.0
 MIN_REQUESTS = 1000
+LITTLE_MIN_RATIO = 0.9
+LITTLE_MIN_EXCESS_MS = 10.0
+LITTLE_MIN_CYCLES_PER_OPERATOR = 5  # fewer: the count's rounding (±1 per operator) is no evidence
 
 
 @dataclass(frozen=True)
@@ -67,22 +80,73 @@ def loadgen_saturated(cpu_series: Mapping[str, Iterable[float]], *, cpu_limit_pc
     return None
 
 
+def littles_law(*, active: int, ops: int, op_s: float, thinks: int, think_s: float, think_planned_s: float,
+                measured_s: float) -> dict | None:
+    """Little's law for a closed loop over the measured window, in operations per second (each JXC
+    operation is one request): ``expected_rps = active / (mean response + mean think drawn)``,
+    ``measured_rps`` = operations started in the window / its length, ``ratio`` = measured / expected.
+    Also the think the operators really spent (``mean_think_s``) and the rate it alone would explain
+    (``expected_rps_measured_think``). None when nothing was measured."""
+    if not ops or not active or measured_s <= 0:
+        return None
+    r = op_s / ops
+    z_planned = think_planned_s / thinks if thinks else 0.0
+    z_real = think_s / thinks if thinks else 0.0
+    measured = ops / measured_s
+    expected = active / (r + z_planned) if r + z_planned > 0 else None
+    return {
+        "expected_rps": round(expected, 3) if expected else None,
+        "measured_rps": round(measured, 3),
+        "ratio": round(measured / expected, 4) if expected else None,
+        "mean_response_s": round(r, 6),
+        "mean_think_s": round(z_real, 6),
+        "mean_think_planned_s": round(z_planned, 6),
+        "expected_rps_measured_think": round(active / (r + z_real), 3) if r + z_real > 0 else None,
+        # per operator cycle, the time neither in an operation nor in the drawn think (ms)
+        "excess_ms_per_cycle": round((active / measured - (r + z_planned)) * 1000.0, 3),
+        "operations": int(ops),
+        "judged": ops >= LITTLE_MIN_CYCLES_PER_OPERATOR * active,
+    }
+
+
+def closed_loop_problem(law: Mapping | None, *, planned: int, active: int, login_failures: int = 0,
+                        min_ratio: float = LITTLE_MIN_RATIO, min_excess_ms: float = LITTLE_MIN_EXCESS_MS) -> str | None:
+    """Rule 3 of the module docstring: the reason, or None."""
+    if active < planned:
+        why = f"{login_failures} login failure{'s' if login_failures != 1 else ''}" if login_failures else "see loadgen.log"
+        return (f"only {active} of {planned} planned operators worked in the measured window ({why}); "
+                "the step would be reported at a load it did not have")
+    if (law and law.get("judged") and law.get("ratio") is not None and law["ratio"] < min_ratio
+            and law["excess_ms_per_cycle"] >= min_excess_ms):
+        return (f"Little's law does not hold: {law['measured_rps']:.2f} operations/s measured, "
+                f"{law['ratio']:.0%} of the {law['expected_rps']:.2f}/s that {active} operators with a mean "
+                f"response of {law['mean_response_s']:.3f} s and a drawn think of {law['mean_think_planned_s']:.3f} s "
+                f"must make (limit {min_ratio:.0%}; {law['excess_ms_per_cycle']:.0f} ms lost per cycle); they really "
+                f"thought {law['mean_think_s']:.3f} s on average: "
+                "the load generator did not offer the planned load (starved of CPU, or sleeping late)")
+    return None
+
+
 def judge(*, measured_requests: int, loadgen_cpu: Mapping[str, Iterable[float]],
           loadgen_lag: Mapping[str, Iterable[float]] | None = None,
           crashed: str | None = None, min_requests: int = MIN_REQUESTS,
           cpu_limit_pct: float = CPU_LIMIT_PCT, lag_limit_ms: float = LAG_LIMIT_MS,
-          stopped_early: bool = False) -> Validity:
-    """The first rule of the module docstring that applies; ``stopped_early`` waives rule 3."""
+          stopped_early: bool = False, closed_loop: str | None = None) -> Validity:
+    """The first rule of the module docstring that applies; ``stopped_early`` waives rule 4;
+    ``closed_loop``: rule 3's reason, from :func:`closed_loop_problem`."""
     if crashed:
         return Validity(False, f"system under test crashed: {crashed}")
     sat = loadgen_saturated(loadgen_cpu, cpu_limit_pct=cpu_limit_pct, lag_series=loadgen_lag,
                             lag_limit_ms=lag_limit_ms)
     if sat:
         return Validity(False, sat)
+    if closed_loop:
+        return Validity(False, closed_loop)
     if measured_requests < min_requests and not stopped_early:
         return Validity(False, f"too few requests for a stable p99: {measured_requests} measured, "
                                f"need at least {min_requests} (lengthen --duration or raise the load)")
     return Validity(True, None)
 
 
-__all__ = ["CPU_LIMIT_PCT", "LAG_LIMIT_MS", "MIN_REQUESTS", "Validity", "judge", "loadgen_saturated"]
+__all__ = ["CPU_LIMIT_PCT", "LAG_LIMIT_MS", "LITTLE_MIN_EXCESS_MS", "LITTLE_MIN_RATIO", "MIN_REQUESTS", "Validity", "closed_loop_problem", "judge",
+           "littles_law", "loadgen_saturated"]

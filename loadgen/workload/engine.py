@@ -166,12 +166,18 @@ def _run_clock(plan: LoadPlan, counts, drained, progress: bool, tally: WindowTal
     measured window's latencies, sent along with each progress line of the window (see the module
     docstring)."""
     last_emit = 0.0
+    # With an extension cap (plan.planned_s), one line goes out right when the planned window is
+    # over, so that a parent can end a conclusive window there rather than up to a second later.
+    judge_at = (plan.measure_start + plan.planned_s
+                if tally is not None and plan.planned_s is not None and plan.planned_s < plan.duration_s else None)
     while True:
         now = time.time()
         deadline = plan.end + plan.drain_s + (5.0 if plan.mode == "open" else 1.0)
         if now >= deadline or (now >= plan.end and drained()):
             break
-        if now - last_emit >= 1.0:
+        at_judge = judge_at is not None and now >= judge_at
+        if now - last_emit >= 1.0 or at_judge:
+            judge_at = None if at_judge else judge_at
             phase = "warmup" if now < plan.measure_start else ("measure" if now < plan.end else "drain")
             extra = {}
             if tally is not None and phase == "measure":
@@ -179,7 +185,10 @@ def _run_clock(plan: LoadPlan, counts, drained, progress: bool, tally: WindowTal
                 extra["window"] = {"at_s": round(upto - plan.measure_start, 3), **tally.take()}
             _emit(progress, t=round(now - (plan.t0 or now), 2), phase=phase, **counts(), **extra)
             last_emit = now
-        gevent.sleep(min(1.0, max(0.05, plan.end - now)) if now < plan.end else 0.05)
+        nap = min(1.0, max(0.05, plan.end - now)) if now < plan.end else 0.05
+        if judge_at is not None:
+            nap = min(nap, max(0.01, judge_at - now))
+        gevent.sleep(nap)
     _emit(progress, t=round(time.time() - (plan.t0 or 0), 2), phase="done", **counts())
 
 

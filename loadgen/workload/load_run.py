@@ -9,6 +9,11 @@ Stopping early (:class:`EarlyStop`): once a second the engine reports what finis
 window; when the SLO can no longer be met (:func:`loadgen.measure.slo.early_stop_reason`), this process
 sends the engine SIGUSR1 and the window ends there. A step that is lost anyway then costs seconds,
 not the whole window.
+
+Extending the window: with ``cap_s`` above the planned window, the engine is given the cap as its
+window; from the planned length on, :class:`EarlyStop` ends it (SIGUSR1 again) as soon as every
+verdict that can be reached is reached (:func:`loadgen.measure.slo.pending_judgements`), or lets it run
+to the cap. Before the planned length only the lost-SLO rule may end it.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ import numpy as np
 
 from loadgen.measure.percentiles import summarise_file
 from loadgen.measure.sampler import ResourceSampler, summarise_resources
-from loadgen.measure.validity import CPU_LIMIT_PCT, MIN_REQUESTS, Validity, judge
-from loadgen.measure.slo import early_stop_reason
+from loadgen.measure.validity import (CPU_LIMIT_PCT, MIN_REQUESTS, Validity, closed_loop_problem, judge,
+                                      littles_law)
+from loadgen.measure.slo import EXTENSION_CONFIDENCE, early_stop_reason, pending_judgements, slo_thresholds
 from loadgen.workload.plan import LoadPlan
 
 ProgressFn = Callable[[dict], None]
@@ -53,12 +59,24 @@ class EarlyStop:
     ``planned_total`` (open model): the arrivals the schedule plans for the window (rate x window);
     the estimate is never below it. An overloaded open-model server holds arrivals in its backlog,
     unreported and not bounded by the sessions in flight, yet the window holds them all.
+
+    ``cap_s`` (> ``duration_s``): the window may be extended up to it (the engine's plan runs to the
+    cap); from ``duration_s`` on, the window ends once nothing reachable is pending (the first look
+    with 95 % intervals, later ones with ``EXTENSION_CONFIDENCE``). ``lost_rule``:
+    False measures at least the planned window whatever happens (``--no-early-stop``). ``kind`` says
+    what ended the window: ``"lost"`` (the SLO, before the planned end) or ``"conclusive"``.
     """
 
     def __init__(self, slo: Any, duration_s: float, *, in_flight_max: int = 0, planned_total: float = 0.0,
-                 min_fraction: float = 0.25, min_s: float = 5.0, slack: float = 0.10) -> None:
+                 min_fraction: float = 0.25, min_s: float = 5.0, slack: float = 0.10,
+                 cap_s: float | None = None, lost_rule: bool = True) -> None:
         self.slo = slo
         self.duration_s = float(duration_s)
+        self.cap_s = max(self.duration_s, float(cap_s or 0.0))
+        self.lost_rule = lost_rule
+        self.kind: str | None = None
+        self.pending: list[str] = []
+        self.looks = 0  # decisions made from the planned end on
         self.in_flight_max = in_flight_max
         self.planned_total = float(planned_total or 0.0)
         self.min_elapsed_s = max(min_s, min_fraction * self.duration_s)
@@ -92,11 +110,35 @@ class EarlyStop:
         return max((self.requests + self.in_flight_max) / at_s * self.duration_s, self.planned_total)
 
     def decide(self, at_s: float) -> str | None:
-        """The reason the SLO is lost ``at_s`` seconds into the window, or None (yet)."""
-        if at_s < self.min_elapsed_s or at_s >= self.duration_s:
+        """Why the window should end ``at_s`` seconds into it, or None (yet): the SLO is lost
+        (before the planned end), or, within an extension, every reachable verdict is reached."""
+        if at_s < self.duration_s:
+            if not self.lost_rule or at_s < self.min_elapsed_s:
+                return None
+            reason = early_stop_reason(self.latencies(), errors=self.errors, slo=self.slo,
+                                       expected_total=self.expected_total(at_s), slack=self.slack)
+            if reason:
+                self.kind = "lost"
+            return reason
+        if at_s >= self.cap_s or self.cap_s <= self.duration_s:
+            return None  # the window ends by itself
+        return self._conclusive(at_s)
+
+    def _conclusive(self, at_s: float) -> str | None:
+        budget = slo_thresholds(self.slo)["error_rate"]
+        if budget is not None and self.requests and self.errors / self.requests > budget:
+            self.kind = "conclusive"
+            return f"error rate {self.errors / self.requests:.2%} > {budget:.2%}: the step fails, nothing to wait for"
+        # The first look (at the planned end) at 95 %, later ones at EXTENSION_CONFIDENCE: many looks
+        # must not add up to a lucky pass (bench/verdict_calibration.py).
+        confidence = 0.95 if self.looks == 0 else EXTENSION_CONFIDENCE
+        self.looks += 1
+        self.pending = pending_judgements(self.latencies(), slo=self.slo, at_s=at_s, cap_s=self.cap_s,
+                                          confidence=confidence)
+        if self.pending:
             return None
-        return early_stop_reason(self.latencies(), errors=self.errors, slo=self.slo,
-                                 expected_total=self.expected_total(at_s), slack=self.slack)
+        self.kind = "conclusive"
+        return "every operation verdict that can be reached is reached"
 
     def feed(self, window: dict) -> str | None:
         """One engine progress line's ``window`` part: add it, then decide."""
@@ -171,7 +213,7 @@ def _stopper(early_stop: EarlyStop, engine_pid: list[int], on_progress: Progress
         if window is not None and "reason" not in verdict:
             reason = early_stop.feed(window)
             if reason:
-                verdict.update(reason=reason, decided_at_s=window["at_s"])
+                verdict.update(reason=reason, decided_at_s=window["at_s"], kind=early_stop.kind)
                 try:
                     os.kill(engine_pid[0], signal.SIGUSR1)  # the engine only, not its workers
                 except ProcessLookupError:
@@ -191,7 +233,10 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
     With ``early_stop`` (closed or open model) the window ends as soon as it says the SLO is lost;
     ``stopped_early`` is then ``{"at_s", "reason"}`` and the figures cover the real window,
     ``measured_s`` long. In the open model no arrival starts after the stop: what is in flight
-    finishes, the backlog is recorded as unserved (errors with the time they waited).
+    finishes, the backlog is recorded as unserved (errors with the time they waited). With an
+    ``early_stop`` whose ``cap_s`` is above its planned window, the engine's window is the cap and
+    ``window`` says how it ended (``planned``, ``lost``, ``conclusive`` or ``cap``) and the
+    extension it cost (``extension_s``).
     """
     engine_pid: list[int] = []
     groups: dict[str, Any] = dict(sut_groups or {})
@@ -200,8 +245,10 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
                               db_size=db_size)
     out_dir.mkdir(parents=True, exist_ok=True)
     verdict: dict[str, Any] = {}
+    planned_s = plan.duration_s
     if early_stop is not None:
-        plan = replace(plan, report_window=True)
+        planned_s = early_stop.duration_s
+        plan = replace(plan, report_window=True, duration_s=early_stop.cap_s, planned_s=planned_s)
         on_progress = _stopper(early_stop, engine_pid, on_progress, verdict)
     sampler.start()
     try:
@@ -214,12 +261,19 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
     # too late left the planned window whole.
     stopped_early = None
     measured_s = plan.duration_s
+    ended = "planned" if plan.duration_s <= planned_s else "cap"
     if verdict and load.get("stopped_at") is not None:
         measured_s = load["end"] - load["measure_start"]
-        stopped_early = {"at_s": round(measured_s, 3), "reason": verdict["reason"]}
+        ended = verdict.get("kind") or "lost"
+        if ended == "lost":
+            stopped_early = {"at_s": round(measured_s, 3), "reason": verdict["reason"]}
+    window = {"planned_s": planned_s, "cap_s": plan.duration_s, "measured_s": round(measured_s, 3),
+              "extension_s": round(max(0.0, measured_s - planned_s), 3), "ended": ended,
+              "end_reason": verdict.get("reason") if ended == "conclusive" else None,
+              "pending_at_end": list(early_stop.pending) if early_stop is not None and ended == "cap" else []}
     figures = summarise_file(out_dir / "samples.parquet", measured_s)
-    window = sampler.window(load["measure_start"], load["end"])
-    resources = summarise_resources(window)
+    res_window = sampler.window(load["measure_start"], load["end"])
+    resources = summarise_resources(res_window)
     crashed = None
     sut_crashes = [c for c in sampler.crashes if c.group != "loadgen"]
     if sut_crashes:
@@ -227,22 +281,44 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
         crashed = f"{c.group} process {c.pid} vanished at t={c.at_s - load['t0']:.1f} s"
     elif health is not None and not health():
         crashed = "health check failed after the load"
-    sessions = sum((w.get("stats") or {}).get("sessions", 0) for w in load.get("workers", []))
+    loop = closed_loop_figures(plan, load, measured_s)
     no_login = None
-    if plan.seats and sessions == 0:
-        failures = sum((w.get("stats") or {}).get("login_failures", 0) for w in load.get("workers", []))
-        no_login = f"no operator could log in ({failures} login failures; see loadgen.log)"
+    if plan.seats and loop["operators_logged_in"] == 0:
+        no_login = f"no operator could log in ({loop['login_failures']} login failures; see loadgen.log)"
+    problem = None
+    if plan.mode == "closed" and plan.seats:
+        problem = closed_loop_problem(loop["littles_law"], planned=len(plan.seats), active=loop["operators_active"],
+                                      login_failures=loop["login_failures"])
     validity = judge(measured_requests=figures["requests"], loadgen_cpu=loadgen_series(load, "cpu"),
                      loadgen_lag=loadgen_series(load, "lag"),
                      crashed=crashed, min_requests=min_requests, cpu_limit_pct=cpu_limit_pct,
-                     stopped_early=stopped_early is not None)
+                     stopped_early=stopped_early is not None, closed_loop=problem)
     if validity.valid is False and no_login and not crashed:
         validity = Validity(False, no_login)
     med = lambda xs: round(float(sorted(xs)[len(xs) // 2]), 2) if xs else None  # noqa: E731
     gen = {"cpu_median_pct": {k: med(v) for k, v in loadgen_series(load, "cpu").items()},
            "lag_median_ms": {k: med(v) for k, v in loadgen_series(load, "lag").items()}}
     return {"figures": figures, "resources": resources, "validity": validity, "load": load, "loadgen": gen,
-            "stopped_early": stopped_early, "measured_s": round(measured_s, 3)}
+            "stopped_early": stopped_early, "measured_s": round(measured_s, 3), "window": window, **loop}
 
 
-__all__ = ["EarlyStop", "LoadFailed", "loadgen_series", "measure_load", "run_engine"]
+def closed_loop_figures(plan: LoadPlan, load: dict, measured_s: float) -> dict[str, Any]:
+    """Who really worked, and Little's law (closed model), from the load processes' own counts."""
+    stats = [w.get("stats") or {} for w in load.get("workers", [])]
+
+    def total(key: str) -> float:
+        return sum(st.get(key, 0) or 0 for st in stats)
+
+    logged_in = int(total("sessions"))
+    active = int(total("operators_active")) if plan.mode == "closed" else logged_in
+    law = None
+    if plan.mode == "closed":
+        law = littles_law(active=active, ops=int(total("window_ops")), op_s=total("window_op_s"),
+                          thinks=int(total("window_thinks")), think_s=total("window_think_s"),
+                          think_planned_s=total("window_think_planned_s"), measured_s=measured_s)
+    return {"operators_planned": len(plan.seats), "operators_logged_in": logged_in, "operators_active": active,
+            "login_failures": int(total("login_failures")), "timed_out_at_end": int(total("timed_out_at_end")),
+            "littles_law": law}
+
+
+__all__ = ["EarlyStop", "LoadFailed", "closed_loop_figures", "loadgen_series", "measure_load", "run_engine"]

@@ -32,7 +32,7 @@ class LoadPlan:
     arrival: str = "poisson"                  # poisson | constant
     warmup_s: float = 10.0
     duration_s: float = 60.0
-    drain_s: float = 10.0                     # open model: how long the backlog may drain after
+    drain_s: float = 10.0                     # after the window: in flight (closed) / backlog (open) may finish
     seed: int = 42
     processes: int = 1                        # local load-generator processes
     expect_workers: int = 0                   # remote workers (jxcbench worker) to wait for
@@ -46,6 +46,12 @@ class LoadPlan:
     # Set while running when the parent stopped the step early: the window ends here, not at
     # measure_start + duration_s (epoch seconds, the master's clock).
     stop_at: float | None = None
+    # The window as planned when duration_s is its extension cap (None: duration_s is the plan). The
+    # clock sends a progress line right at it, for a parent that ends the window once it is conclusive.
+    planned_s: float | None = None
+    # TEST HOOK ONLY (never set by jxcbench): closed-model operators sleep think_scale x the think time
+    # they draw, as a CPU-starved generator would; the Little's-law check must catch it.
+    think_scale: float = 1.0
     # Filled in by the master when the load starts / per worker:
     t0: float | None = None
     worker_index: int = 0

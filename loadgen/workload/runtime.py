@@ -1,9 +1,16 @@
-"""What one load-generator process holds while it runs a plan (attached to the Locust Environment)."""
+"""What one load-generator process holds while it runs a plan (attached to the Locust Environment).
+
+Besides the plan and the collector it keeps the measured window's closed-loop accounting for the
+Little's-law check (``stats["window_*"]``, ``stats["operators_active"]``): operations started in the
+window and their time, and the think time the operators really spent between operations (measured
+by them, from one operation's end to the next one's start) next to the think time they drew.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,9 +31,13 @@ class Runtime:
     stats: dict = field(default_factory=lambda: {
         "workload_exceptions": 0, "login_failures": 0, "no_seat": 0,
         "backlog_max": 0, "arrivals": 0, "arrivals_waited": 0, "scheduler_lag_max_ms": 0.0,
-        "unserved": 0, "sessions": 0})
+        "unserved": 0, "sessions": 0, "timed_out_at_end": 0, "operators_active": 0,
+        "window_ops": 0, "window_op_s": 0.0, "window_thinks": 0, "window_think_s": 0.0,
+        "window_think_planned_s": 0.0})
     drained: bool = False
     inflight: int = 0                              # operations started and not finished
+    running: dict = field(default_factory=dict)    # id(session) -> session, while an operation runs
+    active: set = field(default_factory=set)       # ids of sessions that worked in the window
 
     def open_session(self, client, persona: str, username: str | None, rng: random.Random) -> Session | None:
         """A session logged in as ``username`` and prepared; None (counted) if login failed."""
@@ -48,6 +59,8 @@ class Runtime:
     def run_operation(self, s: Session, op_name: str) -> None:
         fn = self.workload.personas[s.persona].operations[op_name][1]
         self.inflight += 1
+        self.running[id(s)] = s
+        t0 = time.time()
         try:
             fn(s)
         except Exception as exc:  # noqa: BLE001 - a workload bug must not stop the step; counted
@@ -56,6 +69,48 @@ class Runtime:
                 log.exception("operation %s raised %s", op_name, exc)
         finally:
             self.inflight -= 1
+            self.running.pop(id(s), None)
+            self._count_operation(s, t0, time.time())
+
+    def _count_operation(self, s: Session, t0: float, t1: float) -> None:
+        start, end = self.plan.measure_start, self.plan.end
+        if t0 < end and t1 > start:
+            self._active(s)  # worked in the window (also: in flight across its start)
+        if start <= t0 < end:
+            self.stats["window_ops"] += 1
+            self.stats["window_op_s"] += t1 - t0
+
+    def _active(self, s: Session) -> None:
+        if id(s) not in self.active:
+            self.active.add(id(s))
+            self.stats["operators_active"] = len(self.active)
+
+    def count_think(self, s: Session, planned_s: float, slept_s: float, next_start: float) -> None:
+        """A think between two operations of one operator: drawn ``planned_s``, really ``slept_s``
+        (up to ``next_start``, the next operation's start, or the moment it found the window over);
+        counted when that start is in the window. An operator thinking across the window's start or
+        end worked in it too."""
+        if next_start > self.plan.measure_start and next_start - slept_s < self.plan.end:
+            self._active(s)
+        if self.plan.measure_start <= next_start < self.plan.end:
+            self.stats["window_thinks"] += 1
+            self.stats["window_think_s"] += slept_s
+            self.stats["window_think_planned_s"] += planned_s
+
+    def abandon_inflight(self, now: float) -> int:
+        """Record every request still in flight as a timeout error (latency: the time it has waited
+        so far) and ignore its answer should it come; returns how many. Called when the drain bound
+        after the window has passed: the slowest requests are exactly the ones that would vanish."""
+        n = 0
+        for s in list(self.running.values()):
+            cur = s.current
+            if cur is None or cur["flag"].get("abandoned"):
+                continue
+            cur["flag"]["abandoned"] = True
+            self.collector.record_timeout(s.persona, cur["op"], cur["intended"], cur["start"], now)
+            n += 1
+        self.stats["timed_out_at_end"] += n
+        return n
 
     def chooser(self, persona: str) -> tuple[list[str], list[float]]:
         w = self.workload.personas[persona].weights(self.plan.weights.get(persona))

@@ -14,6 +14,7 @@ stock, over quota, credit limit, already received) is a ``refusal`` — the syst
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 
@@ -29,6 +30,10 @@ class Session:
         self.state: dict[str, Any] = {}       # ids the operator has seen, for later operations
         self.operator: dict[str, Any] = {}    # the login response's operator object
         self.intended: float | None = None    # set by the open model for the next call
+        # The request in flight: {"op", "start", "intended", "flag"}; ``flag`` travels in the request's
+        # context, so a request given up at the end of the window (recorded as a timeout by
+        # Runtime.abandon_inflight) is not recorded a second time if its answer arrives after all.
+        self.current: dict | None = None
 
     def set_token(self, token: str) -> None:
         self.headers = {"Authorization": f"Bearer {token}"}
@@ -40,10 +45,19 @@ class Session:
             from urllib.parse import urlencode
 
             path = f"{path}?{urlencode(params)}"
-        ctx: dict[str, Any] = {"persona": self.persona}
+        ctx: dict[str, Any] = {"persona": self.persona, "call": {}}
         if self.intended is not None:
             ctx["intended"] = self.intended
             self.intended = None  # only the first request of an operation was scheduled
+        start = time.time()
+        self.current = {"op": op, "start": start, "intended": ctx.get("intended", start), "flag": ctx["call"]}
+        try:
+            return self._call(op, method, path, ctx, json, ok, refusable)
+        finally:
+            self.current = None
+
+    def _call(self, op: str, method: str, path: str, ctx: dict, json: Any, ok: tuple[int, ...],
+              refusable: bool) -> tuple[int, Any]:
         with self.client.request(method, path, name=op, json=json, headers=self.headers,
                                  catch_response=True, context=ctx) as r:
             status = int(getattr(r, "status_code", 0) or 0)

@@ -47,7 +47,8 @@ class OperatorUser(FastHttpUser):
 
     def wait_time(self) -> float:
         lo, hi = self.rt.plan.think_time_s
-        return self.rng.uniform(lo, hi) if hi > 0 else 0.0
+        self._think_planned = self.rng.uniform(lo, hi) if hi > 0 else 0.0
+        return self._think_planned * self.rt.plan.think_scale  # think_scale: a test hook, 1.0 in use
 
     def on_start(self) -> None:
         self.rt = _runtime(self.environment)
@@ -61,21 +62,31 @@ class OperatorUser(FastHttpUser):
         if self.session is None:
             raise StopUser(f"operator {username} could not log in")
         self.names, self.weights = self.rt.chooser(persona)
+        self._last_end: float | None = None
+        self._think_planned = 0.0
 
     @task
     def operate(self) -> None:
-        if time.time() >= self.rt.plan.end:
+        now = time.time()
+        if self._last_end is not None:
+            # The think really spent since the last operation, as this operator measures it.
+            self.rt.count_think(self.session, self._think_planned, now - self._last_end, now)
+        if now >= self.rt.plan.end:
             # The window is over: start nothing new; what is in flight finishes and is recorded
             # (stopping users mid-request would drop exactly the slow ones).
             raise StopUser("measured window over")
         op = self.rng.choices(self.names, self.weights)[0]
         self.rt.run_operation(self.session, op)
+        self._last_end = time.time()
 
 
 def watch_closed_drain(rt: Runtime, on_drained) -> None:
-    """Closed model: report drained once the window is over and no operation is in flight."""
+    """Closed model: report drained once the window is over and no operation is in flight. What is
+    still in flight ``drain_s`` after the window is recorded as a timeout error, not dropped."""
     while time.time() < rt.plan.end or (rt.inflight > 0 and time.time() < rt.plan.end + rt.plan.drain_s):
         gevent.sleep(0.05)
+    if rt.inflight > 0:
+        rt.abandon_inflight(time.time())
     rt.drained = True
     if on_drained:
         on_drained()

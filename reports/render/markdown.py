@@ -68,6 +68,38 @@ def _db_cpu_column(entry: Mapping) -> Callable[[Mapping], str]:
     return lambda res: _pct(res.get("db_cpu_pct"))
 
 
+def _why(s: Mapping) -> str:
+    """Why a valid step did not pass: its failures, or the intervals that stayed open."""
+    if not s.get("valid") or s.get("passed"):
+        return ""
+    if s.get("verdict") == "inconclusive":
+        return "inconclusive " + (s.get("inconclusive_reason") or "")
+    return s.get("fail_reason") or ""
+
+
+def _unjudged(entry: Mapping) -> list[str]:
+    """Operations too rare to judge: named, with how many requests they had and would need."""
+    steps = [s for s in entry.get("steps", []) if s.get("unjudged_operations")]
+    if not steps:
+        return []
+    out = ["", "### Operations too rare to judge", "",
+           "Too few requests for a 95 % upper bound of their p95 (72 needed) or p99 (368 needed), even after "
+           "the window's extension: they were not judged on their maximum, and a pass does not cover them "
+           "(a lower bound above the threshold still fails a step). Lengthen `sweep.step_duration_s` or "
+           "raise their weight to judge them.", ""]
+    at = entry.get("unjudged_operations") or {}
+    if at:
+        out.append(f"At the capacity ({_n(entry.get('max_customers'))} customers): " + "; ".join(
+            f"{op} {'/'.join(u.get('percentiles', []))} ({u.get('requests')} requests, {u.get('requests_needed')} needed)"
+            for op, u in at.items()) + ".")
+        out.append("")
+    out += ["| step | not judged |", "|---|---|"]
+    for s in steps:
+        out.append(f"| {s.get('dir')} | " + ", ".join(
+            f"{op} {'/'.join(u.get('percentiles', []))} ({u.get('requests')})" for op, u in s["unjudged_operations"].items()) + " |")
+    return out
+
+
 def _steps_table(entry: Mapping) -> list[str]:
     spread = _spread(entry)
     db_cpu = _db_cpu_column(entry)
@@ -77,7 +109,10 @@ def _steps_table(entry: Mapping) -> list[str]:
     ]
     for i, s in enumerate(entry.get("steps", []), 1):
         lat, res = s.get("latency_ms") or {}, s.get("resources") or {}
-        result = "invalid" if not s.get("valid") else ("pass" if s.get("passed") else "FAIL")
+        result = "invalid" if not s.get("valid") else ("pass" if s.get("passed") else
+                                                       "inconclusive" if s.get("verdict") == "inconclusive" else "FAIL")
+        if s.get("extension_s"):
+            result += f" (window extended {s['extension_s']:g} s)"
         if s.get("early_stopped"):
             result += " (stopped early)"
         measured = _window(s)
@@ -95,7 +130,7 @@ def _steps_table(entry: Mapping) -> list[str]:
             f"| {_ms(lat.get('p99'))} | {_pct(100 * s['error_rate'], 2) if s.get('error_rate') is not None else '–'} "
             f"| {_pct(res.get('app_cpu_pct'))} | {db_cpu(res)} "
             f"| {spread.get((s.get('customers'), s.get('operators')), '')} "
-            f"| {(s.get('fail_reason') or '').replace('|', '/') if s.get('valid') and not s.get('passed') else ''} |"
+            f"| {_why(s).replace('|', '/')} |"
         )
     return lines
 
@@ -150,7 +185,11 @@ def render_markdown(doc: Mapping) -> str:
             f"Search: grow ×{sweep.get('growth')} from {_n(sweep.get('start_customers'))} up to {_n(sweep.get('max_customers'))} "
             f"customers, bisect to ±{(search.get('precision') or 0):.0%}, boundary measured {search.get('repeats')}× each; "
             f"{search.get('steps', len(entry.get('steps', [])))} steps of {sweep.get('step_duration_s')} s after "
-            f"{sweep.get('warmup_s')} s warm-up. SLO: {slo_text(prof.get('slo'))}."
+            f"{sweep.get('warmup_s')} s warm-up"
+            + (f" (extended up to ×{1 + sweep['max_extension']:g} while an operation's 95 % bounds straddle its threshold)"
+               if sweep.get("max_extension") else "")
+            + f". SLO: {slo_text(prof.get('slo'))}; an operation passes when the 95 % upper bound of its p95 and p99 "
+            "is within the threshold."
         )
         lf = entry.get("limiting_factor")
         if lf:
@@ -160,6 +199,7 @@ def render_markdown(doc: Mapping) -> str:
             lines.append(f"- {note}")
         lines += ["", "### Steps", "", *_steps_table(entry)]
         lines += _frontier(entry)
+        lines += _unjudged(entry)
         invalid = [s for s in entry.get("steps", []) if not s.get("valid")]
         lines += ["", "### Invalid steps (counted neither as pass nor as fail)", ""]
         if invalid:

@@ -56,6 +56,10 @@ def verdict(entry: Mapping) -> str:
         sentence = f"On {name}, no step gave a pass or a fail yet, so there is no capacity figure."
     if search.get("stopped"):
         sentence += f" The search {search['stopped']}."
+    unjudged = entry.get("unjudged_operations") or {}
+    if held is not None and unjudged:
+        sentence += (" Not judged at that level, too few requests for a 95 % bound: "
+                     + ", ".join(f"{op} {'/'.join(u.get('percentiles', []))}" for op, u in unjudged.items()) + ".")
     if search.get("boundary_agreed") is False:
         sentence += " Repeated boundary steps disagreed: the figure is the conservative one and uncertain."
     if not entry.get("complete", True):

@@ -1,32 +1,63 @@
-"""The early-stop rule: a running step's SLO is called lost only when no later sample can save it."""
+"""The early-stop rule: a running step's SLO is called lost only when no later sample can save it:
+the 95 % lower bound of the final percentile (loadgen.measure.bounds) is above the threshold."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from loadgen.measure.slo import early_stop_reason, slo_clearly_lost
+from loadgen.measure.bounds import interval, quantile_ranks
+from loadgen.measure.slo import early_stop_reason, pending_judgements, slo_clearly_lost
 
 SLO = {"p95_ms": 500, "p99_ms": 1500, "error_rate": 0.01, "operations": {"customer_search": {"p95_ms": 200}}}
 
 
-def test_lost_once_slow_samples_exceed_the_budget_of_the_whole_window():
-    # 1000 requests expected; p95 <= 500 allows at most 50 slow ones (55 with 10 % slack).
-    slow = [900.0] * 56
+def test_lost_once_slow_samples_exceed_what_the_lower_bound_of_the_whole_window_allows():
+    # 1000 requests expected, 1100 with 10 % slack; the 95 % lower bound of p95 of 1100 samples is the
+    # l-th smallest: it is above 500 ms once more than 1100 - l samples are slow (l from the binomial).
+    n_max = 1100
+    allowed = n_max - quantile_ranks(n_max, 0.95)[0]
+    assert allowed == 70  # more than the 55 a point p95 would allow: the bound is conservative
+    slow = [900.0] * (allowed + 1)
     assert slo_clearly_lost(slow, threshold_ms=500, quantile=0.95, expected_total=1000)
-    assert not slo_clearly_lost(slow[:55], threshold_ms=500, quantile=0.95, expected_total=1000)
+    assert not slo_clearly_lost(slow[:allowed], threshold_ms=500, quantile=0.95, expected_total=1000)
 
 
-def test_rule_is_sound_the_final_percentile_really_is_above_the_threshold():
-    # When the rule fires, however fast the remaining requests are, numpy's p95 ends above 500.
+def test_rule_is_sound_the_final_lower_bound_really_is_above_the_threshold():
+    # When the rule fires, however fast the remaining requests are, the final p95's lower bound (so
+    # the step's verdict: fail) ends above 500, for any final count up to the estimate.
     rng = np.random.default_rng(3)
     expected = 2000
+    fired = 0
     for _ in range(200):
         n_so_far = int(rng.integers(50, expected))
         partial = rng.choice([100.0, 900.0], size=n_so_far, p=[0.85, 0.15])
         if slo_clearly_lost(partial, threshold_ms=500, quantile=0.95, expected_total=expected, slack=0.0):
-            final = np.concatenate([partial, np.full(expected - n_so_far, 1.0)])
-            assert np.percentile(final, 95) > 500
+            fired += 1
+            for total in (n_so_far, (n_so_far + expected) // 2, expected):
+                final = np.concatenate([partial, np.full(total - n_so_far, 1.0)])
+                assert interval(final, 0.95)[0] > 500
+    assert fired > 20  # the test exercised the rule
+
+
+def test_no_stop_on_the_first_seconds_tail():
+    # 10 slow requests out of the first 40 (25 %): a point p95 of them is slow, but 10 slow of ~1000
+    # expected cannot make the final p95 fail.
+    assert not slo_clearly_lost([900.0] * 10 + [50.0] * 30, threshold_ms=500, quantile=0.95, expected_total=1000)
+
+
+def test_pending_judgements_waits_only_for_what_the_cap_can_decide():
+    slo = {"p95_ms": 500, "p99_ms": 1500}
+    rng = np.random.default_rng(5)
+    near = rng.uniform(0, 520, size=2000)  # p95 = 494 vs 500: decided only by many samples
+    fast = np.full(2000, 10.0)
+    rare = np.full(30, 10.0)  # 30 at 10 s, 60 by a 20 s cap: < 72, no upper bound for p95 ever
+    pend = pending_judgements({"near": near[:100], "fast": fast, "rare": rare}, slo=slo, at_s=10, cap_s=20)
+    assert "near p95" in pend and not any(p.startswith(("fast", "rare")) for p in pend)
+    # 40 at 10 s -> 80 by 20 s: its p95 can get a bound, so it is waited for; p99 (368) cannot
+    pend = pending_judgements({"r": np.full(40, 10.0)}, slo=slo, at_s=10, cap_s=20)
+    assert pend == ["r p95"]
+    assert pending_judgements({"fast": fast}, slo=slo, at_s=10, cap_s=20) == []
 
 
 def test_not_lost_while_fast():
@@ -59,5 +90,5 @@ def test_reason_reads_slo_objects_too():
         error_rate = None
         operations = {}
 
-    assert early_stop_reason({"x": [800.0] * 60}, errors=0, slo=Slo(), expected_total=1000)
-    assert early_stop_reason({"x": [800.0] * 40}, errors=0, slo=Slo(), expected_total=1000) is None
+    assert early_stop_reason({"x": [800.0] * 80}, errors=0, slo=Slo(), expected_total=1000)
+    assert early_stop_reason({"x": [800.0] * 60}, errors=0, slo=Slo(), expected_total=1000) is None

@@ -111,7 +111,11 @@ def test_report_and_steps_csv_show_the_real_window_of_a_step_stopped_early(tmp_p
     with (tmp_path / "steps.csv").open() as f:
         csv_rows = list(csv.DictReader(f))
     # new columns come after the old ones, whose order is unchanged
-    assert list(csv_rows[0])[-3:] == ["dir", "measured_s", "stopped_early_reason"]
+    cols = list(csv_rows[0])
+    i = cols.index("dir")
+    assert cols[i:i + 3] == ["dir", "measured_s", "stopped_early_reason"]
+    assert cols[i + 3:] == ["verdict", "extension_s", "unjudged_operations", "inconclusive_reason", "operators_active",
+                            "login_failures", "timed_out_at_end", "littles_law_ratio"]
     assert list(csv_rows[0])[:11] == ["profile", "search", "phase", "customers", "operators", "repeat", "valid",
                                       "passed", "early_stopped", "invalid_reason", "duration_s"]
     by_stop = {r["early_stopped"] for r in csv_rows}

@@ -8,6 +8,7 @@ import pytest
 
 from loadgen.capacity.search import (
     FAIL,
+    INCONCLUSIVE,
     INVALID,
     PASS,
     SearchSpec,
@@ -200,7 +201,76 @@ def test_round_levels_stay_inside_the_bracket():
     assert round_level(999.6, 1000, 1002) == 1001
 
 
+def test_fallback_boundary_is_confirmed_with_as_many_repeats_as_the_one_it_replaces():
+    # Capacity 20,000 (a pass at 19,000 the first time only): the bisection's pass at 19,000 fails its
+    # repeat; the answer falls back to the highest lower pass, measured once in the search, and that
+    # level is measured again until it too has `repeats` valid measurements.
+    for repeats in (2, 3):
+        first: dict[int, bool] = {}
+
+        def flaky(p):
+            if p.level > 20_000:
+                return StepOutcome(FAIL)
+            if p.level >= 19_000 and first.get(p.level):
+                return StepOutcome(FAIL)
+            first[p.level] = True
+            return StepOutcome(PASS)
+
+        result = drive(capacity_search(spec(repeats=repeats)), flaky)
+        held = result.max_passing
+        assert held is not None and held < 19_000 <= result.first_failing
+        assert result.levels[held] == [PASS] * repeats, result.levels
+        assert any("fell back" in n for n in result.notes)
+
+
+def test_fallback_that_fails_its_confirmation_falls_further_and_is_confirmed_again():
+    # Every level above 4,000 passes only once; a fallback's confirmation fails and the answer moves
+    # down until a level holds all its repeats.
+    seen: set[int] = set()
+
+    def once(p):
+        if p.level <= 4000:
+            return StepOutcome(PASS)
+        if p.level > 40_000 or p.level in seen:
+            return StepOutcome(FAIL)
+        seen.add(p.level)
+        return StepOutcome(PASS)
+
+    result = drive(capacity_search(spec(repeats=2, start=1000)), once)
+    assert result.max_passing == 4000
+    assert result.levels[4000] == [PASS, PASS]
+    assert result.first_failing is not None and result.first_failing > 4000
+
+
+def test_inconclusive_steps_are_repeated_like_invalid_ones_never_a_pass():
+    def judge(p):
+        if p.level == 16_000:
+            return StepOutcome(INCONCLUSIVE, "x p95 interval straddles 500 ms")
+        return StepOutcome(PASS if p.level < 16_000 else FAIL)
+
+    result = drive(capacity_search(spec(invalid_retries=2)), judge)
+    assert result.levels[16_000] == [INCONCLUSIVE] * 3  # bounded: 1 + 2 retries
+    assert result.max_passing == 4000 and result.first_failing is None
+    assert result.stopped and "inconclusive" in result.stopped and "16000" in result.stopped
+
+    # inconclusive once, then conclusive: the conclusive measurement decides
+    calls: dict[int, int] = {}
+
+    def once(p):
+        calls[p.level] = calls.get(p.level, 0) + 1
+        if p.level == 16_000 and calls[p.level] == 1:
+            return StepOutcome(INCONCLUSIVE, "straddles")
+        return StepOutcome(PASS if p.level <= 20_000 else FAIL)
+
+    result = drive(capacity_search(spec()), once)
+    assert result.levels[16_000] == [INCONCLUSIVE, PASS]
+    assert result.max_passing is not None and 16_000 <= result.max_passing <= 20_000 < result.first_failing
+
+
 def test_outcome_from_step_object():
+    assert StepOutcome.from_step({"valid": True, "passed": False, "verdict": "inconclusive"}).status == INCONCLUSIVE
+    assert StepOutcome.from_step({"valid": True, "passed": True, "verdict": "pass"}).status == PASS
+    assert StepOutcome.from_step({"valid": True, "passed": False, "verdict": "pass"}).status == FAIL
     assert StepOutcome.from_step({"valid": True, "passed": True}).status == PASS
     assert StepOutcome.from_step({"valid": True, "passed": False}).status == FAIL
     out = StepOutcome.from_step({"valid": False, "passed": True, "invalid_reason": "loadgen saturated"})

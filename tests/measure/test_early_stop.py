@@ -306,7 +306,9 @@ def test_real_steps_on_sqlite_stop_only_when_the_slo_is_lost(tmp_path):
         t = time.monotonic()
         lost = step(IMPOSSIBLE, 30.0, "lost", min_requests=10**9)
         took = time.monotonic() - t
-        kept = step({"p95_ms": 60000, "p99_ms": 60000, "error_rate": 0.5}, 10.0, "kept", min_requests=100)
+        # no extension: this step is about the lost-SLO rule leaving a kept window whole
+        kept = step({"p95_ms": 60000, "p99_ms": 60000, "error_rate": 0.5}, 10.0, "kept", min_requests=100,
+                    max_extension=0.0)
 
     check_step(lost)
     # decided 7.5 s into the 30 s window (a quarter of it), ended at once

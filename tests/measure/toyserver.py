@@ -1,4 +1,6 @@
-"""A toy HTTP server on 127.0.0.1 that can stall: GET /ping, POST /refuse (409)."""
+"""A toy HTTP server on 127.0.0.1 that can stall: GET /ping, POST /refuse (409). ``delay(hit)``, if
+given, is how long (seconds) the ``hit``-th request (1-based) waits before its answer: a known latency
+distribution (e.g. every 20th request slow)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ class ToyServer:
     """Answers at once, except between ``stall_at`` and ``stall_at + stall_s`` (seconds after the
     first request) when every request waits until the stall ends."""
 
-    def __init__(self, stall_after_first_s: float | None = None, stall_s: float = 0.0) -> None:
+    def __init__(self, stall_after_first_s: float | None = None, stall_s: float = 0.0, delay=None) -> None:
+        self.delay = delay
+        self.lock = threading.Lock()
         self.stall_after = stall_after_first_s
         self.stall_s = stall_s
         self.first: float | None = None
@@ -54,9 +58,13 @@ class ToyServer:
 
     def _maybe_stall(self) -> None:
         now = time.time()
-        if self.first is None:
-            self.first = now
-        self.hits += 1
+        with self.lock:
+            if self.first is None:
+                self.first = now
+            self.hits += 1
+            hit = self.hits
+        if self.delay is not None:
+            time.sleep(self.delay(hit))
         if self.stall_after is None:
             return
         start = self.first + self.stall_after

@@ -44,3 +44,15 @@ IDENT = Workload(personas={
     "sales": Persona("sales", "sales", {"ping": (1.0, ident_ping)}),
     "clerk": Persona("clerk", "clerk", {"ping": (1.0, ident_ping), "refuse": (1.0, refuse)}),
 }, login=ident_login)
+
+
+def half_login(s: Session, username: str, password: str) -> None:
+    # Accounts named "bad..." cannot log in: login failures the step must count and report.
+    from loadgen.workload.runtime import LoginFailed
+
+    s.call("login", "GET", f"/login?u={username}")
+    if username.startswith("bad"):
+        raise LoginFailed(f"{username}: refused")
+
+
+HALF_LOGIN = Workload(personas={"sales": Persona("sales", "sales", {"ping": (1.0, ident_ping)})}, login=half_login)
