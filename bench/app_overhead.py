@@ -70,6 +70,8 @@ OPERATIONS = {  # name: (persona, weight)
 }
 
 
+WRITES = {"customer_create", "customer_edit", "sales_order_create", "payment_create", "purchase_order_create",
+          "purchase_order_receive"}
 NEW_ENDPOINTS = {"customer_list_total", "customer_export_csv"}  # not in the baseline app
 
 
@@ -110,22 +112,24 @@ def create_hello_app():
 
 
 class RawDriver:
-    """The bare driver, one connection per worker thread, the same transactions the app runs."""
+    """The bare driver with a bare pool (a queue of connections, made as needed like the app's), the
+    same transactions the app runs."""
 
     def __init__(self, url: str) -> None:
-        import threading
+        import queue
 
         from sqlalchemy import make_url
 
         self.url = make_url(url)
         self.backend = self.url.get_backend_name()
-        self.local = threading.local()
+        self.idle: queue.SimpleQueue = queue.SimpleQueue()
         self.conns: list = []
 
     def connect(self):  # noqa: ANN201
-        conn = getattr(self.local, "conn", None)
-        if conn is not None:
-            return conn
+        try:
+            return self.idle.get_nowait()
+        except Exception:  # noqa: BLE001 - queue.Empty: make one more
+            pass
         u = self.url
         if self.backend == "sqlite":
             import sqlite3
@@ -146,7 +150,6 @@ class RawDriver:
             with conn.cursor() as cur:
                 cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
             conn.commit()
-        self.local.conn = conn
         self.conns.append(conn)
         return conn
 
@@ -160,18 +163,21 @@ class RawDriver:
 
     def run(self, fn, write: bool):  # noqa: ANN001, ANN201
         conn = self.connect()
-        cur = conn.cursor()
-        if self.backend == "sqlite":
-            cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
-            result = fn(cur)
-        except BaseException:
-            conn.rollback()
-            raise
+            cur = conn.cursor()
+            if self.backend == "sqlite":
+                cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                result = fn(cur)
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                cur.close()
+            conn.commit() if write else conn.rollback()
+            return result
         finally:
-            cur.close()
-        conn.commit() if write else conn.rollback()
-        return result
+            self.idle.put(conn)
 
     def insert(self, cur, text: str, args: tuple) -> int:  # noqa: ANN001
         if self.backend == "postgresql":
@@ -679,8 +685,9 @@ async def _connection(port: int, make, headers: bytes, stop_at: float, counts: d
         writer.close()
 
 
-def drive(proc: subprocess.Popen, port: int, make, token: str, seconds: float, connections: int) -> dict:  # noqa: ANN001
-    """Warm up briefly, then count answers and the server's CPU over ``seconds``."""
+def drive(proc: subprocess.Popen, port: int, make, token: str, seconds: float, connections: int,  # noqa: ANN001
+          warmup: float = 0.3) -> dict:
+    """Warm up, then count answers and the server's CPU over ``seconds``."""
     headers = f"Authorization: Bearer {token}\r\n".encode()
 
     async def run(duration: float) -> dict:
@@ -690,7 +697,7 @@ def drive(proc: subprocess.Popen, port: int, make, token: str, seconds: float, c
                                for _ in range(connections)])
         return counts
 
-    asyncio.run(run(0.3))
+    asyncio.run(run(warmup))
     cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
     counts = asyncio.run(run(seconds))
     cpu, elapsed = cpu_seconds(proc.pid) - cpu0, time.perf_counter() - t0
@@ -727,6 +734,65 @@ def scratch_database(url: str) -> tuple[str, object]:
     return u.set(database=name).render_as_string(hide_password=False), drop
 
 
+class Snapshot:
+    """The seeded book, put back before every round, so that each round's reads see the same book
+    (writes of earlier rounds would otherwise grow what the reports scan, round after round)."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine, make_url, text
+
+        from reference_app.db import backend_of, normalise_url
+        from reference_app.models import TABLES
+
+        self.url, self.backend = url, backend_of(url)
+        self.text, self.tables = text, [t.name for t in TABLES]
+        if self.backend == "sqlite":
+            self.path = make_url(url).database
+            shutil.copyfile(self.path, self.path + ".snap")  # the seeding engine is disposed: no WAL left
+            return
+        u = normalise_url(make_url(url))
+        self.db, self.snap = u.database, u.database + "_snap"
+        self.admin = create_engine(u.set(database="postgres") if self.backend == "postgresql" else u,
+                                   isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            if self.backend == "postgresql":
+                conn.execute(text(f'CREATE DATABASE "{self.snap}" TEMPLATE "{self.db}"'))
+            else:
+                conn.execute(text(f"CREATE DATABASE `{self.snap}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+                for t in self.tables:
+                    conn.execute(text(f"CREATE TABLE `{self.snap}`.`{t}` LIKE `{self.db}`.`{t}`"))
+                    conn.execute(text(f"INSERT INTO `{self.snap}`.`{t}` SELECT * FROM `{self.db}`.`{t}`"))
+
+    def restore(self) -> None:
+        """Put the seeded book back (no server may be connected)."""
+        text = self.text
+        if self.backend == "sqlite":
+            for suffix in ("-wal", "-shm"):
+                Path(self.path + suffix).unlink(missing_ok=True)
+            shutil.copyfile(self.path + ".snap", self.path)
+            return
+        with self.admin.connect() as conn:
+            if self.backend == "postgresql":
+                conn.execute(text(f'DROP DATABASE "{self.db}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{self.db}" TEMPLATE "{self.snap}"'))
+                return
+            conn.execute(text("SET FOREIGN_KEY_CHECKS = 0"))
+            for t in self.tables:
+                conn.execute(text(f"DELETE FROM `{self.db}`.`{t}`"))
+                conn.execute(text(f"INSERT INTO `{self.db}`.`{t}` SELECT * FROM `{self.snap}`.`{t}`"))
+            conn.execute(text("SET FOREIGN_KEY_CHECKS = 1"))
+
+    def drop(self) -> None:
+        text = self.text
+        if self.backend == "sqlite":
+            Path(self.path + ".snap").unlink(missing_ok=True)
+            return
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.snap}" WITH (FORCE)' if self.backend == "postgresql"
+                              else f"DROP DATABASE IF EXISTS `{self.snap}`"))
+        self.admin.dispose()
+
+
 def export_baseline(rev: str, dest: str) -> str:
     """The reference app of ``rev`` in ``dest``, by ``git archive`` (no worktree metadata)."""
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "reference_app"],
@@ -753,6 +819,7 @@ def main() -> None:
     ap.add_argument("--endpoints", help="comma-separated subset (default: all)")
     args = ap.parse_args()
     names = args.endpoints.split(",") if args.endpoints else list(OPERATIONS)
+    names.sort(key=lambda n: n in WRITES)  # reads first: they then all see the seeded book
     unknown = set(names) - set(OPERATIONS)
     if unknown or not (100 <= args.customers <= 1_000_000 and 0.5 <= args.seconds <= 600
                        and 1 <= args.connections <= 256 and 1 <= args.rounds <= 20):
@@ -770,18 +837,18 @@ def main() -> None:
     tmp_base = None
     url, drop = scratch_database(args.db or "sqlite://")
     procs: list[subprocess.Popen] = []
+    snapshot = None
     try:
         baseline_sha = None
         if not args.no_baseline:
             tmp_base = tempfile.mkdtemp(prefix="jxc-baseline-")
             baseline_sha = export_baseline(args.baseline_rev, tmp_base)
             kinds["baseline"] = ("reference_app.main:create_app", tmp_base)
-        # Every receipt needs an order still open: a generous 5,000 receipts/s for each kind but hello.
-        per_kind = 5000 * (args.seconds + 0.3) * args.rounds
-        open_pos = int(per_kind * (len(kinds) - 1)) if "purchase_order_receive" in names else 0
+        # Every receipt needs an order still open: a generous 5,000 receipts/s for each kind but hello
+        # (the book, open orders included, is put back before each round).
+        open_pos = int(5000 * (args.seconds + 0.3) * (len(kinds) - 1)) if "purchase_order_receive" in names else 0
         book = seed(url, args.customers, open_pos)
-        po_ids = itertools.chain(book["open_pos"], itertools.repeat(book["open_pos"][-1] if book["open_pos"] else 1))
-        reqs = {kind: requests_for(book, itertools.repeat(1) if kind == "hello" else po_ids) for kind in kinds}
+        snapshot = Snapshot(url)
         env = {"JXC_DATABASE_URL": url, "JXC_POOL_SIZE": "10", "JXC_MAX_OVERFLOW": "10",
                **{f"JXC_BENCH_{k.upper()}_ID": str(v) for k, v in book["ids"].items()}}
         results: dict[str, dict[str, list[dict]]] = {k: {n: [] for n in names} for k in kinds}
@@ -789,21 +856,26 @@ def main() -> None:
         for rnd in range(args.rounds):
             # All kinds up at once (an idle server costs nothing), each endpoint driven against every
             # kind in turn: the writes of one endpoint grow the book for the next, but equally for
-            # every kind. The order of kinds alternates between rounds.
+            # every kind (and reads come first). The order of kinds alternates between rounds.
+            snapshot.restore()
+            po_ids = itertools.chain(book["open_pos"], itertools.repeat(book["open_pos"][-1] if open_pos else 1))
+            reqs = {kind: requests_for(book, itertools.repeat(1) if kind == "hello" else po_ids) for kind in kinds}
             loads.append(os.getloadavg()[0])
             servers = {}
             try:
                 for kind, (target, path) in kinds.items():
                     servers[kind] = start_server(target, env, path)
                     procs.append(servers[kind][0])
-                for name in names:
+                for i, name in enumerate(names):
                     for kind in (list(kinds) if rnd % 2 == 0 else list(kinds)[::-1]):
                         if kind == "baseline" and name in NEW_ENDPOINTS:
                             continue
                         role, make = reqs[kind][name]
                         proc, port = servers[kind]
+                        # The first endpoint of a fresh server also warms its pool up (connections are
+                        # made on demand, expensive on MariaDB).
                         results[kind][name].append(drive(proc, port, make, book["tokens"][role], args.seconds,
-                                                         args.connections))
+                                                         args.connections, warmup=2.0 if i == 0 else 0.3))
             finally:
                 for proc, _ in servers.values():
                     stop_server(proc)
@@ -811,7 +883,11 @@ def main() -> None:
     finally:
         for proc in procs:
             stop_server(proc)
-        drop()
+        try:
+            if snapshot is not None:
+                snapshot.drop()
+        finally:
+            drop()
         if tmp_base:
             shutil.rmtree(tmp_base, ignore_errors=True)
 

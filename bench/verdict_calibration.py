@@ -16,7 +16,7 @@ Two parts, in one run:
    (judged at the cap only) for comparison.
 2. **A few real steps** on the toy HTTP server (``tests/measure/toyserver.py``) whose answers wait a
    log-normal delay: the whole load path (Locust, raw samples, Parquet, extension by SIGUSR1), at a
-   threshold 15 % below and 15 % above the true p95, printing verdicts and the extra seconds.
+   threshold 15 % and 5 % below and above the true p95, printing verdicts and the extra seconds.
 
     python bench/verdict_calibration.py [--trials 2000] [--real-steps 2] [--rate 30] [--window 15]
 
@@ -122,7 +122,7 @@ def real_steps(args) -> None:
           f"true p95 {true_p95_ms:.1f} ms; {args.users} operators without think time, window {args.real_window:g} s "
           f"after 1 s warm-up, cap {args.real_window * (1 + args.max_extension):g} s; load {os.getloadavg()[0]:.1f}")
     extra_total = 0.0
-    for rel in (-0.15, 0.15):
+    for rel in (-0.15, -0.05, 0.05, 0.15):
         threshold = true_p95_ms * (1 + rel)
         for k in range(args.real_steps):
             with ToyServer(delay=delay) as srv, tempfile.TemporaryDirectory() as tmp:
@@ -144,7 +144,7 @@ def real_steps(args) -> None:
             print(f"   threshold {threshold:7.1f} ms ({rel:+.0%}) step {k + 1}: {v:<12} p95 {op['p95_ms']:.1f} ms, "
                   f"95 % interval {op['p95_ci_ms']}, {op['requests']} requests, window {w['measured_s']:g} s "
                   f"(+{w['extension_s']:g} s, {w['ended']}), wall {wall:.1f} s")
-    print(f"   extra measured seconds over {2 * args.real_steps} real steps: {extra_total:.1f} s")
+    print(f"   extra measured seconds over {4 * args.real_steps} real steps: {extra_total:.1f} s")
 
 
 def main() -> None:

@@ -70,6 +70,22 @@ def interval(values, q: float, confidence: float = CONFIDENCE) -> list[float | N
     return [None if r is None else float(part[r - 1]) for r in (low, up)]
 
 
+def interval_whatever(values, q: float, unseen: int, confidence: float = CONFIDENCE) -> list[float | None]:
+    """``[low, high]`` of the ``q``-quantile once ``unseen`` more samples (still in flight) join
+    ``values``, each bound at its worst: the high one as if they were all slower than everything
+    seen (None when it would rest on them), the low one as if they were all faster (None likewise)."""
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    low, up = quantile_ranks(n + unseen, q, confidence)
+    lo_rank = None if low is None or low - unseen < 1 else low - unseen  # the unseen sit at the bottom
+    hi_rank = None if up is None or up > n else up                       # the unseen sit at the top
+    kth = [r - 1 for r in (lo_rank, hi_rank) if r is not None]
+    if not kth:
+        return [None, None]
+    part = np.partition(x, kth)
+    return [None if r is None else float(part[r - 1]) for r in (lo_rank, hi_rank)]
+
+
 def min_samples_for_upper(q: float, confidence: float = CONFIDENCE) -> int:
     """Fewest samples for an upper bound of the ``q``-quantile to exist: ``q ** n <= alpha / 2``."""
     return math.ceil(math.log(_tail(confidence)) / math.log(q) - 1e-12)
@@ -85,4 +101,4 @@ def coverage(n: int, q: float, low: int | None, up: int | None) -> float:
     return float(binom.cdf(hi_k, n, q) - (binom.cdf(lo_k - 1, n, q) if lo_k > 0 else 0.0))
 
 
-__all__ = ["CONFIDENCE", "coverage", "interval", "min_samples_for_upper", "quantile_ranks"]
+__all__ = ["CONFIDENCE", "coverage", "interval", "interval_whatever", "min_samples_for_upper", "quantile_ranks"]

@@ -19,9 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import math
+
 import numpy as np
 
-from loadgen.measure.bounds import interval, min_samples_for_upper, quantile_ranks
+from loadgen.measure.bounds import interval, interval_whatever, min_samples_for_upper, quantile_ranks
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
@@ -225,22 +227,27 @@ EXTENSION_CONFIDENCE = 0.99
 
 
 def pending_judgements(latencies_by_operation: Mapping[str, Sequence[float]], *, slo: object, at_s: float,
-                       cap_s: float, confidence: float = 0.95) -> list[str]:
+                       cap_s: float, confidence: float = 0.95, unseen: int = 0) -> list[str]:
     """What still keeps a running step from a conclusive verdict ``at_s`` seconds into a window that
     may last ``cap_s``: each operation percentile whose interval straddles its threshold, or that has
     no upper bound yet but would have enough samples by ``cap_s`` at its rate so far. A percentile
     that cannot get enough samples even at the cap is not waited for (it ends unjudged). Empty: every
     verdict that can be reached is reached, or one percentile already fails (the step fails whatever
     the others say); the window may end. ``confidence``: of the intervals looked at (see
-    ``EXTENSION_CONFIDENCE``)."""
+    ``EXTENSION_CONFIDENCE``). ``unseen``: requests not in ``latencies_by_operation`` yet that the
+    window will hold (in flight, not yet reported); each operation gets its share of them, rounded
+    up, at their worst (:func:`loadgen.measure.bounds.interval_whatever`), so that a verdict reached
+    here is not undone by what finishes after the window ends."""
     pending = []
+    total = sum(len(v) for v in latencies_by_operation.values())
     for name, lat in latencies_by_operation.items():
         n = len(lat)
         if n == 0:
             continue
         th = operation_thresholds(slo, name)
+        share = math.ceil(unseen * n / total) if unseen > 0 else 0
         for key, q in QUANTILES.items():
-            ci = interval(lat, q, confidence)
+            ci = interval_whatever(lat, q, share, confidence)
             v = percentile_verdict(ci, th[key])
             if v == FAIL:
                 return []

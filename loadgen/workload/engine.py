@@ -182,7 +182,8 @@ def _run_clock(plan: LoadPlan, counts, drained, progress: bool, tally: WindowTal
             extra = {}
             if tally is not None and phase == "measure":
                 upto = now if tally.upto is None else tally.upto
-                extra["window"] = {"at_s": round(upto - plan.measure_start, 3), **tally.take()}
+                extra["window"] = {"at_s": round(upto - plan.measure_start, 3), "lag_s": round(max(0.0, now - upto), 3),
+                                   **tally.take()}
             _emit(progress, t=round(now - (plan.t0 or now), 2), phase=phase, **counts(), **extra)
             last_emit = now
         nap = min(1.0, max(0.05, plan.end - now)) if now < plan.end else 0.05

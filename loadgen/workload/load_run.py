@@ -19,6 +19,7 @@ to the cap. Before the planned length only the lost-SLO rule may end it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -77,6 +78,7 @@ class EarlyStop:
         self.kind: str | None = None
         self.pending: list[str] = []
         self.looks = 0  # decisions made from the planned end on
+        self.lag_s = 0.0  # how far behind the clock the last window report was
         self.in_flight_max = in_flight_max
         self.planned_total = float(planned_total or 0.0)
         self.min_elapsed_s = max(min_s, min_fraction * self.duration_s)
@@ -133,8 +135,11 @@ class EarlyStop:
         # must not add up to a lucky pass (bench/verdict_calibration.py).
         confidence = 0.95 if self.looks == 0 else EXTENSION_CONFIDENCE
         self.looks += 1
+        # Not in the tally yet: the requests in flight, and those finished since the tally's last
+        # update (``lag_s``: the master hears its workers up to a second late).
+        unseen = self.in_flight_max + math.ceil(self.requests / max(at_s, 1e-9) * self.lag_s)
         self.pending = pending_judgements(self.latencies(), slo=self.slo, at_s=at_s, cap_s=self.cap_s,
-                                          confidence=confidence)
+                                          confidence=confidence, unseen=unseen)
         if self.pending:
             return None
         self.kind = "conclusive"
@@ -143,6 +148,7 @@ class EarlyStop:
     def feed(self, window: dict) -> str | None:
         """One engine progress line's ``window`` part: add it, then decide."""
         self.add(window.get("lat") or {}, window.get("errors") or 0)
+        self.lag_s = max(0.0, float(window.get("lag_s") or 0.0))
         return self.decide(float(window["at_s"]))
 
 

@@ -36,7 +36,7 @@ class Compiled:
     positional: tuple[str, ...] | None  # parameter order for ?/%s paramstyles; None: by name
     defaults: dict[str, Any]  # binds with a value fixed in the statement
     bind_processors: dict[str, Callable[[Any], Any]]  # e.g. datetime -> text on SQLite
-    result_processors: tuple[Callable[[Any], Any] | None, ...]  # e.g. text -> datetime on SQLite
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, converter), e.g. text -> datetime on SQLite
     keys: tuple[str, ...]  # result column names
     returns_id: bool  # an INSERT that ends in RETURNING <primary key>
 
@@ -58,13 +58,6 @@ class Compiled:
             if out[i] is not None:
                 out[i] = process(out[i])
         return tuple(out)
-
-    @property
-    def processed(self) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
-        return self._processed
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_processed", tuple((i, p) for i, p in enumerate(self.result_processors) if p))
 
 
 class Prepared:
@@ -118,12 +111,13 @@ def _compile(stmt: ClauseElement, dialect: Dialect, new_id: bool) -> Compiled:
             bind_processors[name] = process
     columns = getattr(stmt, "selected_columns", None)
     result_types = [c.type for c in columns] if columns is not None and not returns_id else []
-    result_processors = tuple(t.dialect_impl(dialect).result_processor(dialect, None) for t in result_types)
+    converters = (t.dialect_impl(dialect).result_processor(dialect, None) for t in result_types)
+    processed = tuple((i, p) for i, p in enumerate(converters) if p is not None)
     keys = tuple(c.key for c in columns) if columns is not None and not returns_id else ()
     return Compiled(
         sql=compiled.string,
         positional=tuple(compiled.positiontup) if compiled.positional else None,
-        defaults=defaults, bind_processors=bind_processors, result_processors=result_processors,
+        defaults=defaults, bind_processors=bind_processors, processed=processed,
         keys=keys, returns_id=returns_id,
     )
 

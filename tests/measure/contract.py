@@ -33,3 +33,17 @@ def check_step(step: dict) -> None:
     assert step["valid"] == (step["invalid_reason"] is None)
     if not step["valid"]:
         assert step["passed"] is False
+    # confidence-bound verdicts (issue 12): present on every step written since
+    assert step["verdict"] in ("pass", "fail", "inconclusive")
+    assert step["passed"] == (step["valid"] and step["verdict"] == "pass")
+    for name, op in step["operations"].items():
+        assert op["verdict"] in ("pass", "fail", "inconclusive"), f"operations.{name}.verdict"
+        for k in ("p95_ci_ms", "p99_ci_ms"):
+            low, high = op[k]
+            assert low is None or high is None or low <= op[k[:3] + "_ms"] <= high, f"operations.{name}.{k} = {op[k]}"
+    assert isinstance(step["unjudged_operations"], dict)
+    assert isinstance(step["login_failures"], int) and isinstance(step["operators_active"], int)
+    if step.get("model") == "closed" and step["valid"] and step["requests"]:
+        assert step["operators_active"] == step["operators"]
+        law = step["littles_law"]
+        assert law is None or law["ratio"] is None or law["ratio"] > 0

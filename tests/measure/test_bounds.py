@@ -75,3 +75,16 @@ def test_large_n_is_fast_and_near_the_normal_approximation():
     low, up = quantile_ranks(n, q)
     sd = math.sqrt(n * q * (1 - q))
     assert abs((n * q - low) / sd - 1.96) < 0.01 and abs((up - n * q) / sd - 1.96) < 0.01
+
+
+def test_bounds_whatever_the_unseen_samples_are():
+    from loadgen.measure.bounds import interval, interval_whatever
+
+    rng = np.random.default_rng(11)
+    for n, unseen in ((500, 0), (500, 10), (80, 12), (380, 16)):
+        x = rng.exponential(size=n)
+        low, high = interval_whatever(x, 0.95, unseen)
+        slow = interval(np.concatenate([x, np.full(unseen, np.inf)]), 0.95)[1]
+        fast = interval(np.concatenate([x, np.full(unseen, -np.inf)]), 0.95)[0]
+        assert high == (None if slow is None or np.isinf(slow) else slow)
+        assert low == (None if fast is None or np.isinf(fast) else fast)

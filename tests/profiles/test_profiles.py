@@ -67,6 +67,8 @@ def test_external_url_is_kept_as_given():
         ("workload: {mix: {sales: 0.5, clerk: 0.2}}\n", "workload.mix", "sum to 0.7"),
         ("workload: {operators: 5, rate: 2}\n", "workload", "not both"),
         ("sweep: {start_customers: 100, max_customers: 10}\n", "sweep", "max_customers 10"),
+        ("sweep: {max_extension: -0.5}\n", "sweep.max_extension", "-0.5"),
+        ("sweep: {max_extension: 20}\n", "sweep.max_extension", "20"),
         ("bogus: 1\n", "bogus", "unknown field 'bogus'"),
     ],
 )
