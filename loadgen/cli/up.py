@@ -13,8 +13,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from loadgen.cli import stops
 from loadgen.errors import JxcError
-from loadgen.sut.cgroups import Terminated
 from profiles.loader import load_profile
 from profiles.schema import format_size
 
@@ -56,6 +56,7 @@ def up(
     profile = load_profile(profile_file)
     n = customers or profile.sweep.start_customers
     out = Console(soft_wrap=True)
+    stops.remove_leftovers(Console(stderr=True))
     try:
         with SystemUnderTest(profile, unconstrained=unconstrained, port=port) as sut:
             out.print(f"[dim]{profile.name}: database up ({profile.database.engine}); seeding {n} customers...[/]",
@@ -90,8 +91,9 @@ def up(
     except JxcError as exc:
         # Name the file: "PROFILE: database.settings: ..." like every other profile error.
         raise JxcError(f"{profile_file}: {exc}", exit_code=exc.exit_code) from None
-    except (KeyboardInterrupt, Terminated):
-        out.print("stopped; everything torn down", highlight=False)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGINT or SIGTERM (Terminated)
+        raise stops.stopped(exc, "the system was torn down (app, database, cgroup, temporary files); "
+                                 "nothing kept") from None
 
 
 def register(app: typer.Typer) -> None:
