@@ -10,18 +10,17 @@ Bounded (``MAX_EXAMPLES`` per operation, no deadline) so that the whole run stay
 from __future__ import annotations
 
 import pytest
+import schemathesis  # the test extras install it: a missing one fails here, never skips
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
-schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
-
-from reference_app.config import Settings  # noqa: E402
-from reference_app.main import create_app  # noqa: E402
-from reference_app.models import Operator  # noqa: E402
-from reference_app.db import make_engine  # noqa: E402
-from reference_app.schema import create_schema  # noqa: E402
-from reference_app.security import hash_password  # noqa: E402
+from reference_app.config import Settings
+from reference_app.db import make_engine
+from reference_app.main import create_app
+from reference_app.models import Operator
+from reference_app.schema import create_schema
+from reference_app.security import hash_password
 
 MAX_EXAMPLES = 8
 PASSWORD = "fuzz-password-1"
