@@ -46,7 +46,7 @@ def up(
                                   "(default: the profile's sweep.start_customers)."),
     unconstrained: bool = typer.Option(False, "--unconstrained", help="Run without cgroup limits (recorded as "
                                        "'native, unconstrained') where cgroups cannot be written."),
-    port: int = typer.Option(None, "--port", help="App port on 127.0.0.1 (default: a free one)."),
+    port: int = typer.Option(None, "--port", min=1, max=65535, help="App port on 127.0.0.1 (default: a free one)."),
     as_json: bool = typer.Option(False, "--json", help="Print the system's description as one JSON line."),
 ) -> None:
     """Bring up the profile's system (cgroup, database, seeded data, app) and wait; Ctrl-C tears it down."""
