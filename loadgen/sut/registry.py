@@ -5,8 +5,9 @@ A process that creates a temporary directory, a cgroup or a child process record
 process, ``<runs dir>/<pid>-<start time>.json``; the start time (``/proc/<pid>/stat``) and the boot
 id tell a live owner from a dead one whose pid was reused. ``up``, ``run`` and ``sweep`` call
 :func:`reap` first: for every record whose owner is gone it kills the recorded processes still
-alive (same pid *and* start time), kills what is left in the recorded cgroups and removes them, and
-deletes the recorded directories. Children normally die with jxcbench already (parent-death signal,
+alive (same pid *and* start time), kills what is left in the recorded cgroups and removes them,
+deletes the recorded directories and drops the recorded snapshot databases a sweep made on an
+external server (``<db>__snap_<name>``; the record then holds that server's URL, so it is private). Children normally die with jxcbench already (parent-death signal,
 :mod:`loadgen.lifeline`); what cannot die is on disk, and that is what this is for.
 
 Nothing is trusted blindly: the runs directory (``/tmp/jxcbench-runs-<uid>``, or
@@ -113,7 +114,7 @@ def _update(kind: str, value: Any, *, add: bool) -> None:
             items.remove(value)
         # A child that exited by itself (a start retried on another port) needs no reaping.
         doc["processes"] = [p for p in doc.get("processes", []) if alive(p[0], p[1])]
-        if any(doc.get(k) for k in ("dirs", "cgroups", "processes")):
+        if any(doc.get(k) for k in ("dirs", "cgroups", "processes", "snapshots")):
             _write(path, doc)
         else:
             path.unlink(missing_ok=True)
@@ -145,6 +146,25 @@ def release_process(pid: int) -> None:
     for item in list(doc.get("processes", [])):
         if item[0] == pid:
             _update("processes", item, add=False)
+
+
+def claim_snapshot(url: str, name: str) -> None:
+    """A snapshot database on an external server (nothing else would ever drop it)."""
+    _update("snapshots", [url, name], add=True)
+
+
+def release_snapshot(url: str, name: str) -> None:
+    _update("snapshots", [url, name], add=False)
+
+
+def _drop_snapshot(url: str, name: str) -> bool:
+    from loadgen.seed import drop_snapshot
+
+    try:
+        drop_snapshot(url, name)  # checks the name: only <db>__snap_<name> databases
+    except Exception:  # noqa: BLE001 - server away: keep the record, try again next time
+        return False
+    return True
 
 
 # -- the next run --------------------------------------------------------------------------------------
@@ -238,12 +258,25 @@ def reap() -> list[str]:
             if p is not None:
                 shutil.rmtree(p, ignore_errors=True)
                 removed.append(f"directory {p}")
+        kept = []
+        for item in doc.get("snapshots", []):
+            try:
+                url, name = str(item[0]), str(item[1])
+            except (TypeError, IndexError):
+                continue
+            if _drop_snapshot(url, name):
+                removed.append(f"snapshot {name}")
+            else:
+                kept.append([url, name])
         try:
-            path.unlink()
+            if kept:  # the server did not answer: the next run tries again
+                _write(path, {**doc, "processes": [], "cgroups": [], "dirs": [], "snapshots": kept})
+            else:
+                path.unlink()
         except OSError:
             pass
     return removed
 
 
-__all__ = ["alive", "claim_cgroup", "claim_dir", "claim_process", "reap", "release_cgroup", "release_dir",
-           "release_process", "runs_dir", "start_time"]
+__all__ = ["alive", "claim_cgroup", "claim_dir", "claim_process", "claim_snapshot", "reap", "release_cgroup",
+           "release_dir", "release_process", "release_snapshot", "runs_dir", "start_time"]
