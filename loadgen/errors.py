@@ -18,4 +18,10 @@ class JxcError(Exception):
             self.exit_code = exit_code
 
 
-__all__ = ["JxcError"]
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C raises :class:`KeyboardInterrupt` (a subclass of it), so that
+    every path that stops cleanly on Ctrl-C stops the same way on SIGTERM; only the exit code
+    differs (143, not 130)."""
+
+
+__all__ = ["JxcError", "Terminated"]

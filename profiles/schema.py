@@ -297,7 +297,7 @@ class Sweep(_Strict):
                 f"max_customers {self.max_customers} is below start_customers {self.start_customers}"
             )
         if self.operators is not None and (not self.operators or min(self.operators) < 1):
-            raise ValueError("operators levels must be a non-empty list of positive counts")
+            raise ValueError(f"operators levels must be a non-empty list of positive counts, got {self.operators}")
         return self
 
 

@@ -23,6 +23,7 @@ from reference_app.api.router import api_routers
 from reference_app.api.workers import WORKERS
 from reference_app.config import Settings
 from reference_app.db import parse_sqlite_pragmas
+from reference_app.services import operators
 from reference_app.services.database import Database
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.settings = settings
     app.state.secret_key = lambda: settings.secret_key or db.meta()["secret_key"]
-    app.state.tokens = TokenCache(app.state.secret_key)
+    app.state.tokens = TokenCache(app.state.secret_key, operator=lambda oid: operators.role_and_team(db, oid))
     install_error_handlers(app)
     for router in api_routers:
         app.include_router(router, prefix="/api/v1")

@@ -86,9 +86,11 @@ class LevelledSystem:
 
     def _drop_snapshots(self, sut: Any) -> None:
         from loadgen.seed import drop_snapshot
+        from loadgen.sut import registry
 
         for name in self.snapshots.values():
             drop_snapshot(sut.db_url, name)
+            registry.release_snapshot(sut.db_url, name)
         self.snapshots.clear()
 
     # -- moving the book ------------------------------------------------------------------------------
@@ -119,6 +121,10 @@ class LevelledSystem:
             self.level = customers
         if customers not in self.snapshots:
             name = _snapshot_name(customers)
+            if not self._snapshots_die_with_system(sut):  # a SIGKILL skips close(): the next run drops it
+                from loadgen.sut import registry
+
+                registry.claim_snapshot(sut.db_url, name)
             book["snapshot_s"] = round(snapshot(sut.db_url, name), 3)
             self.snapshots[customers] = name
         return book

@@ -45,7 +45,7 @@ from loadgen.capacity.search import (
     conclude,
     frontier_search,
 )
-from loadgen.errors import JxcError
+from loadgen.errors import JxcError, Terminated
 from reports.analysis.limiting import limiting_factor
 
 MANIFEST = "sweep.json"
@@ -313,11 +313,12 @@ class Sweep:
 
                 with LevelledSystem(run.plan.profile, unconstrained=self.unconstrained) as system:
                     self._run_profile(run, system)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGINT, or SIGTERM (loadgen.errors.Terminated)
             self._write(partial=True)
             raise SweepInterrupted(
-                f"interrupted; {self.measured + self.reused} finished step(s) kept in {self.out} "
-                f"({CAPACITY_FILE} marked partial); run the same command again to resume"
+                f"the sweep; {self.measured + self.reused} finished step(s) kept in {self.out} "
+                f"({CAPACITY_FILE} marked partial); run the same command again to resume",
+                exit_code=143 if isinstance(exc, Terminated) else 130,
             ) from None
         except BaseException:
             self._write(partial=True)

@@ -3,7 +3,8 @@
 
 A module in ``COMMAND_MODULES`` exposes ``register(app)``, which adds its commands. Errors the user
 can fix are raised as :class:`loadgen.errors.JxcError` and end as one red line and exit code 2
-(or the error's own code), never as a traceback.
+(or the error's own code), never as a traceback; a command stopped by SIGINT / SIGTERM ends as one
+line saying what was stopped and kept, exit 130 / 143 (:mod:`loadgen.cli.stops`).
 """
 
 from __future__ import annotations
@@ -39,11 +40,30 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
+    from loadgen.cli import stops
+
+    stops.catch_signals()
     try:
         app()
-    except JxcError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    except stops.Stopped as exc:
+        err_console.print(f"[yellow]stopped[/] ({stops.signal_name(exc.exit_code)}): {exc}", highlight=False,
+                          soft_wrap=True)
         sys.exit(exc.exit_code)
+    except JxcError as exc:
+        if exc.exit_code in (130, 143):  # a stop raised below the CLI (e.g. the sweep's)
+            err_console.print(f"[yellow]stopped[/] ({stops.signal_name(exc.exit_code)}): {exc}", highlight=False,
+                              soft_wrap=True)
+        else:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except SystemExit as exc:
+        # A signal no command turned into its own line: Typer exits 130 for any KeyboardInterrupt,
+        # SIGTERM's Terminated included; say which it was and exit 128 + its number.
+        if exc.code == 130 and stops.received:
+            code = stops.exit_code()
+            err_console.print(f"[yellow]stopped[/] ({stops.signal_name(code)})", highlight=False)
+            sys.exit(code)
+        raise
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ def _shown(url: str) -> str:
 def _engine(url: str, *, must_exist: bool = True):
     try:
         u = make_url(url)
+        if not u.database:
+            raise JxcError(f"--db {_shown(url)}: the URL names no database (…/DBNAME, or sqlite:///FILE)")
         # SQLite would create an empty file just by connecting: refuse instead of leaving one behind.
         if must_exist and u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:" \
                 and not os.path.exists(u.database):

@@ -13,11 +13,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from loadgen.cli import stops
 from loadgen.errors import JxcError
 
 console = Console(stderr=True)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 _UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
+INTERRUPTED_FILE = "step.interrupted.json"
 
 
 def parse_duration(value: str, option: str) -> float:
@@ -65,17 +67,47 @@ def run(
         raise JxcError(f"{profile}: workload sets neither operators nor rate; pass --operators or --rate")
     from loadgen.capacity.step import run_step
 
+    stops.remove_leftovers(console)
     total = warmup_s + duration_s
-    step = _with_progress(lambda on_progress, on_stage: run_step(
-        prof, customers=customers, operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
-        out_dir=out, unconstrained=unconstrained, processes=processes, expect_workers=expect_workers,
-        master_port=master_port, on_progress=on_progress, on_stage=on_stage, min_requests=min_requests,
-        early_stop=early_stop, app_host=app_host), total)
+    stages: list[str] = []
+    t_start = time.time()
+
+    def staged(on_stage):  # noqa: ANN001, ANN202 - remember where we were, for a stop
+        return lambda text: (stages.append(text), on_stage(text))
+
+    try:
+        step = _with_progress(lambda on_progress, on_stage: run_step(
+            prof, customers=customers, operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
+            out_dir=out, unconstrained=unconstrained, processes=processes, expect_workers=expect_workers,
+            master_port=master_port, on_progress=on_progress, on_stage=staged(on_stage), min_requests=min_requests,
+            early_stop=early_stop, app_host=app_host), total)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGINT or SIGTERM (Terminated): the system is torn down by now
+        raise stops.stopped(exc, _mark_interrupted(out, exc, stages[-1] if stages else "starting", t_start,
+                                                   customers=customers, operators=operators, rate=rate,
+                                                   profile=str(profile))) from None
+    (out / INTERRUPTED_FILE).unlink(missing_ok=True)  # an earlier stop's mark: this run finished the step
     if as_json:
         typer.echo(json.dumps(step, indent=2, default=str))
     _print_summary(step, out)
     if not step["valid"]:
         raise typer.Exit(3)  # the reason is printed above; 3 = measured but invalid
+
+
+def _mark_interrupted(out: Path, exc: BaseException, stage: str, t_start: float, **what: object) -> str:
+    """Write ``step.interrupted.json`` next to whatever the stopped step wrote; the line to print."""
+    import datetime as dt
+
+    done = out / "step.json"
+    if done.exists() and done.stat().st_mtime >= t_start:
+        return f"the step was measured; {done} is kept; the system was torn down"
+    kept = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    out.mkdir(parents=True, exist_ok=True)
+    mark = {"interrupted": True, "signal": stops.signal_name(stops.exit_code(exc)), "stage": stage,
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "files": kept, **what}
+    (out / INTERRUPTED_FILE).write_text(json.dumps(mark, indent=2) + "\n")
+    files = f"its partial files ({', '.join(kept)}) are kept in {out}" if kept else "nothing was measured yet"
+    return (f"the step while {stage}; the system was torn down; {files}, marked by {INTERRUPTED_FILE}; "
+            "run the same command again to measure the step")
 
 
 def _with_progress(fn, total: float):

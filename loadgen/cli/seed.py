@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from loadgen.cli import stops
 from loadgen.errors import JxcError
 
 _out = Console()
@@ -64,9 +65,9 @@ def register(app: typer.Typer) -> None:
         try:
             summary = seed_database(db, customers, seed=seed_, customer_quota=quota, index_level=index_level,
                                     progress=not as_json, history=not no_history, chunk_customers=chunk)
-        except KeyboardInterrupt:
-            raise JxcError("interrupted: the database holds every chunk finished so far and passes the audit; "
-                           "run the same command again to finish", exit_code=130) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGINT or SIGTERM (Terminated)
+            raise stops.stopped(exc, "seeding; the database holds every chunk finished so far and passes the "
+                                     "audit; run the same command again to finish") from None
         if as_json:
             print(json.dumps(summary.as_dict()))
         else:

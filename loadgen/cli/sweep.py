@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from loadgen.cli import stops
 from loadgen.errors import JxcError
 
 console = Console(stderr=True)
@@ -19,15 +19,6 @@ def _load(paths: list[Path]):
     from profiles.loader import load_profiles  # imported here: `jxcbench --help` stays fast
 
     return load_profiles(paths)
-
-
-def _raise_on_sigterm() -> None:
-    """A SIGTERM (a CI timeout, ``kill``) stops the sweep like Ctrl-C: finished steps are kept."""
-
-    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 def sweep(
@@ -43,9 +34,11 @@ def sweep(
     from reports.render.verdict import verdict
 
     plans = _load(profiles)
+    # SIGINT and SIGTERM (also with SIGINT ignored, as in a background job) stop the sweep with
+    # finished steps kept: loadgen.cli.stops, installed by the CLI's main.
+    stops.remove_leftovers(console)
     job = Sweep(plans, out, unconstrained=unconstrained, invalid_retries=invalid_retries,
                 log=lambda message: console.print(message, highlight=False))
-    _raise_on_sigterm()
     try:
         doc = job.run()
     except JxcError:

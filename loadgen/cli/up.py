@@ -13,8 +13,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from loadgen.cli import stops
 from loadgen.errors import JxcError
-from loadgen.sut.cgroups import Terminated
 from profiles.loader import load_profile
 from profiles.schema import format_size
 
@@ -46,7 +46,7 @@ def up(
                                   "(default: the profile's sweep.start_customers)."),
     unconstrained: bool = typer.Option(False, "--unconstrained", help="Run without cgroup limits (recorded as "
                                        "'native, unconstrained') where cgroups cannot be written."),
-    port: int = typer.Option(None, "--port", help="App port on 127.0.0.1 (default: a free one)."),
+    port: int = typer.Option(None, "--port", min=1, max=65535, help="App port on 127.0.0.1 (default: a free one)."),
     as_json: bool = typer.Option(False, "--json", help="Print the system's description as one JSON line."),
 ) -> None:
     """Bring up the profile's system (cgroup, database, seeded data, app) and wait; Ctrl-C tears it down."""
@@ -56,6 +56,7 @@ def up(
     profile = load_profile(profile_file)
     n = customers or profile.sweep.start_customers
     out = Console(soft_wrap=True)
+    stops.remove_leftovers(Console(stderr=True))
     try:
         with SystemUnderTest(profile, unconstrained=unconstrained, port=port) as sut:
             out.print(f"[dim]{profile.name}: database up ({profile.database.engine}); seeding {n} customers...[/]",
@@ -90,8 +91,9 @@ def up(
     except JxcError as exc:
         # Name the file: "PROFILE: database.settings: ..." like every other profile error.
         raise JxcError(f"{profile_file}: {exc}", exit_code=exc.exit_code) from None
-    except (KeyboardInterrupt, Terminated):
-        out.print("stopped; everything torn down", highlight=False)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGINT or SIGTERM (Terminated)
+        raise stops.stopped(exc, "the system was torn down (app, database, cgroup, temporary files); "
+                                 "nothing kept") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from sqlalchemy import Engine, inspect, make_url, text
 
+from loadgen import lifeline
 from loadgen.errors import JxcError
 from loadgen.seed.bulk import BulkWriter, Rows, open_writer
 from loadgen.seed.indexes import MARKER, create_bulk_indexes, drop_bulk_indexes
@@ -244,8 +246,13 @@ def _prepare_all(prepare, have: int, bounds: list[tuple[int, int]], pipe, parent
     """Child side of :func:`_prepared_in_child`: every chunk in order, each sent as soon as ready
     (the pipe's buffer holds the child at most one chunk ahead of the writer)."""
     # The fork gave us the reading end too: closed, so that the writer's death (even SIGKILL)
-    # leaves the pipe without a reader and our next send fails instead of blocking for ever.
+    # leaves the pipe without a reader and our next send fails instead of blocking for ever; and a
+    # parent-death signal, so that we do not compute a whole chunk for nobody first.
     parent_end.close()
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
+        lifeline.die_with_parent(parent.pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is the writer's to handle
     try:
         for start, stop in bounds:
             pipe.send(prepare(have, start, stop))

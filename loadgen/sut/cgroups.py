@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadgen.errors import JxcError
+from loadgen.errors import JxcError, Terminated
 
 ROOT = Path(os.environ.get("JXCBENCH_CGROUP_ROOT", "/sys/fs/cgroup"))
 PREFIX = "jxcbench-"
@@ -37,10 +37,6 @@ CFS_PERIOD_US = 100_000
 
 class CgroupUnavailable(JxcError):
     """Cgroups cannot be written here (not root, no cgroup fs, read-only): limits cannot be applied."""
-
-
-class Terminated(BaseException):
-    """SIGTERM, turned into an exception so that ``finally`` blocks tear the system down."""
 
 
 @dataclass

@@ -10,6 +10,11 @@
 Leaving the block — normally, by an exception, Ctrl-C or SIGTERM (turned into an exception while
 inside) — stops the app, stops and deletes a managed database, kills whatever is left in the cgroup
 and removes it. An external database URL is used as given and never dropped.
+
+A SIGKILL leaves no ``finally``: every child then dies with jxcbench (parent-death signal,
+:mod:`loadgen.lifeline`; the app's workers via :mod:`loadgen.sut.app_server`), and the temporary
+directories, cgroup and processes are recorded in :mod:`loadgen.sut.registry` for the next run
+to remove.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from typing import Any
 from loadgen.errors import JxcError
 from loadgen.sut import cgroups as cg
 from loadgen.sut import process as P
+from loadgen.sut import registry
+from loadgen.sut.app_server import FACTORY
 from loadgen.sut.managed_mysql import ManagedMySQL
 from loadgen.sut.managed_postgres import ManagedPostgres
 
@@ -119,6 +126,7 @@ class SystemUnderTest:
             self.workdir = Path(tempfile.mkdtemp(prefix="sut-", dir=self._run_dir))
         else:
             self.workdir = Path(tempfile.mkdtemp(prefix=f"jxcbench-run-{self.run_id}-"))
+        registry.claim_dir(self.workdir)
 
     def _make_cgroup(self) -> None:
         hw = self.profile.hardware
@@ -131,6 +139,7 @@ class SystemUnderTest:
             return
         cpuset = cg.choose_cpuset(hw.cpus, hw.cpuset)
         self.cgroup = cg.create(self.run_id, cpus=hw.cpus, cpuset=cpuset, memory=hw.memory)
+        registry.claim_cgroup(list(self.cgroup.dirs.values()))
         applied = self.cgroup.applied()
         self.limits = {"mode": f"cgroup v{self.cgroup.version}", **applied}
         self.loadgen_cpus = self._stack.enter_context(cg.pinned_outside(cpuset))
@@ -162,7 +171,8 @@ class SystemUnderTest:
                              index_level=self.profile.database.index_level, progress=progress)
 
     def start_app(self, *, timeout: float = HEALTH_TIMEOUT_S) -> str:
-        """Start ``uvicorn reference_app.main:create_app --workers N`` inside the cgroup; wait for /healthz."""
+        """Start ``uvicorn`` with the reference app (:data:`loadgen.sut.app_server.FACTORY`) and ``--workers N``
+        inside the cgroup; wait for /healthz."""
         import httpx
 
         assert self.workdir is not None and self.db_url is not None
@@ -176,13 +186,14 @@ class SystemUnderTest:
         log = self.workdir / "app.log"
         for _attempt in range(3):
             port = self.port or P.free_port()
-            argv = [sys.executable, "-m", "uvicorn", "reference_app.main:create_app", "--factory",
+            argv = [sys.executable, "-m", "uvicorn", FACTORY, "--factory",
                     "--host", "0.0.0.0" if self.app_host else "127.0.0.1", "--port", str(port), "--workers", str(workers),
                     "--log-level", "warning", "--no-access-log"]
             with open(log, "ab") as fh:
                 self._app = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                              cwd=str(_REPO), env=env, start_new_session=True,
                                              preexec_fn=P.preexec(self.cgroup, None))
+            registry.claim_process(self._app.pid)
             self.base_url = f"http://{self.app_host or '127.0.0.1'}:{port}"
 
             def healthy() -> bool:
@@ -282,6 +293,7 @@ class SystemUnderTest:
         """Stop the app (no-op if it is not running); the database and cgroup stay up."""
         if self._app is not None:
             P.stop_process(self._app, grace=10)
+            registry.release_process(self._app.pid)
             self._app = None
 
     def _stop_db(self) -> None:
@@ -292,11 +304,13 @@ class SystemUnderTest:
     def _remove_cgroup(self) -> None:
         if self.cgroup is not None:
             self.cgroup.destroy()
+            registry.release_cgroup(list(self.cgroup.dirs.values()))
             self.cgroup = None
 
     def _remove_workdir(self) -> None:
         if self.workdir is not None:
             P.remove_tree(self.workdir)
+            registry.release_dir(self.workdir)
             self.workdir = None
 
 

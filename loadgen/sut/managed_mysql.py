@@ -18,6 +18,7 @@ from pathlib import Path
 
 from loadgen.errors import JxcError
 from loadgen.sut import process as P
+from loadgen.sut import registry
 from loadgen.sut.cgroups import Cgroup
 
 DEFAULT_SETTINGS: dict[str, object] = {
@@ -99,6 +100,7 @@ class ManagedMySQL:
         install_db, server = find_binaries()
         user = _user()
         self.tmpdir = Path(tempfile.mkdtemp(prefix="jxcbench-mysql-"))
+        registry.claim_dir(self.tmpdir)
         data = self.tmpdir / "data"
         data.mkdir()
         P.chown_tree(self.tmpdir, user)
@@ -118,6 +120,7 @@ class ManagedMySQL:
             self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          stdin=subprocess.DEVNULL, cwd=self.tmpdir, env=P.child_env(user),
                                          start_new_session=True, preexec_fn=P.preexec(self.cgroup, user))
+            registry.claim_process(self.proc.pid)
             if P.wait_until(self._ready, timeout=timeout, proc=self.proc):
                 break
             if self.proc.poll() is None:
@@ -151,8 +154,11 @@ class ManagedMySQL:
         """SIGTERM (clean InnoDB shutdown), SIGKILL if stuck, then delete the datadir."""
         if self.proc is not None:
             P.stop_process(self.proc, sig=signal.SIGTERM, grace=20)
+            registry.release_process(self.proc.pid)
             self.proc = None
-        P.remove_tree(self.tmpdir)
+        if self.tmpdir is not None:
+            P.remove_tree(self.tmpdir)
+            registry.release_dir(self.tmpdir)
         self.tmpdir = None
 
 

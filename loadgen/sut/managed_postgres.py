@@ -19,6 +19,7 @@ from pathlib import Path
 
 from loadgen.errors import JxcError
 from loadgen.sut import process as P
+from loadgen.sut import registry
 from loadgen.sut.cgroups import Cgroup
 
 # Bench defaults; the profile's settings override them.
@@ -92,6 +93,7 @@ class ManagedPostgres:
         bindir = find_bindir()
         user = P.service_user()
         self.tmpdir = Path(tempfile.mkdtemp(prefix="jxcbench-pg-"))
+        registry.claim_dir(self.tmpdir)
         data = self.tmpdir / "data"
         P.chown_tree(self.tmpdir, user)
         P.run_checked(
@@ -110,6 +112,7 @@ class ManagedPostgres:
                 self.proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                              cwd=self.tmpdir, env=P.child_env(user), start_new_session=True,
                                              preexec_fn=P.preexec(self.cgroup, user))
+            registry.claim_process(self.proc.pid)
             if P.wait_until(self._ready, timeout=timeout, proc=self.proc):
                 break
             if self.proc.poll() is None:
@@ -138,8 +141,11 @@ class ManagedPostgres:
         """Fast shutdown (SIGINT: roll back sessions, checkpoint), SIGKILL if stuck, then delete the dir."""
         if self.proc is not None:
             P.stop_process(self.proc, sig=signal.SIGINT, grace=15)
+            registry.release_process(self.proc.pid)
             self.proc = None
-        P.remove_tree(self.tmpdir)
+        if self.tmpdir is not None:
+            P.remove_tree(self.tmpdir)
+            registry.release_dir(self.tmpdir)
         self.tmpdir = None
 
 

@@ -2,7 +2,8 @@
 
 Children are started in their own session (a Ctrl-C in the terminal reaches jxcbench, which then
 stops them in order, instead of hitting every process at once), joined to the run's cgroup before
-exec, and — for database servers that refuse root — switched to an unprivileged user.
+exec, and — for database servers that refuse root — switched to an unprivileged user; last, they
+ask for SIGKILL when jxcbench dies (:mod:`loadgen.lifeline`), so none outlives it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from loadgen import lifeline
 from loadgen.errors import JxcError
 from loadgen.sut.cgroups import Cgroup
 
@@ -61,7 +63,8 @@ def chown_tree(path: Path, user: pwd.struct_passwd | None) -> None:
 
 
 def preexec(cgroup: Cgroup | None, user: pwd.struct_passwd | None) -> Callable[[], None] | None:
-    """Join ``cgroup`` (as root, before dropping privileges), then become ``user``."""
+    """Join ``cgroup`` (as root, before dropping privileges), become ``user``, then set the
+    parent-death signal (after setuid, which would clear it)."""
 
     def become() -> None:
         if user is not None:
@@ -70,8 +73,8 @@ def preexec(cgroup: Cgroup | None, user: pwd.struct_passwd | None) -> Callable[[
             os.setuid(user.pw_uid)
 
     if cgroup is not None:
-        return cgroup.preexec(become)
-    return become if user is not None else None
+        return lifeline.preexec(cgroup.preexec(become))
+    return lifeline.preexec(become if user is not None else None)
 
 
 def child_env(user: pwd.struct_passwd | None, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -50,6 +50,7 @@ import psutil  # noqa: E402
 from gevent.event import AsyncResult  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
+from loadgen import lifeline  # noqa: E402
 from loadgen.measure.collector import SampleCollector, WindowTally  # noqa: E402
 from loadgen.measure.samples import SampleWriter  # noqa: E402
 from loadgen.workload.plan import LoadPlan  # noqa: E402
@@ -250,8 +251,10 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
 
     procs = [subprocess.Popen([sys.executable, "-m", "loadgen.workload.engine", "worker",
                                "--master", "127.0.0.1", "--master-port", str(plan.master_port)],
-                              # same process group as this engine: killing the group ends them too
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              # same process group as this engine: killing the group ends them too;
+                              # and they die with it (parent-death signal) if it is killed alone
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              preexec_fn=lifeline.preexec())
              for _ in range(plan.processes if plan.processes > 1 else 0)]
     total = plan.workers_total
     cpu = CpuMonitor()

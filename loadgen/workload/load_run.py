@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from loadgen import lifeline
 from loadgen.measure.percentiles import summarise_file
 from loadgen.measure.sampler import ResourceSampler, summarise_resources
 from loadgen.measure.validity import (CPU_LIMIT_PCT, MIN_REQUESTS, Validity, closed_loop_problem, judge,
@@ -163,7 +164,8 @@ def run_engine(plan: LoadPlan, out_dir: Path, *, on_progress: ProgressFn | None 
     with open(log_path, "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "loadgen.workload.engine", "run", str(plan_path),
                                  str(out_dir), "--progress"], stdout=subprocess.PIPE, stderr=log,
-                                text=True, start_new_session=True, cwd=os.getcwd())
+                                text=True, start_new_session=True, cwd=os.getcwd(),
+                                preexec_fn=lifeline.preexec())  # dies with us, even by SIGKILL
         if on_start:
             on_start(proc.pid)
         error: list[str] = []

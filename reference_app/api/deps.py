@@ -15,12 +15,14 @@ from typing import Annotated
 import jwt
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 
 from reference_app.domain import Unauthenticated
 from reference_app.security import InvalidToken, decode_token
 from reference_app.services.database import Database
 from reference_app.services.permissions import Actor
+
 
 class TokenCache:
     """Tokens already verified, with their claims, until they expire.
@@ -29,12 +31,23 @@ class TokenCache:
     costs more than the rest of the auth path. A hit is the exact token string that was verified
     before, so it is as good as re-verifying it, and the cached expiry is still enforced. Bounded:
     cleared when full (operators simply re-verify once).
+
+    A valid signature only says who the operator *was* at login: with ``operator`` (operator id ->
+    its current ``(role, team)``, or None when it no longer exists) a token is also checked against
+    the database when first seen and again every ``recheck_s`` seconds, so that the token of a
+    deleted operator, or of one whose role or team changed, stops working (401) — without a
+    database round trip on the other requests.
     """
 
-    def __init__(self, secret: Callable[[], str], size: int = 20_000) -> None:
+    def __init__(self, secret: Callable[[], str], size: int = 20_000, *,
+                 operator: Callable[[int], tuple[str, str | None] | None] | None = None,
+                 recheck_s: float = 30.0) -> None:
         self._secret = secret
         self._size = size
+        self._operator = operator
+        self.recheck_s = recheck_s
         self._claims: dict[str, tuple[Actor, float]] = {}
+        self._checked: dict[str, float] = {}  # token -> when the operator was last found as claimed
 
     def claims(self, token: str) -> Actor:
         hit = self._claims.get(token)
@@ -45,7 +58,21 @@ class TokenCache:
         expires = float(jwt.decode(token, options={"verify_signature": False})["exp"])
         if len(self._claims) >= self._size:
             self._claims.clear()
+            self._checked.clear()
         self._claims[token] = (claims, expires)
+        return claims
+
+    async def actor(self, token: str) -> Actor:
+        """:meth:`claims`, and the operator still exists with that role and team (see above)."""
+        claims = self.claims(token)
+        if self._operator is None or time.time() - self._checked.get(token, 0.0) < self.recheck_s:
+            return claims
+        current = await run_in_threadpool(self._operator, claims.operator_id)
+        if current != (claims.role, claims.team):
+            self._claims.pop(token, None)
+            self._checked.pop(token, None)
+            raise InvalidToken(f"operator {claims.operator_id} no longer exists with role {claims.role!r}")
+        self._checked[token] = time.time()
         return claims
 
 
@@ -63,7 +90,7 @@ class BearerOperator(HTTPBearer):
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("missing bearer token (Authorization: Bearer <token>)")
         try:
-            return request.app.state.tokens.claims(token)
+            return await request.app.state.tokens.actor(token)
         except InvalidToken as exc:
             raise Unauthenticated("invalid or expired token") from exc
 

@@ -11,10 +11,19 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from reference_app.domain import format_money
 from reference_app.models import ROLES, Customer, Operator, Product, Supplier, Warehouse
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+# The tables keep naive UTC (models.utcnow); answers say so ("...+00:00"), as an OpenAPI date-time
+# (RFC 3339) must carry its offset.
+UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
 
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -82,7 +91,7 @@ class ProductOut(BaseModel):
     unit: str
     price: str
     cost: str
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class WarehouseIn(Body):
@@ -109,7 +118,7 @@ class SupplierOut(BaseModel):
     code: str
     name: str
     phone: str | None
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class StockOut(BaseModel):
@@ -149,7 +158,7 @@ class OrderSummary(BaseModel):
     id: int
     warehouse_id: int
     total: str
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class CustomerOut(BaseModel):
@@ -164,8 +173,8 @@ class CustomerOut(BaseModel):
     credit_limit: str
     balance: str
     owner_id: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcTime
+    updated_at: UtcTime
 
 
 class CustomerView(CustomerOut):
@@ -198,7 +207,7 @@ class SalesOrderOut(BaseModel):
     warehouse_id: int
     operator_id: int
     total: str
-    created_at: dt.datetime
+    created_at: UtcTime
     lines: list[SalesLineOut]
 
 
@@ -229,8 +238,8 @@ class PurchaseOrderOut(BaseModel):
     operator_id: int
     status: str
     total: str
-    created_at: dt.datetime
-    received_at: dt.datetime | None
+    created_at: UtcTime
+    received_at: UtcTime | None
     lines: list[PurchaseLineOut]
 
 
@@ -244,7 +253,7 @@ class PaymentOut(BaseModel):
     customer_id: int
     operator_id: int
     amount: str
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 # -- reports -------------------------------------------------------------------------------------
@@ -262,7 +271,7 @@ class AgingBucket(BaseModel):
 
 
 class AgingOut(BaseModel):
-    as_of: dt.datetime
+    as_of: UtcTime
     buckets: list[AgingBucket]
     total: str
 

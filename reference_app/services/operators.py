@@ -33,6 +33,13 @@ def get_operator(db: Database, operator_id: int) -> Operator:
     return operator
 
 
+def role_and_team(db: Database, operator_id: int) -> tuple[str, str | None] | None:
+    """The operator's current role and team; None if there is no such operator (deleted)."""
+    with db.read() as s:
+        row = s.execute(select(Operator.role, Operator.team).where(Operator.id == operator_id)).one_or_none()
+    return None if row is None else (row.role, row.team)
+
+
 def create_operator(db: Database, actor: Actor, fields: dict[str, Any]) -> Operator:
     require_role(actor, ("admin",), "create operators")
     password_hash = hash_password(fields.pop("password"))
@@ -49,4 +56,4 @@ def create_operator(db: Database, actor: Actor, fields: dict[str, Any]) -> Opera
         raise Conflict(f"operator username {fields['username']!r} already exists") from exc
 
 
-__all__ = ["login", "get_operator", "create_operator"]
+__all__ = ["login", "get_operator", "create_operator", "role_and_team"]
