@@ -5,6 +5,7 @@
     jxcbench seed restore  --db URL --name NAME      # go back to it
     jxcbench seed snapshots --db URL                 # list them
     jxcbench seed drop-snapshot --db URL --name NAME
+    jxcbench seed backup --db URL                    # time an engine-native backup and its restore
 """
 
 from __future__ import annotations
@@ -100,6 +101,31 @@ def register(app: typer.Typer) -> None:
 
         for n in list_snapshots(db):
             print(n)
+
+    @seed_app.command("backup")
+    def backup_cmd(db: str = typer.Option(..., "--db"), as_json: bool = typer.Option(False, "--json")) -> None:
+        """Time an engine-native backup of --db and its restore into a scratch copy (then removed)."""
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        from loadgen.seed.backup import SCRATCH, measure_backup
+        from loadgen.sut import registry
+
+        work = Path(tempfile.mkdtemp(prefix="jxcbench-backup-"))
+        registry.claim_dir(work)  # a kill mid-way: the next up/run/sweep removes both
+        registry.claim_snapshot(db, SCRATCH)
+        try:
+            got = measure_backup(db, work)
+        except KeyboardInterrupt as exc:
+            raise stops.stopped(exc, "the backup; its scratch copy and file removed, the database untouched") from None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+            registry.release_snapshot(db, SCRATCH)
+            registry.release_dir(work)
+        print(json.dumps(got) if as_json else
+              f"{got['tool']}: backup {got['backup_s']:.2f} s, {got['bytes'] / 2**20:,.1f} MiB; "
+              f"restore {got['restore_s']:.2f} s ({got['customers_restored']:,} customers restored)")
 
     @seed_app.command("drop-snapshot")
     def drop_cmd(db: str = typer.Option(..., "--db"), name: str = typer.Option(..., "--name")) -> None:

@@ -178,6 +178,15 @@ def test_a_bad_option_is_refused_naming_option_and_value(tmp_path, data):
     (["audit", "--db", "sqlite:///{tmp}/absent.sqlite"], ["absent.sqlite"]),
     (["init-db", "--db", "mysql://"], ["--db"]),
     (["profiles", "validate", "{tmp}/none.yaml"], ["{tmp}/none.yaml", "no such file"]),
+    (["profiles", "list", "{tmp}/nodir"], ["{tmp}/nodir", "not a directory"]),
+    (["serve", "--db", "sqlite:///{tmp}/x.sqlite", "--workers", "0"], ["--workers"]),
+    (["serve", "--db", "sqlite:///{tmp}/x.sqlite", "--port", "70000"], ["--port"]),
+    (["serve", "--db", "sqlite:///{tmp}/absent.sqlite"], ["absent.sqlite"]),
+    (["seed", "restore", "--db", "sqlite:///{tmp}/x.sqlite", "--name", "../../etc"], ["../../etc"]),
+    (["seed", "--db", "sqlite:///{tmp}/x.sqlite", "--customers", "5", "--seed", "x"], ["--seed"]),
+    (["run", "{tmp}/none.yaml", "--customers", "5", "--out", "{tmp}/out"], ["{tmp}/none.yaml"]),
+    (["sweep", "{tmp}/none.yaml", "--out", "{tmp}/out"], ["{tmp}/none.yaml"]),
+    (["up", "{tmp}/none.yaml"], ["{tmp}/none.yaml"]),
 ])
 def test_other_commands_refuse_bad_input_cleanly(tmp_path, args, names):
     code, text_out = jxcbench(*[a.replace("{tmp}", str(tmp_path)) for a in args])

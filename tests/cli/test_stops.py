@@ -28,8 +28,14 @@ _REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _ignore_sigint() -> None:
+_started: list[subprocess.Popen] = []
+
+
+def _ignore_sigint(parent: int = os.getpid()) -> None:
+    from loadgen.lifeline import die_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent, signal.SIGTERM)  # never outlives this test run, whatever fails
 
 
 class Cli:
@@ -40,6 +46,7 @@ class Cli:
         self.proc = subprocess.Popen([sys.executable, "-m", "loadgen.cli", *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, cwd=_REPO, env=env,
                                      preexec_fn=_ignore_sigint, **kw)
+        _started.append(self.proc)
         self.seen: set[int] = set()
         self.stdout: list[str] = []
 
@@ -134,6 +141,15 @@ def _reap_after(tmp_path, monkeypatch):
     yield
     from loadgen.sut.registry import reap
 
+    while _started:  # a case that failed before stopping its jxcbench: stop it now (it tears down)
+        proc = _started.pop()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
     reap()
 
 
