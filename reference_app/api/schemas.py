@@ -307,15 +307,6 @@ class StockList(BaseModel):
 
 
 # -- presenting rows -----------------------------------------------------------------------------
-def customer_dict(c: Customer) -> dict[str, Any]:
-    return {
-        "id": c.id, "code": c.code, "name": c.name, "phone": c.phone, "email": c.email, "region": c.region,
-        "address": c.address, "level": c.level, "credit_limit": format_money(c.credit_limit_cents),
-        "balance": format_money(c.balance_cents), "owner_id": c.owner_id, "created_at": c.created_at,
-        "updated_at": c.updated_at,
-    }
-
-
 # The customer columns the hot reads select, in this order (services.customers.CUSTOMER_COLUMNS).
 CUSTOMER_ROW = ("id", "code", "name", "phone", "email", "region", "address", "level", "credit_limit_cents",
                 "balance_cents", "owner_id", "created_at", "updated_at")
@@ -358,5 +349,5 @@ __all__ = [
     "CustomerOut", "CustomerView", "SalesLineIn", "SalesOrderIn", "SalesLineOut", "SalesOrderOut",
     "CUSTOMER_ROW", "customer_row_dict", "PRODUCT_ROW", "product_row_dict", "PurchaseLineIn", "PurchaseOrderIn", "PurchaseLineOut", "PurchaseOrderOut", "PaymentIn", "PaymentOut",
     "TopCustomer", "AgingBucket", "AgingOut", "StockLevel", "Page", "CustomerPage", "CustomerList",
-    "ProductPage", "StockList", "sized_str", "customer_dict", "operator_dict", "product_dict",
+    "ProductPage", "StockList", "sized_str", "operator_dict", "product_dict",
 ]
