@@ -5,6 +5,10 @@
 * XLSX: openpyxl's write-only mode streams rows into the sheet's XML on disk; the finished file
   (a zip needs its directory at the end) is spooled to a temporary file and sent in chunks.
 
+XLSX cannot hold the control characters below U+0020 other than tab and newlines (the XML 1.0
+character set): a name or address containing one (the API accepts any text) is written with those
+characters removed, not refused half-way through a download.
+
 Money is a decimal string in CSV ("123.45", as in the JSON API) and a number in XLSX (so that the
 spreadsheet can sum it).
 """
@@ -19,6 +23,7 @@ from decimal import Decimal
 
 from fastapi.responses import StreamingResponse
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from reference_app.api.schemas import CUSTOMER_ROW
 from reference_app.domain import format_money
@@ -57,13 +62,17 @@ def csv_chunks(pages: Iterable[list[tuple]]) -> Iterator[bytes]:
         yield buf.getvalue().encode("utf-8")
 
 
+def _xlsx_safe(rec: list) -> list:
+    return [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in rec]
+
+
 def xlsx_chunks(pages: Iterable[list[tuple]]) -> Iterator[bytes]:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("customers")
     ws.append(COLUMNS)
     for rows in pages:
         for row in rows:
-            ws.append(_record(row, lambda cents: Decimal(cents).scaleb(-2)))
+            ws.append(_xlsx_safe(_record(row, lambda cents: Decimal(cents).scaleb(-2))))
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as out:
         wb.save(out)
         out.seek(0)

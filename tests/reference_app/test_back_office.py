@@ -152,3 +152,19 @@ def test_admin_search_and_reports_span_every_owner(world, book):
 
     assert aging_total("admin") == aging_total("mgr_a") + aging_total("mgr_b") + Decimal("0.00")
     assert aging_total("mgr_b") >= Decimal("50.00") and aging_total("admin") >= Decimal("80.00")
+
+
+def test_xlsx_export_drops_characters_a_spreadsheet_cannot_hold():
+    """The API accepts any text; XML 1.0 (XLSX) holds no control characters but tab and newlines.
+    Found by the schema fuzzer: a name with ESC made the whole download fail half-way."""
+    from reference_app.api.export import COLUMNS, xlsx_chunks
+    from reference_app.api.schemas import CUSTOMER_ROW
+
+    row = {name: None for name in CUSTOMER_ROW}
+    row.update(id=1, name="张\x1b三\x00", phone="138\x0700", region="华东", level="vip", owner_id=2,
+               credit_limit_cents=1234, balance_cents=0, created_at=dt.datetime(2026, 1, 2, 3, 4, 5))
+    data = b"".join(xlsx_chunks([[tuple(row[name] for name in CUSTOMER_ROW)]]))
+    ws = load_workbook(io.BytesIO(data)).active
+    got = dict(zip(COLUMNS, [c.value for c in next(ws.iter_rows(min_row=2, max_row=2))]))
+    assert got["name"] == "张三" and got["phone"] == "13800"
+    assert got["credit_limit"] == 12.34
