@@ -177,6 +177,8 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "early_stopped": stopped is not None,  # what steps.csv and report.md read
         "early_stop": bool(early_stop),      # the lost-SLO rule was on
         "verdict": verdict,                   # pass | fail | inconclusive (an invalid step: inconclusive)
+        # the error rate is judged as a point comparison (errors / requests <= slo.error_rate), no bound
+        "error_rate_within_slo": fig["error_rate"] is None or fig["error_rate"] <= slo_thresholds(slo)["error_rate"],
         "unjudged_operations": unjudged,      # too rare for an upper bound: named, not judged on their maximum
         "inconclusive_reason": inconclusive,
         "window": window,                     # planned_s, cap_s, measured_s, extension_s, ended

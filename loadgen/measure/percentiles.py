@@ -48,13 +48,13 @@ def _higher_index(n: int, q: float) -> int:
     return min(n - 1, int(np.ceil((n - 1) * q / 100.0 - 1e-12)))
 
 
-def percentiles_and_bounds(values: np.ndarray, qs=(50, 95, 99)) -> tuple[list[float], dict[str, list]]:
-    """Exact percentiles (method "higher") and the 95 % order-statistic interval of p95 and p99,
-    from one partial sort on the ranks they need."""
+def percentiles_and_bounds(values: np.ndarray, qs=(50, 95, 99), *, bounds: bool = True) -> tuple[list[float], dict[str, list]]:
+    """Exact percentiles (method "higher") and (``bounds``) the 95 % order-statistic interval of p95
+    and p99, from one partial sort on the ranks they need."""
     n = len(values)
     if n == 0:
         return [float("nan")] * len(qs), {k: [None, None] for k in CI_QUANTILES}
-    ranks = {k: quantile_ranks(n, q) for k, q in CI_QUANTILES.items()}
+    ranks = {k: quantile_ranks(n, q) for k, q in CI_QUANTILES.items()} if bounds else {}
     idx = {_higher_index(n, q) for q in qs} | {r - 1 for lu in ranks.values() for r in lu if r is not None}
     kth = sorted(idx)
     part = np.partition(values, kth) if n > 1 else np.asarray(values)
@@ -116,7 +116,7 @@ def _summarise(lat: np.ndarray, ops: tuple[np.ndarray, list[str]], outs: tuple[n
     n = int(len(m_lat))
     errors = int((m_out == err_c).sum())
     refusals = int((m_out == ref_c).sum())
-    (p50, p95, p99), _ = percentiles_and_bounds(m_lat)
+    (p50, p95, p99), _ = percentiles_and_bounds(m_lat, bounds=False)
     ops_out: dict[str, dict[str, Any]] = {}
     for code in np.unique(m_op) if n else []:
         sel = m_op == code

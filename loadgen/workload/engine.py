@@ -23,7 +23,9 @@ Stopping early: with ``plan.report_window`` each progress line of the measured w
 finished since the previous line. A parent that sees the SLO is already lost sends SIGUSR1: the
 window ends then (``plan.stop_at``; the master passes it on to every worker in a ``jxc_stop``
 message), users start nothing new, what is in flight drains as at a normal end, and ``load.json``
-records the real ``end`` and ``stopped_at``. Both models: closed-model users and the open model's
+records the real ``end`` and ``stopped_at``. SIGUSR2 ends an extended window that the parent judged
+conclusive the same way but as a normal end (``plan.end_at``, ``ended_at``): the open model's backlog
+then drains as usual. Both models: closed-model users and the open model's
 arrival schedule (``loadgen.workload.users.run_open``) read the window's end afresh; the open model
 starts no arrival after the stop, lets what is in flight finish and records its backlog as unserved.
 """
@@ -113,16 +115,21 @@ def _emit(progress, **kw) -> None:
         print(json.dumps(kw), flush=True)
 
 
-def _on_stop_signal(plan: LoadPlan, passed_on=lambda at: None) -> None:
-    """On SIGUSR1 (the parent judged the SLO lost), end the measured window now and tell
-    ``passed_on(at)`` (the master: its workers). A stop outside the window changes nothing."""
+def _on_stop_signal(plan: LoadPlan, passed_on=lambda at, kind: None) -> None:
+    """On SIGUSR1 (the parent judged the SLO lost) stop the measured window now; on SIGUSR2 (the
+    parent judged an extended window conclusive) end it now as at a normal end. Either way tell
+    ``passed_on(at, kind)`` (the master: its workers). Outside the window nothing changes."""
 
-    def stop() -> None:
-        if plan.stop_now(time.time()):
-            passed_on(plan.stop_at)
+    def handler(kind: str):
+        def stop() -> None:
+            now = time.time()
+            if plan.stop_now(now, kind=kind):
+                passed_on(now, kind)
+        return stop
 
     # gevent runs the handler in a greenlet of its own, so passing the stop on may block.
-    gevent.signal_handler(signal.SIGUSR1, stop)
+    gevent.signal_handler(signal.SIGUSR1, handler("stop"))
+    gevent.signal_handler(signal.SIGUSR2, handler("end"))
 
 
 def _wait_until(t: float, done=lambda: False) -> None:
@@ -149,7 +156,7 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     runner.start(n, spawn_rate=max(n, 1) * 10)
     if plan.mode == "closed":
         gevent.spawn(watch_closed_drain, rt, None)
-    _run_clock(plan, lambda: collector.counts(), lambda: rt.drained, progress, tally)
+    _run_clock(plan, lambda: {**collector.counts(), "inflight": rt.pending()}, lambda: rt.drained, progress, tally)
     runner.stop()
     runner.quit()
     cpu.stop()
@@ -184,7 +191,7 @@ def _run_clock(plan: LoadPlan, counts, drained, progress: bool, tally: WindowTal
             if tally is not None and phase == "measure":
                 upto = now if tally.upto is None else tally.upto
                 extra["window"] = {"at_s": round(upto - plan.measure_start, 3), "lag_s": round(max(0.0, now - upto), 3),
-                                   **tally.take()}
+                                   "in_flight": counts().get("inflight"), **tally.take()}
             _emit(progress, t=round(now - (plan.t0 or now), 2), phase=phase, **counts(), **extra)
             last_emit = now
         nap = min(1.0, max(0.05, plan.end - now)) if now < plan.end else 0.05
@@ -201,7 +208,7 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     env = Environment(user_classes=[_user_class(plan)], host=plan.base_url)
     runner = env.create_master_runner(master_bind_host="*", master_bind_port=plan.master_port)
     workers: dict[str, dict] = {}
-    counts = {"requests": 0, "errors": 0, "refusals": 0, "measured": 0}
+    counts = {"requests": 0, "errors": 0, "refusals": 0, "measured": 0, "inflight": 0}
     seats = iter(plan.seats)
     finished: set[str] = set()
     drained: set[str] = set()
@@ -246,8 +253,8 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     runner.register_message("jxc_done", on_done)
     runner.register_message("jxc_drained", on_drained)
     runner.register_message("jxc_seat", on_seat)
-    _on_stop_signal(plan, lambda at: [runner.send_message("jxc_stop", {"at": at}, client_id=cid)
-                                      for cid in list(runner.clients.keys())])
+    _on_stop_signal(plan, lambda at, kind: [runner.send_message("jxc_stop", {"at": at, "kind": kind}, client_id=cid)
+                                            for cid in list(runner.clients.keys())])
 
     procs = [subprocess.Popen([sys.executable, "-m", "loadgen.workload.engine", "worker",
                                "--master", "127.0.0.1", "--master-port", str(plan.master_port)],
@@ -311,7 +318,7 @@ def run_worker(master_host: str, master_port: int) -> None:
             return
         cpu, lag = state["cpu"].take()
         runner.send_message("jxc_samples", {"cols": rt.collector.buffer.take(), "cpu": cpu, "lag": lag,
-                                            "counts": rt.collector.counts()})
+                                            "counts": {**rt.collector.counts(), "inflight": rt.pending()}})
 
     def shipper() -> None:
         while True:
@@ -349,7 +356,7 @@ def run_worker(master_host: str, master_port: int) -> None:
         # The master's stop time, not ours: every process ends the window at the same instant.
         rt = getattr(env, "jxc", None)
         if rt is not None:
-            rt.plan.stop_now(msg.data["at"])
+            rt.plan.stop_now(msg.data["at"], kind=msg.data.get("kind", "stop"))
 
     def on_finish(environment, msg, **_):
         ship(final=True)
@@ -372,6 +379,7 @@ def run_plan(plan: LoadPlan, out_dir: Path, *, progress: bool = False) -> dict:
     else:
         result = run_master(plan, out_dir, progress)
     result.update({"t0": plan.t0, "measure_start": plan.measure_start, "end": plan.end, "stopped_at": plan.stop_at,
+                   "ended_at": plan.end_at,
                    "wall_s": round(time.time() - t_start, 3), "plan": plan.to_dict()})
     (out_dir / "load.json").write_text(json.dumps(result, default=str))
     return result

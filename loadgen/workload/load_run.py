@@ -80,6 +80,7 @@ class EarlyStop:
         self.pending: list[str] = []
         self.looks = 0  # decisions made from the planned end on
         self.lag_s = 0.0  # how far behind the clock the last window report was
+        self.in_flight: int | None = None
         self.in_flight_max = in_flight_max
         self.planned_total = float(planned_total or 0.0)
         self.min_elapsed_s = max(min_s, min_fraction * self.duration_s)
@@ -136,9 +137,12 @@ class EarlyStop:
         # must not add up to a lucky pass (bench/verdict_calibration.py).
         confidence = 0.95 if self.looks == 0 else EXTENSION_CONFIDENCE
         self.looks += 1
-        # Not in the tally yet: the requests in flight, and those finished since the tally's last
-        # update (``lag_s``: the master hears its workers up to a second late).
-        unseen = self.in_flight_max + math.ceil(self.requests / max(at_s, 1e-9) * self.lag_s)
+        # Not in the tally yet: the requests in flight (as the engine counted them; at most one per
+        # seat), and those finished since the tally's last update (``lag_s``: the master hears its
+        # workers up to a second late).
+        # (open model: the engine's count includes the queued arrivals, which the window holds too)
+        in_flight = self.in_flight_max if self.in_flight is None else self.in_flight
+        unseen = in_flight + math.ceil(self.requests / max(at_s, 1e-9) * self.lag_s)
         self.pending = pending_judgements(self.latencies(), slo=self.slo, at_s=at_s, cap_s=self.cap_s,
                                           confidence=confidence, unseen=unseen)
         if self.pending:
@@ -150,6 +154,7 @@ class EarlyStop:
         """One engine progress line's ``window`` part: add it, then decide."""
         self.add(window.get("lat") or {}, window.get("errors") or 0)
         self.lag_s = max(0.0, float(window.get("lag_s") or 0.0))
+        self.in_flight = window.get("in_flight")  # operations in flight as the engine counted them
         return self.decide(float(window["at_s"]))
 
 
@@ -222,8 +227,10 @@ def _stopper(early_stop: EarlyStop, engine_pid: list[int], on_progress: Progress
             reason = early_stop.feed(window)
             if reason:
                 verdict.update(reason=reason, decided_at_s=window["at_s"], kind=early_stop.kind)
+                # the engine only, not its workers; USR1: lost (backlog dropped), USR2: a normal end
+                sig = signal.SIGUSR1 if early_stop.kind == "lost" else signal.SIGUSR2
                 try:
-                    os.kill(engine_pid[0], signal.SIGUSR1)  # the engine only, not its workers
+                    os.kill(engine_pid[0], sig)
                 except ProcessLookupError:
                     pass  # it has just ended by itself
         if on_progress:
@@ -270,7 +277,7 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
     stopped_early = None
     measured_s = plan.duration_s
     ended = "planned" if plan.duration_s <= planned_s else "cap"
-    if verdict and load.get("stopped_at") is not None:
+    if verdict and (load.get("stopped_at") is not None or load.get("ended_at") is not None):
         measured_s = load["end"] - load["measure_start"]
         ended = verdict.get("kind") or "lost"
         if ended == "lost":

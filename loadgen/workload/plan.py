@@ -46,6 +46,9 @@ class LoadPlan:
     # Set while running when the parent stopped the step early: the window ends here, not at
     # measure_start + duration_s (epoch seconds, the master's clock).
     stop_at: float | None = None
+    # Set while running when the parent judged an extended window conclusive: the window ends here as
+    # at a normal end (the open model's backlog drains as usual; a stop, above, drops it).
+    end_at: float | None = None
     # The window as planned when duration_s is its extension cap (None: duration_s is the plan). The
     # clock sends a progress line right at it, for a parent that ends the window once it is conclusive.
     planned_s: float | None = None
@@ -66,14 +69,18 @@ class LoadPlan:
         """End of the measured window: as planned, or earlier when the step was stopped early.
         Everything that ends the window (users, the open schedule, the clock) reads it afresh."""
         planned = self.measure_start + self.duration_s
-        return planned if self.stop_at is None else min(planned, self.stop_at)
+        return min(x for x in (planned, self.stop_at, self.end_at) if x is not None)
 
-    def stop_now(self, now: float) -> bool:
-        """End the measured window at ``now``; False (nothing changed) outside the window, e.g. a
-        stop that arrives after the window already ended by itself."""
+    def stop_now(self, now: float, *, kind: str = "stop") -> bool:
+        """End the measured window at ``now``: ``kind`` "stop" (the SLO is lost: ``stop_at``) or
+        "end" (conclusive: ``end_at``, as a normal end); False (nothing changed) outside the window,
+        e.g. a stop that arrives after the window already ended by itself."""
         if not self.measure_start <= now < self.end:
             return False
-        self.stop_at = now
+        if kind == "end":
+            self.end_at = now
+        else:
+            self.stop_at = now
         return True
 
     @property

@@ -38,6 +38,11 @@ class Runtime:
     inflight: int = 0                              # operations started and not finished
     running: dict = field(default_factory=dict)    # id(session) -> session, while an operation runs
     active: set = field(default_factory=set)       # ids of sessions that worked in the window
+    queued: Callable[[], int] = lambda: 0          # open model: arrivals waiting for a session
+
+    def pending(self) -> int:
+        """Requests the window holds that have not finished: in flight, and (open model) queued."""
+        return self.inflight + self.queued()
 
     def open_session(self, client, persona: str, username: str | None, rng: random.Random) -> Session | None:
         """A session logged in as ``username`` and prepared; None (counted) if login failed."""

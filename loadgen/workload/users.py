@@ -146,6 +146,7 @@ def run_open(rt: Runtime, env) -> None:
     # Only personas with a session in this process get arrivals (their mix renormalised).
     mix_w = [float(plan.mix.get(p, 1.0)) for p in personas]
     queues: dict[str, Queue] = {p: Queue() for p in personas}
+    rt.queued = lambda: sum(x.qsize() for x in queues.values())
     choosers = {p: rt.chooser(p) for p in personas}
     inflight: dict[int, tuple] = {}
 

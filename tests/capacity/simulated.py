@@ -48,12 +48,16 @@ class SimulatedStepRunner:
     """
 
     def __init__(self, capacity: int, *, u_max: int | None = None, delay_s: float = 0.0,
-                 interrupt_at_call: int | None = None, invalid_levels: set[int] = frozenset()) -> None:
+                 interrupt_at_call: int | None = None, invalid_levels: set[int] = frozenset(),
+                 inconclusive_first: set[int] = frozenset(), rare_operation: str | None = None) -> None:
         self.capacity = capacity
         self.u_max = u_max
         self.delay_s = delay_s
         self.interrupt_at_call = interrupt_at_call
         self.invalid_levels = set(invalid_levels)
+        # levels whose first measurement is inconclusive (its 95 % interval straddles the threshold)
+        self.inconclusive_first = set(inconclusive_first)
+        self.rare_operation = rare_operation  # an operation too rare to judge, on every step
         self.calls: list[tuple[int, int | None]] = []
 
     def __call__(self, profile, *, customers, operators=None, rate=None, duration_s, warmup_s, out_dir,
@@ -75,13 +79,20 @@ class SimulatedStepRunner:
         search_p95 = threshold * load  # crosses the SLO exactly above capacity
         passed = search_p95 <= threshold
         valid = customers not in self.invalid_levels
+        inconclusive = customers in self.inconclusive_first and self.calls.count((customers, operators)) == 1
+        verdict = "inconclusive" if inconclusive or not valid else ("pass" if passed else "fail")
+        passed = passed and not inconclusive
         step = {
             "schema": 1, "simulated": True,
             "customers": customers, "operators": operators, "duration_s": duration_s,
             "requests": 1200, "rps": 1200 / duration_s, "error_rate": 0.0,
             "passed": passed and valid, "valid": valid,
             "invalid_reason": None if valid else "simulated: load generator saturated",
-            "fail_reason": None if passed or not valid else f"customer_search p95 {search_p95:.0f} ms > {threshold:g} ms",
+            "fail_reason": None if passed or not valid or inconclusive else f"customer_search p95 {search_p95:.0f} ms > {threshold:g} ms",
+            "verdict": verdict,
+            "inconclusive_reason": "simulated: customer_search p95 interval straddles the threshold" if inconclusive else None,
+            "unjudged_operations": ({self.rare_operation: {"requests": 40, "percentiles": ["p95", "p99"],
+                                                           "requests_needed": 368}} if self.rare_operation else {}),
             "latency_ms": {"p50": search_p95 / 4, "p95": search_p95, "p99": search_p95 * 1.5, "max": search_p95 * 2},
             "operations": {
                 "customer_search": {"requests": 400, "p95_ms": search_p95, "errors": 0},

@@ -92,3 +92,19 @@ def test_reason_reads_slo_objects_too():
 
     assert early_stop_reason({"x": [800.0] * 80}, errors=0, slo=Slo(), expected_total=1000)
     assert early_stop_reason({"x": [800.0] * 60}, errors=0, slo=Slo(), expected_total=1000) is None
+
+
+def test_never_during_the_warm_up_nor_the_first_quarter_only_on_the_bound():
+    from loadgen.workload.load_run import EarlyStop
+
+    impossible = {"p95_ms": 0.001, "p99_ms": 0.001, "error_rate": 0.01}
+    stop = EarlyStop(impossible, 20.0, in_flight_max=4)
+    every_slow = {"lat": {"x": [900.0] * 200}, "errors": 0}
+    # a report from before the window (a master hearing its workers late) or inside its first 5 s
+    for at in (-1.0, 0.0, 2.0, 4.99):
+        assert stop.feed({"at_s": at, **every_slow}) is None
+    assert stop.feed({"at_s": 5.0, **every_slow}) and stop.kind == "lost"
+    # the first seconds' tail alone: 10 slow of 150 so far in a window expected to hold ~600
+    stop = EarlyStop({"p95_ms": 500, "p99_ms": 1e9}, 20.0)
+    tail = {"lat": {"x": [900.0] * 10 + [50.0] * 140}, "errors": 0}
+    assert stop.feed({"at_s": 5.0, **tail}) is None

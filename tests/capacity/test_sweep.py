@@ -144,6 +144,31 @@ def test_invalid_steps_are_rerun_and_listed(tmp_path):
     assert sorted(s["dir"] for s in invalid) == [f"sim-sqlite/c16000-u20-r{k}" for k in range(3)]
 
 
+def test_inconclusive_steps_are_repeated_never_a_pass_and_rare_operations_are_named(tmp_path):
+    from reports.render.markdown import render_markdown
+
+    # 64,000 (above the capacity: it fails) and 16,000 (below: it passes) are inconclusive the first time
+    runner = SimulatedStepRunner(37_000, inconclusive_first={16_000, 64_000}, rare_operation="report_stock_levels")
+    doc = run_sweep([profile_dict()], tmp_path / "out", runner=runner)
+    entry = doc["profiles"][0]
+    levels = entry["search"]["levels"]
+    assert levels["16000"] == ["inconclusive", "pass"] and levels["64000"] == ["inconclusive", "fail"]
+    assert entry["max_customers"] <= 37_000 < entry["first_failing_customers"]
+    # the limiting factor comes from a failed step, never from an inconclusive one
+    lf_step = [s for s in entry["steps"] if s["customers"] == entry["first_failing_customers"] and s["verdict"] == "fail"]
+    assert entry["limiting_factor"] and lf_step
+    assert entry["unjudged_operations"] == {"report_stock_levels": {"requests": 40, "percentiles": ["p95", "p99"],
+                                                                    "requests_needed": 368}}
+    text = render_markdown(doc)
+    assert "| inconclusive |" in text and "inconclusive simulated: customer_search p95 interval" in text
+    assert "### Operations too rare to judge" in text and "report_stock_levels p95/p99 (40 requests, 368 needed)" in text
+    assert "Not judged at that level, too few requests for a 95 % bound: report_stock_levels p95/p99." in text
+    rows = (tmp_path / "out" / "steps.csv").read_text().splitlines()
+    assert rows[0].endswith(",verdict,extension_s,unjudged_operations,inconclusive_reason,operators_active,"
+                            "login_failures,timed_out_at_end,littles_law_ratio")
+    assert sum(",inconclusive," in r for r in rows) == 2
+
+
 def test_operator_frontier_at_start_and_capacity(tmp_path):
     runner = SimulatedStepRunner(37_000, u_max=30)
     doc = run_sweep([profile_dict(operators=[5, 10, 20, 40, 80])], tmp_path / "out", runner=runner)
