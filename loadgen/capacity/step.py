@@ -52,6 +52,23 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return getattr(obj, key, default)
 
 
+def cpu_allowance(cpus: float | None, cpuset: str | None, memory: int | None) -> dict:
+    """What the profile grants the system under test, as the kernel applied it: the CPU quota in
+    CPUs, else the cpuset's CPU count, else this machine's cores (unconstrained: the load generator
+    shares them); and the memory limit in bytes (None: none)."""
+    import os
+
+    if cpus:
+        cores, source = float(cpus), "quota"
+    elif cpuset:
+        from profiles.schema import parse_cpuset
+
+        cores, source = float(len(parse_cpuset(str(cpuset)))), "cpuset"
+    else:
+        cores, source = float(os.cpu_count() or 1), "machine"
+    return {"cpu_allowance_cores": cores, "cpu_allowance_source": source, "memory_allowance_bytes": memory}
+
+
 # -- one measured step on a running system ------------------------------------------------------------
 def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, operators: int | None = None,
                  rate: float | None = None, duration_s: float, warmup_s: float, out_dir: Path,
@@ -59,12 +76,19 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                  db_pids: Iterable[int] | Callable[[], Iterable[int]] = (),
                  health: Callable[[], bool] | None = None, processes: int = 1, expect_workers: int = 0,
                  master_port: int = 5557, on_progress: Callable[[dict], None] | None = None,
-                 min_requests: int | None = None, extra: dict | None = None, early_stop: bool = True) -> dict:
+                 min_requests: int | None = None, extra: dict | None = None, early_stop: bool = True,
+                 cgroup_stats: Callable[[], dict] | None = None, max_foreign_cpu: float | str | None = None,
+                 allowance: dict | None = None) -> dict:
     """Measure one step on a running system and write ``step.json`` (see the module docstring).
 
     ``early_stop`` (closed and open model): end the window as soon as the profile's SLO is clearly
     lost (:class:`loadgen.workload.load_run.EarlyStop`); the step is then failed, its figures cover
     the real window (``measured_s``) and ``stopped_early`` says when and why.
+
+    ``cgroup_stats``: the run's cgroup counters, sampled every second (OOM kills fail the step with
+    "out of memory"; throttling and memory charge go to ``resources``). ``max_foreign_cpu``: the
+    busy-machine threshold (``None``: ``$JXCBENCH_MAX_FOREIGN_CPU`` or 10 % of a core).
+    ``allowance``: what the profile grants (:func:`cpu_allowance`), recorded in ``resources``.
     """
     from loadgen.synth import LOADTEST_PASSWORD
     from reference_app.audit import audit
@@ -107,7 +131,8 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                                          planned_total=float(rate) * float(duration_s) if model == "open" else 0.0)
     try:
         res = measure_load(plan, out_dir, sut_groups={"app": app_pids, "db": db_pids}, db_size=size,
-                           on_progress=on_progress, health=health, **kwargs)
+                           on_progress=on_progress, health=health, cgroup_stats=cgroup_stats,
+                           max_foreign_cpu=max_foreign_cpu, **kwargs)
     except LoadFailed as exc:
         raise JxcError(str(exc), exit_code=1) from None
     finally:
@@ -122,6 +147,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         eng.dispose()
     fig, validity, stopped = res["figures"], res["validity"], res["stopped_early"]
     failures = [] if books.ok else ["books not consistent: " + ", ".join(f"{k} {v}" for k, v in books.counts.items() if v)]
+    failures = list(res.get("sut_failures") or []) + failures  # out of memory, a dead worker: first
     if stopped:
         # Failed whatever the partial figures say: the full window could not have met the SLO.
         failures.append(f"stopped early at {stopped['at_s']:.1f} s of {float(duration_s):g} s: {stopped['reason']}")
@@ -131,6 +157,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     workers = load.get("workers", [])
     resources = dict(res["resources"])
     resources_extra = resources.pop("extra")
+    resources.update(allowance or cpu_allowance(None, None, None))
     profile_dump = profile.model_dump(mode="json") if hasattr(profile, "model_dump") else profile
     step = {
         "schema": SCHEMA_VERSION,
@@ -165,6 +192,8 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "audit": {"ok": books.ok, "counts": books.counts, "violations": books.violations[:20]},
         "resources_extra": resources_extra,
         "loadgen": res["loadgen"],
+        "sut_events": res.get("sut_events"),     # oom_kills, worker_restarts, vanished roots
+        "machine_load": res.get("machine_load"),  # foreign CPU, its top process, iowait, steal
         "load": {
             "processes": processes, "remote_workers": expect_workers,
             "workers": [{"index": w.get("index"), "pid": w.get("pid"), **(w.get("stats") or {})} for w in workers],
@@ -188,7 +217,8 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
              duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool = False,
              processes: int = 1, expect_workers: int = 0, master_port: int = 5557,
              on_progress: Callable[[dict], None] | None = None, on_stage: Callable[[str], None] | None = None,
-             min_requests: int | None = None, early_stop: bool = True, app_host: str | None = None) -> dict:
+             min_requests: int | None = None, early_stop: bool = True, app_host: str | None = None,
+             max_foreign_cpu: float | str | None = None) -> dict:
     try:
         from loadgen.sut.launcher import SystemUnderTest
     except ImportError as exc:
@@ -206,7 +236,7 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
                           warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained, t_start=t_start,
                           processes=processes, expect_workers=expect_workers, master_port=master_port,
                           on_progress=on_progress, on_stage=on_stage, min_requests=min_requests,
-                          early_stop=early_stop, extra={"seed_s": round(seed_s, 3)})
+                          early_stop=early_stop, max_foreign_cpu=max_foreign_cpu, extra={"seed_s": round(seed_s, 3)})
         stage("tearing down")
     return step
 
@@ -222,14 +252,17 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
     sut.start_app()
     stage("measuring")
     # Roots only (uvicorn supervisor, postmaster): their children come and go, roots must not.
+    limits = getattr(sut, "limits", None) or {}
     step = measure_step(profile, base_url=sut.base_url, db_url=sut.db_url, customers=customers,
                         operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
                         out_dir=out_dir, app_pids=lambda: sut.app_pids()[:1], db_pids=lambda: sut.db_pids()[:1],
-                        health=sut.healthy, **measure,
+                        health=sut.healthy, cgroup_stats=getattr(sut, "cgroup_stats", None),
+                        allowance=cpu_allowance(limits.get("cpus"), limits.get("cpuset"), limits.get("memory")),
+                        **measure,
                         extra={"unconstrained": unconstrained, **(extra or {}), "system": sut.describe()})
     step["wall_s"] = round(time.time() - t_start, 3)
     (Path(out_dir) / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
     return step
 
 
-__all__ = ["SCHEMA_VERSION", "measure_on", "measure_step", "run_step"]
+__all__ = ["SCHEMA_VERSION", "cpu_allowance", "measure_on", "measure_step", "run_step"]

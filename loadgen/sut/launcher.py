@@ -233,6 +233,10 @@ class SystemUnderTest:
         """The managed database server and its backends; empty for SQLite (in-app) and external servers."""
         return self._tree(self._db.pid if self._db else None)
 
+    def cgroup_stats(self) -> dict[str, int]:
+        """The run's cgroup counters (OOM kills, CPU throttling, memory charged); {} without a cgroup."""
+        return self.cgroup.stats() if self.cgroup is not None else {}
+
     @property
     def cgroup_path(self) -> str | None:
         return self.cgroup.path if self.cgroup else None
