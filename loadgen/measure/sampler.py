@@ -210,13 +210,13 @@ class ResourceSampler:
                 self.restarts.append(Crash(group, pid, now))
         self._kids[(group, root)] = now_kids
 
-    def _sample_machine(self, row: dict[str, Any], table: dict[int, tuple[int, int, int, str]], members: set[int],
+    def _sample_machine(self, row: dict[str, Any], table: dict[int, tuple[int, int, int, str, str]], members: set[int],
                         dt: float | None, now: float) -> None:
         """Foreign CPU (processes outside every group), iowait and steal: see the module docstring."""
         per: dict[int, tuple[str, float]] = {}
         prev, cur = self._foreign_prev, {}
         boot_now = time.clock_gettime(time.CLOCK_BOOTTIME)
-        for pid, (ppid, ticks, start, name) in table.items():
+        for pid, (ppid, ticks, start, name, _state) in table.items():
             if pid in members or pid in self._exempt or ppid == 2 or pid == 2:
                 continue
             cur[pid] = ticks
@@ -302,13 +302,13 @@ FOREIGN_KEEP_PCT = 0.5  # foreign processes below this CPU % in a tick are summe
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _scan_proc() -> dict[int, tuple[int, int, int, str]]:
-    """Every process: ``pid -> (ppid, CPU ticks user+system, start time in ticks since boot, name)``.
+def _scan_proc() -> dict[int, tuple[int, int, int, str, str]]:
+    """Every process: ``pid -> (ppid, CPU ticks user+system, start time in ticks since boot, name, state)``.
 
     Linux: straight from /proc/PID/stat (5x cheaper than psutil's process_iter, which also re-checks
     each pid for reuse). Elsewhere: parents only (CPU 0), so the groups still work.
     """
-    table: dict[int, tuple[int, int, int, str]] = {}
+    table: dict[int, tuple[int, int, int, str, str]] = {}
     if os.path.isdir("/proc/self"):
         for name in os.listdir("/proc"):
             if not name.isdigit():
@@ -322,18 +322,20 @@ def _scan_proc() -> dict[int, tuple[int, int, int, str]]:
             comm = stat[stat.find(b"(") + 1:close].decode(errors="replace")
             f = stat[close + 2:].split(b" ")
             # after the name: state(0) ppid(1) ... utime(11) stime(12) ... starttime(19)
-            table[int(name)] = (int(f[1]), int(f[11]) + int(f[12]), int(f[19]), comm)
+            table[int(name)] = (int(f[1]), int(f[11]) + int(f[12]), int(f[19]), comm, f[0].decode())
         return table
     for p in psutil.process_iter(["ppid", "name"]):
         if p.info.get("ppid") is not None:
-            table[p.pid] = (p.info["ppid"], 0, 0, p.info.get("name") or "?")
+            table[p.pid] = (p.info["ppid"], 0, 0, p.info.get("name") or "?", "R")
     return table
 
 
-def _kids_of(table: dict[int, tuple[int, int, int, str]]) -> dict[int, list[int]]:
+def _kids_of(table: dict[int, tuple[int, int, int, str, str]]) -> dict[int, list[int]]:
+    """Parent -> children, zombies left out: a killed worker its parent has not reaped yet is dead."""
     kids: dict[int, list[int]] = {}
-    for pid, (ppid, *_rest) in table.items():
-        kids.setdefault(ppid, []).append(pid)
+    for pid, (ppid, _ticks, _start, _name, state) in table.items():
+        if state != "Z":
+            kids.setdefault(ppid, []).append(pid)
     return kids
 
 
