@@ -241,6 +241,12 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
     return step
 
 
+def _system(sut: Any) -> dict:
+    """step.json's ``system`` (what was brought up) and ``durability`` (how the database commits)."""
+    desc = sut.describe()
+    return {"system": desc, "durability": (desc.get("database") or {}).get("durability")}
+
+
 def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None, rate: float | None,
                duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool, t_start: float,
                extra: dict | None = None, on_stage: Callable[[str], None] | None = None, **measure: Any) -> dict:
@@ -259,7 +265,7 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
                         health=sut.healthy, cgroup_stats=getattr(sut, "cgroup_stats", None),
                         allowance=cpu_allowance(limits.get("cpus"), limits.get("cpuset"), limits.get("memory")),
                         **measure,
-                        extra={"unconstrained": unconstrained, **(extra or {}), "system": sut.describe()})
+                        extra={"unconstrained": unconstrained, **(extra or {}), **_system(sut)})
     step["wall_s"] = round(time.time() - t_start, 3)
     (Path(out_dir) / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
     return step

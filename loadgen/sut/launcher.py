@@ -24,6 +24,7 @@ from typing import Any
 
 from loadgen.errors import JxcError
 from loadgen.sut import cgroups as cg
+from loadgen.sut import durability
 from loadgen.sut import process as P
 from loadgen.sut.managed_mysql import ManagedMySQL
 from loadgen.sut.managed_postgres import ManagedPostgres
@@ -150,7 +151,7 @@ class SystemUnderTest:
             self.db_url = db.url
             return
         cls = ManagedPostgres if db.engine == "postgresql" else ManagedMySQL
-        self._db = cls(dict(db.settings), cgroup=self.cgroup)
+        self._db = cls(durability.merged(db.engine, db.durability, db.settings), cgroup=self.cgroup)
         self._db.start()
         self.db_url = self._db.url
 
@@ -170,9 +171,11 @@ class SystemUnderTest:
         env = dict(os.environ)
         env["JXC_DATABASE_URL"] = self.db_url
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")]))
-        settings = self.profile.database.settings
-        if self.profile.database.engine == "sqlite" and settings:
-            env["JXC_SQLITE_PRAGMAS"] = ";".join(f"{k}={v}" for k, v in settings.items())
+        db = self.profile.database
+        if db.engine == "sqlite":
+            # the durability level's synchronous=..., then the profile's own PRAGMAs (they win)
+            pragmas = durability.merged("sqlite", db.durability, db.settings)
+            env["JXC_SQLITE_PRAGMAS"] = ";".join(f"{k}={v}" for k, v in pragmas.items())
         log = self.workdir / "app.log"
         for _attempt in range(3):
             port = self.port or P.free_port()
@@ -248,9 +251,20 @@ class SystemUnderTest:
             "run_id": self.run_id, "base_url": self.base_url,
             "database": {"engine": db.engine, "managed": bool(db.managed),
                          "url": _describe_url(self.db_url) if self.db_url else None,
-                         "settings": dict(db.settings), "settings_applied": self._settings_applied()},
+                         "settings": dict(db.settings), "settings_applied": self._settings_applied(),
+                         "durability": self.durability()},
             "workers": self.profile.architecture.workers, "limits": self.limits,
         }
+
+    def durability(self) -> dict[str, Any]:
+        """How durably the database commits: what the server reports where one runs (managed or
+        external), else what the profile's level and settings give (SQLite: the app's PRAGMAs)."""
+        db = self.profile.database
+        live = durability.read_live(self.db_url) if self.db_url and db.engine != "sqlite" else None
+        if live is not None:
+            live["requested"] = db.durability if db.managed else "as the external server is configured"
+            return live
+        return durability.effective(db.engine, db.durability, db.settings)
 
     def _settings_applied(self) -> str:
         """How the profile's engine settings reached the database (recorded, never silently dropped)."""
