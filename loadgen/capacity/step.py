@@ -232,11 +232,15 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
         t_seed = time.time()
         sut.seed(customers, progress=False)
         seed_s = time.time() - t_seed
+        stage("settling the database (checkpoint, analyse, quiet I/O)")
+        from loadgen.seed.settle import settle
+
+        settled = settle(sut.db_url, io_pids=sut.db_pids)
         step = measure_on(sut, profile, customers=customers, operators=operators, rate=rate, duration_s=duration_s,
                           warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained, t_start=t_start,
                           processes=processes, expect_workers=expect_workers, master_port=master_port,
                           on_progress=on_progress, on_stage=on_stage, min_requests=min_requests,
-                          early_stop=early_stop, max_foreign_cpu=max_foreign_cpu, extra={"seed_s": round(seed_s, 3)})
+                          early_stop=early_stop, max_foreign_cpu=max_foreign_cpu, extra={"seed_s": round(seed_s, 3), "settle": settled})
         stage("tearing down")
     return step
 
