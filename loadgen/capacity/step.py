@@ -17,8 +17,12 @@ A step that is invalid has ``valid: false`` and ``passed: false``; the sweep cou
 
 Load models: ``operators=U`` (closed: U operators with think times) or ``rate=R`` (open: R arrivals
 per second on a Poisson schedule, latency from the intended start). In the open model ``operators``,
-if given, is the pool of logged-in sessions serving the arrivals (default ``max(4, ceil(R))``: enough
-for a 1 s mean response before arrivals queue); ``step.json`` reports it as ``operators``.
+if given, is a fixed pool of logged-in sessions serving the arrivals; by default the pool is sized
+by Little's law as it runs (:class:`loadgen.workload.users.SessionPool`: per persona, rate x share x
+measured response time x 2, at least one session each) out of :func:`open_pool_seats` accounts;
+``step.json`` reports the seats as ``operators`` and the pool (sessions, waits) as ``open_pool``.
+Time an arrival waits for a session is the generator's: recorded apart (``pool_wait_ms``), not in
+the latency; a pool that ran out of seats while arrivals waited makes a passing step invalid.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from loadgen.errors import JxcError
 from loadgen.measure.db_size import db_size_fn
 from loadgen.measure.slo import slo_failures, slo_thresholds
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
-from loadgen.workload.plan import LoadPlan, assign_seats, persona_counts
+from loadgen.workload.plan import LoadPlan, assign_seats, open_pool, persona_counts
 
 SCHEMA_VERSION = 1
 ROLES_OF_PERSONAS = {"sales": "sales", "clerk": "clerk", "manager": "manager", "admin": "admin"}
@@ -50,6 +54,50 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     if isinstance(obj, dict):
         return obj.get(key, default)
     return getattr(obj, key, default)
+
+
+POOL_HEADROOM = 2.0
+POOL_MAX_RESPONSE_S = 1.0
+
+
+def mix_of(wl: Any) -> dict[str, float]:
+    mix = dict(_get(wl, "mix") or {"sales": 0.7, "clerk": 0.2, "manager": 0.1})
+    return {p: w for p, w in mix.items() if p in ("sales", "clerk", "manager") and w > 0}
+
+
+def open_pool_seats(rate: float, mix: dict[str, float], slo: Any) -> int:
+    """Open model: the seats (accounts) the session pool may grow to — Little's law at a response
+    time of twice the largest p99 threshold (at least 1 s), with headroom; beyond that the step
+    fails its SLO on the server's own latency anyway. At least one per persona."""
+    t = slo_thresholds(slo)
+    p99s = [t["p99_ms"]] + [_get(o, "p99_ms") or 0 for o in (t["operations"] or {}).values()]
+    response_s = max(POOL_MAX_RESPONSE_S, 2 * max(p99s) / 1000.0)
+    return sum(open_pool(float(rate), mix, response_s, POOL_HEADROOM).values())
+
+
+def _open_pool(workers: list[dict]) -> dict | None:
+    """The open model's pool as the load processes report it, and ``starved``: a reason when the
+    pool ran out of seats while arrivals waited for a session in more than 1 % of the window's
+    arrivals (the generator then throttled the load: an open model no more)."""
+    reports = [(w.get("stats") or {}).get("pool") for w in workers]
+    reports = [r for r in reports if r]
+    if not reports:
+        return None
+    arrivals = sum(r["measured_arrivals"] for r in reports)
+    waited = sum(r["waited"] for r in reports)
+    p99 = max((r["wait_ms_p99"] or 0.0) for r in reports)
+    sessions: dict[str, int] = {}
+    for r in reports:
+        for p, n in r["sessions"].items():
+            sessions[p] = sessions.get(p, 0) + n
+    starved = None
+    if any(r["exhausted"] for r in reports) and arrivals and waited / arrivals > 0.01:
+        starved = (f"open model starved: the session pool ran out of operator seats ({sessions}) and "
+                   f"{waited} of {arrivals} arrivals waited for a session (p99 {p99:.0f} ms); give a larger "
+                   "pool (--operators) or a lower rate")
+    return {"sessions": sessions, "measured_arrivals": arrivals, "waited": waited, "wait_ms_p99": p99,
+            "wait_ms_max": max((r["wait_ms_max"] or 0.0) for r in reports),
+            "exhausted": any(r["exhausted"] for r in reports), "starved": starved, "processes": reports}
 
 
 def cpu_allowance(cpus: float | None, cpuset: str | None, memory: int | None) -> dict:
@@ -102,7 +150,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     if rate is None and not operators:
         raise JxcError("a step needs --operators U (closed model) or --rate R (open model)")
     model = "open" if rate is not None else "closed"
-    seats_total = operators if operators else max(4, math.ceil(rate))
+    seats_total = operators if operators else open_pool_seats(rate, mix_of(wl), _get(profile, "slo"))
     mix = dict(_get(wl, "mix") or {"sales": 0.7, "clerk": 0.2, "manager": 0.1})
     mix = {p: w for p, w in mix.items() if p in ("sales", "clerk", "manager") and w > 0}
     book = read_book(db_url)
@@ -119,6 +167,8 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         warmup_s=float(warmup_s), duration_s=float(duration_s), processes=processes,
         expect_workers=expect_workers, master_port=master_port,
         context={k: book[k] for k in ("product_ids", "warehouse_ids", "supplier_ids")},
+        # open model without an explicit pool (--operators): sized by Little's law as it runs
+        pool_headroom=POOL_HEADROOM if model == "open" and not operators else 0.0,
     )
     size = db_size_fn(db_url)
     kwargs: dict[str, Any] = {"min_requests": min_requests} if min_requests is not None else {}
@@ -152,6 +202,11 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         # Failed whatever the partial figures say: the full window could not have met the SLO.
         failures.append(f"stopped early at {stopped['at_s']:.1f} s of {float(duration_s):g} s: {stopped['reason']}")
     failures += slo_failures(fig, slo)
+    pool = _open_pool(res["load"].get("workers", []))
+    if pool and pool["starved"] and validity.valid and not failures:
+        from loadgen.measure.validity import Validity
+
+        validity = Validity(False, pool["starved"])
     passed = validity.valid and not failures
     load = res["load"]
     workers = load.get("workers", [])
@@ -193,6 +248,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "resources_extra": resources_extra,
         "loadgen": res["loadgen"],
         "sut_events": res.get("sut_events"),     # oom_kills, worker_restarts, vanished roots
+        "open_pool": pool,                        # open model: sessions per persona, pool waits
         "machine_load": res.get("machine_load"),  # foreign CPU, its top process, iowait, steal
         "load": {
             "processes": processes, "remote_workers": expect_workers,

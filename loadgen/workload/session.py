@@ -29,6 +29,7 @@ class Session:
         self.state: dict[str, Any] = {}       # ids the operator has seen, for later operations
         self.operator: dict[str, Any] = {}    # the login response's operator object
         self.intended: float | None = None    # set by the open model for the next call
+        self.pool_wait_ms = 0.0               # open model: the next call's wait for this session
 
     def set_token(self, token: str) -> None:
         self.headers = {"Authorization": f"Bearer {token}"}
@@ -43,7 +44,9 @@ class Session:
         ctx: dict[str, Any] = {"persona": self.persona}
         if self.intended is not None:
             ctx["intended"] = self.intended
+            ctx["pool_wait_ms"] = self.pool_wait_ms
             self.intended = None  # only the first request of an operation was scheduled
+            self.pool_wait_ms = 0.0
         with self.client.request(method, path, name=op, json=json, headers=self.headers,
                                  catch_response=True, context=ctx) as r:
             status = int(getattr(r, "status_code", 0) or 0)

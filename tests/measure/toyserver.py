@@ -11,9 +11,10 @@ class ToyServer:
     """Answers at once, except between ``stall_at`` and ``stall_at + stall_s`` (seconds after the
     first request) when every request waits until the stall ends."""
 
-    def __init__(self, stall_after_first_s: float | None = None, stall_s: float = 0.0) -> None:
+    def __init__(self, stall_after_first_s: float | None = None, stall_s: float = 0.0, delay_s: float = 0.0) -> None:
         self.stall_after = stall_after_first_s
         self.stall_s = stall_s
+        self.delay_s = delay_s  # every answer takes at least this long (a known service time)
         self.first: float | None = None
         self.hits = 0
         self.paths: list[str] = []
@@ -57,6 +58,8 @@ class ToyServer:
         if self.first is None:
             self.first = now
         self.hits += 1
+        if self.delay_s:
+            time.sleep(self.delay_s)
         if self.stall_after is None:
             return
         start = self.first + self.stall_after
