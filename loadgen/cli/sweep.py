@@ -74,6 +74,7 @@ def sweep(
 
 def quickstart(
     out: Annotated[Path, typer.Option("--out", "-o", help="Results directory (re-run into it to resume).")] = Path("jxcbench-quickstart"),
+    max_foreign_cpu: Annotated[str | None, typer.Option("--max-foreign-cpu", help="Busy-machine threshold in % of one core at the 90th percentile (others' CPU); 'off' disables (default: $JXCBENCH_MAX_FOREIGN_CPU or 10).")] = None,
 ) -> None:
     """A real capacity search of the reference app on embedded SQLite on this machine (a few minutes).
 
@@ -89,7 +90,7 @@ def quickstart(
         raise JxcError(f"the quickstart profile is missing: {QUICKSTART_PROFILE} (reinstall jxcbench)", exit_code=1)
     console.print(f"Quickstart: capacity search of {QUICKSTART_PROFILE.name} into {out}/", highlight=False)
     t0 = time.monotonic()
-    sweep(profiles=[QUICKSTART_PROFILE], out=out, max_foreign_cpu=None)
+    sweep(profiles=[QUICKSTART_PROFILE], out=out, max_foreign_cpu=max_foreign_cpu)
     console.print(f"Quickstart took {time.monotonic() - t0:.0f} s.", highlight=False)
 
 
