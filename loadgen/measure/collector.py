@@ -2,11 +2,12 @@
 
 Locust computes ``response_time`` as ``(perf_counter() at end - perf_counter() at send) * 1000``, a
 float; we keep it as is (``service_ms``). In the open model the request's context carries its
-*intended* start (the schedule time) and ``latency_ms = service_ms + (actual send - intended) -
-pool_wait_ms``: scheduling delay counts (no coordinated omission), while the time the arrival waited
-for an idle session of the generator's pool is recorded apart (``pool_wait_ms``) — the pool is the
-generator's, sized by Little's law (:func:`loadgen.workload.users.run_open`). In the closed model
-intended = actual and the two are equal.
+*intended* start (the schedule time) and ``latency_ms = service_ms + (actual send - intended)``, so
+time spent waiting for a free session behind a stalled server is part of the latency (no coordinated
+omission) — except a wait for a pooled session while the pool could still grow
+(:class:`loadgen.workload.users.SessionPool`): that wait is the generator's, lagging behind the
+response time it measures, and is left out. Every wait is recorded apart (``pool_wait_ms``). In the
+closed model intended = actual and the two are equal.
 
 :class:`WindowTally` keeps, apart from the raw samples, what the step process needs once a second to
 decide whether the SLO is already lost (:class:`loadgen.workload.load_run.EarlyStop`).
@@ -86,8 +87,10 @@ class SampleCollector:
         if intended is None:
             intended, latency = start, service
         else:
-            # the wait for an idle pooled session is the generator's, recorded apart (pool_wait_ms)
-            latency = service + max(0.0, (start - intended) * 1000.0 - pool_wait)
+            # a wait for a pooled session that could have grown is the generator's: recorded apart
+            # (pool_wait_ms) and kept out of the latency
+            apart = pool_wait if ctx.get("pool_wait_apart") else 0.0
+            latency = service + max(0.0, (start - intended) * 1000.0 - apart)
         status = int(getattr(response, "status_code", 0) or 0)
         outcome = ctx.get("outcome") or ("error" if exception else "success")
         self.record(ctx.get("persona", "-"), name, intended, start, latency, service, status, outcome,

@@ -20,8 +20,8 @@ Columns (units in the names where they have one):
 * ``phase`` — ``warmup`` | ``measure``: decided by the intended start, so warm-up rows are kept
   apart in the same file and never enter the percentiles;
 * ``pool_wait_ms`` — open model: how long the arrival waited for an idle pooled session of its
-  persona (a limit of the load generator's pool, not of the server: *not* in ``latency_ms``); 0 in
-  the closed model.
+  persona; in ``latency_ms`` only when the pool could not grow any more (a fixed pool, or out of
+  seats: a team of that size queues for the system); 0 in the closed model.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ class Session:
         self.operator: dict[str, Any] = {}    # the login response's operator object
         self.intended: float | None = None    # set by the open model for the next call
         self.pool_wait_ms = 0.0               # open model: the next call's wait for this session
+        self.pool_wait_apart = False          # ... and whether it stays out of the latency
 
     def set_token(self, token: str) -> None:
         self.headers = {"Authorization": f"Bearer {token}"}
@@ -45,8 +46,9 @@ class Session:
         if self.intended is not None:
             ctx["intended"] = self.intended
             ctx["pool_wait_ms"] = self.pool_wait_ms
+            ctx["pool_wait_apart"] = self.pool_wait_apart
             self.intended = None  # only the first request of an operation was scheduled
-            self.pool_wait_ms = 0.0
+            self.pool_wait_ms, self.pool_wait_apart = 0.0, False
         with self.client.request(method, path, name=op, json=json, headers=self.headers,
                                  catch_response=True, context=ctx) as r:
             status = int(getattr(r, "status_code", 0) or 0)

@@ -176,6 +176,13 @@ class SessionPool:
         ages = [time.time() - t for p, t in self.busy_since.values() if p == persona]
         return max(measured, sum(ages) / len(ages) if ages else 0.0)
 
+    def can_grow(self, persona: str) -> bool:
+        """Whether the persona's pool may still grow: a wait for a session is then the generator's
+        (it lags behind the measured response time) and is kept out of the latency. A pool that
+        cannot grow (fixed, or out of seats) is a team of that size: arrivals queue for the system,
+        and the wait is part of their latency (still recorded apart in ``pool_wait_ms``)."""
+        return self.plan.pool_headroom > 0 and bool(self.reserve.get(persona))
+
     def waited(self, persona: str, ms: float, measured: bool) -> None:
         if ms >= 1.0 and not self.reserve.get(persona):
             self.exhausted = True  # it waited and no seat was left to grow the pool with
@@ -277,6 +284,7 @@ def run_open(rt: Runtime, env) -> None:
             inflight[id(s)] = (s.persona, op, intended)
             s.intended = intended
             s.pool_wait_ms = max(0.0, (time.time() - queued) * 1000.0)
+            s.pool_wait_apart = pool.can_grow(s.persona)
             pool.waited(s.persona, s.pool_wait_ms, intended >= plan.measure_start)
             pool.begin(s)
             try:
