@@ -121,7 +121,8 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                  master_port: int = 5557, on_progress: Callable[[dict], None] | None = None,
                  min_requests: int | None = None, extra: dict | None = None, early_stop: bool = True,
                  cgroup_stats: Callable[[], dict] | None = None, max_foreign_cpu: float | str | None = None,
-                 allowance: dict | None = None) -> dict:
+                 allowance: dict | None = None,
+                 shared_pids: Iterable[int] | Callable[[], Iterable[int]] = ()) -> dict:
     """Measure one step on a running system and write ``step.json`` (see the module docstring).
 
     ``early_stop`` (closed and open model): end the window as soon as the profile's SLO is clearly
@@ -132,6 +133,8 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     "out of memory"; throttling and memory charge go to ``resources``). ``max_foreign_cpu``: the
     busy-machine threshold (``None``: ``$JXCBENCH_MAX_FOREIGN_CPU`` or 10 % of a core).
     ``allowance``: what the profile grants (:func:`cpu_allowance`), recorded in ``resources``.
+    ``shared_pids``: roots of processes the step uses but does not own (an external database server
+    on this machine): sampled apart as ``shared``, never counted as foreign.
     """
     from loadgen.synth import LOADTEST_PASSWORD
     from reference_app.audit import audit
@@ -175,7 +178,8 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         kwargs["early_stop"] = EarlyStop(slo_thresholds(slo), duration_s, in_flight_max=len(seats),
                                          planned_total=float(rate) * float(duration_s) if model == "open" else 0.0)
     try:
-        res = measure_load(plan, out_dir, sut_groups={"app": app_pids, "db": db_pids}, db_size=size,
+        groups = {"app": app_pids, "db": db_pids, **({"shared": shared_pids} if shared_pids else {})}
+        res = measure_load(plan, out_dir, sut_groups=groups, db_size=size,
                            on_progress=on_progress, health=health, cgroup_stats=cgroup_stats,
                            max_foreign_cpu=max_foreign_cpu, **kwargs)
     except LoadFailed as exc:
@@ -314,6 +318,7 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
                         operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
                         out_dir=out_dir, app_pids=lambda: sut.app_pids()[:1], db_pids=lambda: sut.db_pids()[:1],
                         health=sut.healthy, cgroup_stats=getattr(sut, "cgroup_stats", None),
+                        shared_pids=sut.local_server_pids()[:1] if hasattr(sut, "local_server_pids") else (),
                         allowance=cpu_allowance(limits.get("cpus"), limits.get("cpuset"), limits.get("memory")),
                         **measure,
                         extra={"unconstrained": unconstrained, **(extra or {}), **_system(sut)})

@@ -236,6 +236,27 @@ class SystemUnderTest:
         """The managed database server and its backends; empty for SQLite (in-app) and external servers."""
         return self._tree(self._db.pid if self._db else None)
 
+    def local_server_pids(self) -> list[int]:
+        """An external database server on this machine (127.0.0.1, localhost, ::1): the process
+        listening on its port and its children — shared with whoever else uses it, so not sampled as
+        the system's database, but not counted as a foreign process either. Empty otherwise."""
+        import psutil
+        from sqlalchemy import make_url
+
+        db = self.profile.database
+        if db.engine == "sqlite" or db.managed or not self.db_url:
+            return []
+        u = make_url(self.db_url)
+        if (u.host or "localhost") not in ("127.0.0.1", "localhost", "::1"):
+            return []
+        port = u.port or {"postgresql": 5432, "mysql": 3306}[db.engine]
+        try:
+            pid = next((c.pid for c in psutil.net_connections(kind="tcp")
+                        if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid), None)
+        except psutil.Error:
+            return []
+        return self._tree(pid)
+
     def cgroup_stats(self) -> dict[str, int]:
         """The run's cgroup counters (OOM kills, CPU throttling, memory charged); {} without a cgroup."""
         return self.cgroup.stats() if self.cgroup is not None else {}

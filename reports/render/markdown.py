@@ -170,7 +170,11 @@ def render_markdown(doc: Mapping) -> str:
         )
         lines += ["", f"Durability ({(prof.get('database') or {}).get('engine', 'sqlite')}): {_durability(entry)}."]
         lf = entry.get("limiting_factor")
-        if lf:
+        if lf and lf.get("saturated") is False:
+            lines += ["", f"Limiting factor: **no resource saturated**; the samples point to "
+                          f"**{str(lf.get('points_to') or 'waits').replace('_', ' ')}**; operation "
+                          f"**{lf.get('operation') or 'unknown'}** — {lf.get('detail')}."]
+        elif lf:
             lines += ["", f"Limiting factor: resource **{lf.get('resource') or 'unknown'}**, operation "
                           f"**{lf.get('operation') or 'unknown'}** — {lf.get('detail')}."]
         for note in search.get("notes") or []:
