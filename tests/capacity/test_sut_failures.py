@@ -71,7 +71,10 @@ def test_an_oom_kill_in_the_cgroup_fails_the_step_with_memory(tmp_path):
     assert not step["passed"] and "out of memory" in step["fail_reason"], step["fail_reason"]
     lf = limiting_factor(step, step["profile"])
     assert lf["resource"] == "memory" and lf["saturated"], lf
-    assert step["resources"]["memory_allowance_bytes"] == 320 * 2**20
+    res = step["resources"]
+    assert res["memory_allowance_bytes"] == 320 * 2**20 and res["memory_limit_bytes"] == 320 * 2**20
+    assert res["memory_usage_bytes_peak"] > 100 * 2**20  # the cgroup's charge, read every second
+    assert res["cpu_allowance_source"] == "machine"  # a memory-only profile: no quota, no cpuset
 
 
 def test_a_killed_uvicorn_worker_fails_the_step_with_crash(tmp_path):
