@@ -101,14 +101,16 @@ def cpu_allowance(cpus: float | None, cpuset: str | None, memory: int | None) ->
     shares them); and the memory limit in bytes (None: none)."""
     import os
 
+    machine = float(os.cpu_count() or 1)
     if cpus:
         cores, source = float(cpus), "quota"
     elif cpuset:
         from profiles.schema import parse_cpuset
 
-        cores, source = float(len(parse_cpuset(str(cpuset)))), "cpuset"
+        cores = float(len(parse_cpuset(str(cpuset))))
+        source = "machine" if cores >= machine else "cpuset"  # a group's cpuset copied whole from its parent
     else:
-        cores, source = float(os.cpu_count() or 1), "machine"
+        cores, source = machine, "machine"
     return {"cpu_allowance_cores": cores, "cpu_allowance_source": source, "memory_allowance_bytes": memory}
 
 
