@@ -158,7 +158,9 @@ def resource_verdict(step: Mapping, profile: Mapping, machine_cores: int | None 
     shown = ", ".join(f"{k} {v:.0%}" for k, v in sorted(usage.items(), key=lambda kv: -kv[1])
                       if k not in ("app_cpu", "db_cpu"))
     parts = ""
-    if "app_cpu" in usage or "db_cpu" in usage:
+    if ((profile.get("database") or {}).get("engine") or "sqlite") == "sqlite":
+        parts = f" (of {where}; SQLite works inside the app)" if "cpu" in usage else ""
+    elif "app_cpu" in usage or "db_cpu" in usage:
         parts = f" (app {usage.get('app_cpu', 0):.0%} + database {usage.get('db_cpu', 0):.0%} of {where})"
     if events.get("oom_kills"):
         return {"resource": "memory", "saturated": True, "usage": usage, "points_to": "oom_kill",

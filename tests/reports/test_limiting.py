@@ -5,7 +5,7 @@ from __future__ import annotations
 from reports.analysis.limiting import limiting_factor, resource_usage
 
 PROFILE = {"slo": {"p95_ms": 500, "p99_ms": 1500, "error_rate": 0.01}, "hardware": {"cpus": 1},
-           "architecture": {"workers": 2}}
+           "architecture": {"workers": 2}, "database": {"engine": "postgresql"}}
 
 
 def _step(**resources) -> dict:
