@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path

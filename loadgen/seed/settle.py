@@ -95,7 +95,7 @@ def settle(url: str, *, io_pids: Callable[[], Iterable[int]] | None = None, max_
     done, failed = _run(url, backend)
     out: dict[str, Any] = {"statements": done, "failed": failed, "max_s": max_s,
                            "quiet_bytes_per_s": quiet_bytes_per_s}
-    pids_now = (lambda: list(io_pids())) if io_pids else (lambda: [])
+    pids_now = (lambda: list(io_pids())) if io_pids else list
     if not pids_now():
         out.update(quiet=True, io="no server processes to watch" if backend != "sqlite"
                    else "SQLite: file checkpointed and fsynced", io_bytes_per_s=None)
