@@ -293,7 +293,7 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
     offender = sampler.foreign_offender(window)
     machine = {"foreign_cpu_pct_p90": resources.get("foreign_cpu_pct_p90"), "max_foreign_cpu_pct": foreign_limit,
                "top_foreign": ({"pid": offender[0], "name": offender[1], "cpu_pct": offender[2]} if offender else None),
-               "foreign_processes": [{"pid": p, "name": n, "cpu_pct": c} for p, n, c in sampler.foreign_offenders(window)],
+               "foreign_processes": [{"pid": p, "name": n, "cpu_pct": c} for p, n, c in sampler.foreign_offenders(window, 10)],
                "iowait_pct": resources.get("iowait_pct"), "steal_pct": resources.get("steal_pct")}
     return {"figures": figures, "resources": resources, "validity": validity, "load": load, "loadgen": gen,
             "stopped_early": stopped_early, "measured_s": round(measured_s, 3), "sut_events": events,

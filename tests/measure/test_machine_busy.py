@@ -35,9 +35,9 @@ def test_a_step_beside_a_busy_process_is_invalid_and_names_it(tmp_path):
     assert not v.valid and v.reason.startswith("machine busy"), v.reason
     assert "limit 10 %" in v.reason and "top: pid " in v.reason, v.reason
     named = {p["pid"]: p for p in res["machine_load"]["foreign_processes"]}
-    # the hog is among the busiest foreign processes (with a core on a quiet machine; its share of
-    # two on a shared, busy one); on a quiet machine it is the one named
-    assert hog.pid in named and named[hog.pid]["cpu_pct"] > 15, res["machine_load"]
+    # the hog is among the ten busiest foreign processes (with a core on a quiet machine; its share
+    # of two on a shared, busy one); on a quiet machine it is the one named
+    assert hog.pid in named and named[hog.pid]["cpu_pct"] > 5, res["machine_load"]
     assert named[hog.pid]["name"].startswith("python")
     if res["machine_load"]["top_foreign"]["pid"] == hog.pid:
         assert f"pid {hog.pid} python" in v.reason
