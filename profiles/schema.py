@@ -171,6 +171,11 @@ class Database(_Strict):
     settings: dict[str, Setting] = Field(default_factory=dict)
     """Engine settings: PostgreSQL ``shared_buffers``..., MariaDB ``innodb_buffer_pool_size``..., SQLite ``cache_size``."""
     index_level: Literal["basic", "tuned"] = "basic"
+    durability: Literal["full", "relaxed"] = "full"
+    """``full`` (default): every engine commits durably (SQLite ``synchronous=FULL``, PostgreSQL
+    ``synchronous_commit=on``, MariaDB ``innodb_flush_log_at_trx_commit=1``); ``relaxed``: SQLite
+    ``NORMAL``, PostgreSQL ``synchronous_commit=off``, MariaDB ``2`` (loadgen/sut/durability.py).
+    ``settings`` win over either; an external server is used as configured."""
 
     @model_validator(mode="after")
     def _managed_or_url(self) -> Database:

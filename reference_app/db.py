@@ -1,6 +1,7 @@
 """Engines and sessions for the three supported databases, with each one's necessary tweaks.
 
-* SQLite: WAL, ``busy_timeout``, ``synchronous=NORMAL``; transactions are opened by us (the
+* SQLite: WAL, ``busy_timeout``, ``synchronous=FULL`` (a commit is on disk when it returns, as on
+  the servers; ``JXC_SQLITE_PRAGMAS`` may relax it); transactions are opened by us (the
   sqlite3 module's implicit BEGIN is turned off) so that writers can take the write lock up front
   with ``BEGIN IMMEDIATE`` — otherwise two readers that both try to upgrade to writers deadlock and
   one fails with "database is locked" no matter how long the busy timeout is.
@@ -115,7 +116,7 @@ def _install_sqlite_hooks(engine: Engine, extra_pragmas: list[str]) -> None:
         cur = dbapi_conn.cursor()
         for pragma in (
             "journal_mode=WAL",
-            "synchronous=NORMAL",
+            "synchronous=FULL",
             "busy_timeout=30000",
             "foreign_keys=ON",
             *extra_pragmas,

@@ -21,7 +21,10 @@ from the previous level. Snapshots are removed with the system (and from an exte
 explicitly, since nothing else would).
 
 Every step records how its book got there: ``book`` in step.json (``from``: seeded / grown /
-restored, the snapshot restored, seconds spent restoring, seeding and snapshotting).
+restored, the snapshot restored, seconds spent restoring, seeding and snapshotting). After every
+move the database is settled (:mod:`loadgen.seed.settle`: analysed, checkpointed, its I/O waited
+for, at most 30 s) before the app starts and the warm-up runs; step.json's ``settle`` says how long
+that took and whether the I/O went quiet.
 """
 
 from __future__ import annotations
@@ -127,7 +130,15 @@ class LevelledSystem:
                 registry.claim_snapshot(sut.db_url, name)
             book["snapshot_s"] = round(snapshot(sut.db_url, name), 3)
             self.snapshots[customers] = name
+        book["settle"] = self._settle(sut)
         return book
+
+    @staticmethod
+    def _settle(sut: Any) -> dict:
+        """Checkpoint, analyse and wait for quiet I/O before the warm-up (loadgen.seed.settle)."""
+        from loadgen.seed.settle import settle
+
+        return settle(sut.db_url, io_pids=sut.db_pids)
 
     # -- the step runner --------------------------------------------------------------------------------
     def __call__(self, profile: Any, *, customers: int, operators: int | None = None, rate: float | None = None,
@@ -144,7 +155,8 @@ class LevelledSystem:
         self.measured = True  # from here on the book holds what the step's operators write
         return measure_on(self._sut, profile, customers=customers, operators=operators, rate=rate,
                           duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained,
-                          t_start=t_start, extra={"book": book, "seed_s": book.get("seed_s", 0.0)}, **measure)
+                          t_start=t_start, extra={"book": book, "seed_s": book.get("seed_s", 0.0),
+                                                  "settle": book.get("settle")}, **measure)
 
 
 __all__ = ["LevelledSystem"]

@@ -23,15 +23,18 @@ A step that is invalid has ``valid: false`` and ``passed: false``; the sweep cou
 
 Load models: ``operators=U`` (closed: U operators with think times) or ``rate=R`` (open: R arrivals
 per second on a Poisson schedule, latency from the intended start). In the open model ``operators``,
-if given, is the pool of logged-in sessions serving the arrivals (default ``max(4, ceil(R))``: enough
-for a 1 s mean response before arrivals queue); ``step.json`` reports it as ``operators``.
+if given, is a fixed pool of logged-in sessions serving the arrivals; by default the pool is sized
+by Little's law as it runs (:class:`loadgen.workload.users.SessionPool`: per persona, rate x share x
+measured response time x 2, at least one session each) out of :func:`open_pool_seats` accounts;
+``step.json`` reports the seats as ``operators`` and the pool (sessions, waits) as ``open_pool``.
+Time an arrival waits for a session is recorded apart (``pool_wait_ms``); it is the generator's
+and stays out of the latency while the pool can grow, and counts once the pool is out of seats.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -44,7 +47,7 @@ from loadgen.measure.db_size import db_size_fn
 from loadgen.measure.slo import (INCONCLUSIVE, PASS, inconclusive_reasons, judge_operations, slo_failures,
                                  slo_thresholds, step_verdict)
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
-from loadgen.workload.plan import LoadPlan, assign_seats, persona_counts
+from loadgen.workload.plan import LoadPlan, assign_seats, open_pool, persona_counts
 
 SCHEMA_VERSION = 1
 ROLES_OF_PERSONAS = {"sales": "sales", "clerk": "clerk", "manager": "manager", "admin": "admin"}
@@ -59,6 +62,64 @@ def _get(obj: Any, key: str, default: Any = None) -> Any:
     return getattr(obj, key, default)
 
 
+POOL_HEADROOM = 2.0
+POOL_MAX_RESPONSE_S = 1.0
+
+
+def mix_of(wl: Any) -> dict[str, float]:
+    mix = dict(_get(wl, "mix") or {"sales": 0.7, "clerk": 0.2, "manager": 0.1})
+    return {p: w for p, w in mix.items() if p in ("sales", "clerk", "manager") and w > 0}
+
+
+def open_pool_seats(rate: float, mix: dict[str, float], slo: Any) -> int:
+    """Open model: the seats (accounts) the session pool may grow to — Little's law at a response
+    time of twice the largest p99 threshold (at least 1 s), with headroom; beyond that the step
+    fails its SLO on the server's own latency anyway. At least one per persona."""
+    t = slo_thresholds(slo)
+    p99s = [t["p99_ms"]] + [_get(o, "p99_ms") or 0 for o in (t["operations"] or {}).values()]
+    response_s = max(POOL_MAX_RESPONSE_S, 2 * max(p99s) / 1000.0)
+    return sum(open_pool(float(rate), mix, response_s, POOL_HEADROOM).values())
+
+
+def _open_pool(workers: list[dict]) -> dict | None:
+    """The open model's pool as the load processes report it: sessions per persona, arrivals that
+    waited for a session and how long, whether it ran out of seats (``exhausted``: from then on the
+    waits are in the latency, see :meth:`loadgen.workload.users.SessionPool.can_grow`)."""
+    reports = [(w.get("stats") or {}).get("pool") for w in workers]
+    reports = [r for r in reports if r]
+    if not reports:
+        return None
+    arrivals = sum(r["measured_arrivals"] for r in reports)
+    waited = sum(r["waited"] for r in reports)
+    p99 = max((r["wait_ms_p99"] or 0.0) for r in reports)
+    sessions: dict[str, int] = {}
+    for r in reports:
+        for p, n in r["sessions"].items():
+            sessions[p] = sessions.get(p, 0) + n
+    return {"sessions": sessions, "measured_arrivals": arrivals, "waited": waited, "wait_ms_p99": p99,
+            "wait_ms_max": max((r["wait_ms_max"] or 0.0) for r in reports),
+            "exhausted": any(r["exhausted"] for r in reports), "processes": reports}
+
+
+def cpu_allowance(cpus: float | None, cpuset: str | None, memory: int | None) -> dict:
+    """What the profile grants the system under test, as the kernel applied it: the CPU quota in
+    CPUs, else the cpuset's CPU count, else this machine's cores (unconstrained: the load generator
+    shares them); and the memory limit in bytes (None: none)."""
+    import os
+
+    machine = float(os.cpu_count() or 1)
+    if cpus:
+        cores, source = float(cpus), "quota"
+    elif cpuset:
+        from profiles.schema import parse_cpuset
+
+        cores = float(len(parse_cpuset(str(cpuset))))
+        source = "machine" if cores >= machine else "cpuset"  # a group's cpuset copied whole from its parent
+    else:
+        cores, source = machine, "machine"
+    return {"cpu_allowance_cores": cores, "cpu_allowance_source": source, "memory_allowance_bytes": memory}
+
+
 # -- one measured step on a running system ------------------------------------------------------------
 def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, operators: int | None = None,
                  rate: float | None = None, duration_s: float, warmup_s: float, out_dir: Path,
@@ -67,7 +128,10 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                  health: Callable[[], bool] | None = None, processes: int = 1, expect_workers: int = 0,
                  master_port: int = 5557, on_progress: Callable[[dict], None] | None = None,
                  min_requests: int | None = None, extra: dict | None = None, early_stop: bool = True,
-                 max_extension: float | None = None) -> dict:
+                 max_extension: float | None = None,
+                 cgroup_stats: Callable[[], dict] | None = None, max_foreign_cpu: float | str | None = None,
+                 allowance: dict | None = None,
+                 shared_pids: Iterable[int] | Callable[[], Iterable[int]] = ()) -> dict:
     """Measure one step on a running system and write ``step.json`` (see the module docstring).
 
     ``early_stop`` (closed and open model): end the window as soon as the profile's SLO is clearly
@@ -75,6 +139,13 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     the real window (``measured_s``) and ``stopped_early`` says when and why. ``max_extension``
     (default: the profile's ``sweep.max_extension``): how far past ``duration_s`` an inconclusive
     window may go, as a fraction of it.
+
+    ``cgroup_stats``: the run's cgroup counters, sampled every second (OOM kills fail the step with
+    "out of memory"; throttling and memory charge go to ``resources``). ``max_foreign_cpu``: the
+    busy-machine threshold (``None``: ``$JXCBENCH_MAX_FOREIGN_CPU`` or 10 % of a core).
+    ``allowance``: what the profile grants (:func:`cpu_allowance`), recorded in ``resources``.
+    ``shared_pids``: roots of processes the step uses but does not own (an external database server
+    on this machine): sampled apart as ``shared``, never counted as foreign.
     """
     from loadgen.synth import LOADTEST_PASSWORD
     from reference_app.audit import audit
@@ -88,7 +159,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     if rate is None and not operators:
         raise JxcError("a step needs --operators U (closed model) or --rate R (open model)")
     model = "open" if rate is not None else "closed"
-    seats_total = operators if operators else max(4, math.ceil(rate))
+    seats_total = operators if operators else open_pool_seats(rate, mix_of(wl), _get(profile, "slo"))
     mix = dict(_get(wl, "mix") or {"sales": 0.7, "clerk": 0.2, "manager": 0.1})
     mix = {p: w for p, w in mix.items() if p in ("sales", "clerk", "manager") and w > 0}
     book = read_book(db_url)
@@ -105,6 +176,8 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         warmup_s=float(warmup_s), duration_s=float(duration_s), processes=processes,
         expect_workers=expect_workers, master_port=master_port,
         context={k: book[k] for k in ("product_ids", "warehouse_ids", "supplier_ids")},
+        # open model without an explicit pool (--operators): sized by Little's law as it runs
+        pool_headroom=POOL_HEADROOM if model == "open" and not operators else 0.0,
     )
     size = db_size_fn(db_url)
     kwargs: dict[str, Any] = {"min_requests": min_requests} if min_requests is not None else {}
@@ -119,8 +192,10 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                                          planned_total=float(rate) * float(duration_s) if model == "open" else 0.0,
                                          cap_s=float(duration_s) * (1.0 + max_extension), lost_rule=early_stop)
     try:
-        res = measure_load(plan, out_dir, sut_groups={"app": app_pids, "db": db_pids}, db_size=size,
-                           on_progress=on_progress, health=health, **kwargs)
+        groups = {"app": app_pids, "db": db_pids, **({"shared": shared_pids} if shared_pids else {})}
+        res = measure_load(plan, out_dir, sut_groups=groups, db_size=size,
+                           on_progress=on_progress, health=health, cgroup_stats=cgroup_stats,
+                           max_foreign_cpu=max_foreign_cpu, **kwargs)
     except LoadFailed as exc:
         raise JxcError(str(exc), exit_code=1) from None
     finally:
@@ -135,10 +210,12 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         eng.dispose()
     fig, validity, stopped = res["figures"], res["validity"], res["stopped_early"]
     failures = [] if books.ok else ["books not consistent: " + ", ".join(f"{k} {v}" for k, v in books.counts.items() if v)]
+    failures = list(res.get("sut_failures") or []) + failures  # out of memory, a dead worker: first
     if stopped:
         # Failed whatever the partial figures say: the full window could not have met the SLO.
         failures.append(f"stopped early at {stopped['at_s']:.1f} s of {float(duration_s):g} s: {stopped['reason']}")
     failures += slo_failures(fig, slo)
+    pool = _open_pool(res["load"].get("workers", []))
     verdicts, unjudged = judge_operations(fig["operations"], slo)
     for name, v in verdicts.items():
         fig["operations"][name]["verdict"] = v["verdict"]
@@ -153,6 +230,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     workers = load.get("workers", [])
     resources = dict(res["resources"])
     resources_extra = resources.pop("extra")
+    resources.update(allowance or cpu_allowance(None, None, None))
     profile_dump = profile.model_dump(mode="json") if hasattr(profile, "model_dump") else profile
     step = {
         "schema": SCHEMA_VERSION,
@@ -202,6 +280,9 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "audit": {"ok": books.ok, "counts": books.counts, "violations": books.violations[:20]},
         "resources_extra": resources_extra,
         "loadgen": res["loadgen"],
+        "sut_events": res.get("sut_events"),     # oom_kills, worker_restarts, vanished roots
+        "open_pool": pool,                        # open model: sessions per persona, pool waits
+        "machine_load": res.get("machine_load"),  # foreign CPU, its top process, iowait, steal
         "load": {
             "processes": processes, "remote_workers": expect_workers,
             "workers": [{"index": w.get("index"), "pid": w.get("pid"), **(w.get("stats") or {})} for w in workers],
@@ -225,7 +306,8 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
              duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool = False,
              processes: int = 1, expect_workers: int = 0, master_port: int = 5557,
              on_progress: Callable[[dict], None] | None = None, on_stage: Callable[[str], None] | None = None,
-             min_requests: int | None = None, early_stop: bool = True, app_host: str | None = None) -> dict:
+             min_requests: int | None = None, early_stop: bool = True, app_host: str | None = None,
+             max_foreign_cpu: float | str | None = None) -> dict:
     try:
         from loadgen.sut.launcher import SystemUnderTest
     except ImportError as exc:
@@ -239,13 +321,23 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
         t_seed = time.time()
         sut.seed(customers, progress=False)
         seed_s = time.time() - t_seed
+        stage("settling the database (checkpoint, analyse, quiet I/O)")
+        from loadgen.seed.settle import settle
+
+        settled = settle(sut.db_url, io_pids=sut.db_pids)
         step = measure_on(sut, profile, customers=customers, operators=operators, rate=rate, duration_s=duration_s,
                           warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained, t_start=t_start,
                           processes=processes, expect_workers=expect_workers, master_port=master_port,
                           on_progress=on_progress, on_stage=on_stage, min_requests=min_requests,
-                          early_stop=early_stop, extra={"seed_s": round(seed_s, 3)})
+                          early_stop=early_stop, max_foreign_cpu=max_foreign_cpu, extra={"seed_s": round(seed_s, 3), "settle": settled})
         stage("tearing down")
     return step
+
+
+def _system(sut: Any) -> dict:
+    """step.json's ``system`` (what was brought up) and ``durability`` (how the database commits)."""
+    desc = sut.describe()
+    return {"system": desc, "durability": (desc.get("database") or {}).get("durability")}
 
 
 def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None, rate: float | None,
@@ -259,14 +351,18 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
     sut.start_app()
     stage("measuring")
     # Roots only (uvicorn supervisor, postmaster): their children come and go, roots must not.
+    limits = getattr(sut, "limits", None) or {}
     step = measure_step(profile, base_url=sut.base_url, db_url=sut.db_url, customers=customers,
                         operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
                         out_dir=out_dir, app_pids=lambda: sut.app_pids()[:1], db_pids=lambda: sut.db_pids()[:1],
-                        health=sut.healthy, **measure,
-                        extra={"unconstrained": unconstrained, **(extra or {}), "system": sut.describe()})
+                        health=sut.healthy, cgroup_stats=getattr(sut, "cgroup_stats", None),
+                        shared_pids=sut.local_server_pids()[:1] if hasattr(sut, "local_server_pids") else (),
+                        allowance=cpu_allowance(limits.get("cpus"), limits.get("cpuset"), limits.get("memory")),
+                        **measure,
+                        extra={"unconstrained": unconstrained, **(extra or {}), **_system(sut)})
     step["wall_s"] = round(time.time() - t_start, 3)
     (Path(out_dir) / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
     return step
 
 
-__all__ = ["SCHEMA_VERSION", "measure_on", "measure_step", "run_step"]
+__all__ = ["SCHEMA_VERSION", "cpu_allowance", "measure_on", "measure_step", "run_step"]

@@ -45,6 +45,7 @@ def run(
     unconstrained: Annotated[bool, typer.Option("--unconstrained", help="Run without hardware limits where cgroups cannot be written.")] = False,
     min_requests: Annotated[int, typer.Option("--min-requests", min=1, help="Fewest measured requests for a valid step (a stable p99 needs about 1000).")] = 1000,
     early_stop: Annotated[bool, typer.Option("--early-stop/--no-early-stop", help="End the window as soon as the SLO is clearly lost; such a step fails.")] = True,
+    max_foreign_cpu: Annotated[str | None, typer.Option("--max-foreign-cpu", help="Busy-machine threshold: a step whose other processes (neither the system nor the load generator) used more than this % of one core at the 90th percentile is invalid; 'off' disables (default: $JXCBENCH_MAX_FOREIGN_CPU or 10).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing step in --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print step.json on stdout.")] = False,
 ) -> None:
@@ -60,6 +61,7 @@ def run(
     if expect_workers and app_host is None:
         console.print("[yellow]note:[/] remote workers will send their requests to 127.0.0.1, their own machine; "
                       "pass --app-host with this machine's address unless they run here", highlight=False)
+    check_max_foreign_cpu(max_foreign_cpu)
     if (out / "step.json").exists() and not force:
         raise JxcError(f"--out: {out / 'step.json'} exists; choose another directory or pass --force")
     prof = load_profile(profile)
@@ -80,7 +82,7 @@ def run(
             prof, customers=customers, operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
             out_dir=out, unconstrained=unconstrained, processes=processes, expect_workers=expect_workers,
             master_port=master_port, on_progress=on_progress, on_stage=staged(on_stage), min_requests=min_requests,
-            early_stop=early_stop, app_host=app_host), total)
+            early_stop=early_stop, app_host=app_host, max_foreign_cpu=max_foreign_cpu), total)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGINT or SIGTERM (Terminated): the system is torn down by now
         raise stops.stopped(exc, _mark_interrupted(out, exc, stages[-1] if stages else "starting", t_start,
                                                    customers=customers, operators=operators, rate=rate,
@@ -108,6 +110,16 @@ def _mark_interrupted(out: Path, exc: BaseException, stage: str, t_start: float,
     files = f"its partial files ({', '.join(kept)}) are kept in {out}" if kept else "nothing was measured yet"
     return (f"the step while {stage}; the system was torn down; {files}, marked by {INTERRUPTED_FILE}; "
             "run the same command again to measure the step")
+
+
+def check_max_foreign_cpu(value: str | None) -> None:
+    """--max-foreign-cpu (or $JXCBENCH_MAX_FOREIGN_CPU when not given): a percentage or 'off'."""
+    from loadgen.measure.validity import FOREIGN_CPU_ENV, max_foreign_cpu_pct
+
+    try:
+        max_foreign_cpu_pct(value)
+    except ValueError as exc:
+        raise JxcError(f"{'--max-foreign-cpu' if value is not None else '$' + FOREIGN_CPU_ENV}: {exc}") from None
 
 
 def _with_progress(fn, total: float):
@@ -173,4 +185,4 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
 
 
-__all__ = ["parse_duration", "register"]
+__all__ = ["check_max_foreign_cpu", "parse_duration", "register"]

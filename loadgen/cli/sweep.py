@@ -27,8 +27,17 @@ def sweep(
     unconstrained: Annotated[bool, typer.Option("--unconstrained", help="Run without hardware limits where cgroups cannot be written; the report says so.")] = False,
     invalid_retries: Annotated[int, typer.Option("--invalid-retries", min=0, help="Re-runs of an invalid step before its level counts as unknown.")] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the capacity summary as JSON on stdout.")] = False,
+    max_foreign_cpu: Annotated[str | None, typer.Option("--max-foreign-cpu", help="Busy-machine threshold in % of one core at the 90th percentile (others' CPU); 'off' disables (default: $JXCBENCH_MAX_FOREIGN_CPU or 10).")] = None,
 ) -> None:
     """Find the largest customer count each profile sustains within its SLO (resumable)."""
+    import os
+
+    from loadgen.cli.run import check_max_foreign_cpu
+    from loadgen.measure.validity import FOREIGN_CPU_ENV
+
+    check_max_foreign_cpu(max_foreign_cpu)
+    if max_foreign_cpu is not None:
+        os.environ[FOREIGN_CPU_ENV] = max_foreign_cpu  # every step of this sweep reads it
     from loadgen.capacity.sweep import Sweep
     from reports.render.markdown import write_report
     from reports.render.verdict import verdict
@@ -58,6 +67,7 @@ def sweep(
 
 def quickstart(
     out: Annotated[Path, typer.Option("--out", "-o", help="Results directory (re-run into it to resume).")] = Path("jxcbench-quickstart"),
+    max_foreign_cpu: Annotated[str | None, typer.Option("--max-foreign-cpu", help="Busy-machine threshold in % of one core at the 90th percentile (others' CPU); 'off' disables (default: $JXCBENCH_MAX_FOREIGN_CPU or 10).")] = None,
 ) -> None:
     """A real capacity search of the reference app on embedded SQLite on this machine (a few minutes).
 
@@ -73,7 +83,7 @@ def quickstart(
         raise JxcError(f"the quickstart profile is missing: {QUICKSTART_PROFILE} (reinstall jxcbench)", exit_code=1)
     console.print(f"Quickstart: capacity search of {QUICKSTART_PROFILE.name} into {out}/", highlight=False)
     t0 = time.monotonic()
-    sweep(profiles=[QUICKSTART_PROFILE], out=out)
+    sweep(profiles=[QUICKSTART_PROFILE], out=out, max_foreign_cpu=max_foreign_cpu)
     console.print(f"Quickstart took {time.monotonic() - t0:.0f} s.", highlight=False)
 
 

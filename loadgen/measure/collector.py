@@ -3,8 +3,11 @@
 Locust computes ``response_time`` as ``(perf_counter() at end - perf_counter() at send) * 1000``, a
 float; we keep it as is (``service_ms``). In the open model the request's context carries its
 *intended* start (the schedule time) and ``latency_ms = service_ms + (actual send - intended)``, so
-time spent waiting for a free session behind a stalled server is part of the latency
-(no coordinated omission). In the closed model intended = actual and the two are equal.
+time spent waiting for a free session behind a stalled server is part of the latency (no coordinated
+omission) — except a wait for a pooled session while the pool could still grow
+(:class:`loadgen.workload.users.SessionPool`): that wait is the generator's, lagging behind the
+response time it measures, and is left out. Every wait is recorded apart (``pool_wait_ms``). In the
+closed model intended = actual and the two are equal.
 
 :class:`WindowTally` keeps, apart from the raw samples, what the step process needs once a second to
 decide whether the SLO is already lost (:class:`loadgen.workload.load_run.EarlyStop`).
@@ -82,19 +85,24 @@ class SampleCollector:
         service = float(response_time or 0.0)
         start = start_time if start_time is not None else time.time() - service / 1000.0
         intended = ctx.get("intended")
+        pool_wait = float(ctx.get("pool_wait_ms") or 0.0)
         if intended is None:
             intended, latency = start, service
         else:
-            latency = service + max(0.0, (start - intended) * 1000.0)
+            # a wait for a pooled session that could have grown is the generator's: recorded apart
+            # (pool_wait_ms) and kept out of the latency
+            apart = pool_wait if ctx.get("pool_wait_apart") else 0.0
+            latency = service + max(0.0, (start - intended) * 1000.0 - apart)
         status = int(getattr(response, "status_code", 0) or 0)
         outcome = ctx.get("outcome") or ("error" if exception else "success")
-        self.record(ctx.get("persona", "-"), name, intended, start, latency, service, status, outcome)
+        self.record(ctx.get("persona", "-"), name, intended, start, latency, service, status, outcome,
+                    pool_wait_ms=pool_wait)
 
     def record(self, persona: str, operation: str, intended: float, start: float, latency_ms: float,
-               service_ms: float, status: int, outcome: str) -> None:
+               service_ms: float, status: int, outcome: str, *, pool_wait_ms: float = 0.0) -> None:
         phase = "warmup" if intended < self.measure_start else "measure"
         self.buffer.append(self.worker, persona, operation, intended, start, latency_ms, service_ms,
-                           status, outcome, phase)
+                           status, outcome, phase, pool_wait_ms)
         self.total += 1
         if outcome == "error":
             self.errors += 1

@@ -10,6 +10,22 @@ The database's size on disk comes from a callable (file sizes for SQLite, ``pg_d
 A root pid that disappears is a crash of the system under test: it is recorded with its time and
 group, and the step is invalid. Pass *roots* (the uvicorn supervisor, the postmaster), not whole
 trees: children come and go normally (database backends), roots must not.
+
+In the groups named in ``watch_children`` (the app: uvicorn's workers are its supervisor's direct
+children) a direct child that vanishes while its root lives is a **worker restart** (:class:`Crash`
+in ``restarts``): the server lost a worker and its in-flight requests — the system's answer, not the
+harness's failure.
+
+Around the groups, per tick and from the same scan of ``/proc``:
+
+* **foreign CPU**: the CPU % (of one core) of every process outside the groups — neither the system
+  under test nor the load generator — summed (``foreign_cpu_pct``), its busiest one
+  (``foreign_top_*``), and per process (:meth:`ResourceSampler.foreign_offender`). Not counted: this
+  process (the sampler runs in it: the step, the sweep, a test) and its ancestors (the shell, the
+  jxcbench parent), and kernel threads (they do the system's own I/O).
+* the machine's ``iowait_pct`` and ``steal_pct`` from ``/proc/stat`` (% of one core).
+* ``cgroup_stats``: a callable read every tick (the run's cgroup counters: OOM kills, throttled CPU
+  time, memory charged), stored as ``cg_<name>`` columns.
 """
 
 from __future__ import annotations
@@ -23,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psutil
 
 RootsSpec = Iterable[int] | Callable[[], Iterable[int]]
@@ -49,8 +66,13 @@ class ResourceSampler:
     interval_s: float = 1.0
     db_size: Callable[[], int | None] | None = None
     db_size_every: int = 5
+    watch_children: frozenset[str] = frozenset()
+    cgroup_stats: Callable[[], dict[str, int]] | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
     crashes: list[Crash] = field(default_factory=list)
+    restarts: list[Crash] = field(default_factory=list)
+    # per tick (ts) the foreign processes that used at least FOREIGN_KEEP_PCT: {pid: (name, cpu %)}
+    foreign: dict[float, dict[int, tuple[str, float]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -62,6 +84,10 @@ class ResourceSampler:
         self._ticks = 0
         self._dead_roots: set[int] = set()
         self._seen_roots: dict[str, list[int]] = {}
+        self._kids: dict[tuple[str, int], set[int]] = {}  # watched roots' direct children last tick
+        self._foreign_prev: dict[int, int] = {}  # pid -> CPU ticks at the last tick
+        self._stat_prev: list[int] | None = None
+        self._exempt = _self_and_ancestors()
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> "ResourceSampler":
@@ -103,7 +129,8 @@ class ResourceSampler:
         dt = (now - self._last_t) if self._last_t else None
         row: dict[str, Any] = {"ts": round(now, 3)}
         seen: set[int] = set()
-        kids = _children_map()  # one scan of the process table per tick, shared by all groups
+        table = _scan_proc()  # one scan of the process table per tick, shared by all groups
+        kids = _kids_of(table)
         for group, spec in self.groups.items():
             cpu = rss = rd = wr = 0.0
             busiest = 0.0
@@ -122,6 +149,8 @@ class ResourceSampler:
                         self._dead_roots.add(root)
                         self.crashes.append(Crash(group, root, now))
                     continue
+                if group in self.watch_children:
+                    self._watch_children(group, root, set(kids.get(root, [])), now)
                 members = [rp] + [m for m in (self._proc(c) for c in _descendants(root, kids)) if m is not None]
                 for p in members:
                     if p.pid in seen:
@@ -156,6 +185,12 @@ class ResourceSampler:
         for gone in set(self._procs) - seen:
             self._procs.pop(gone, None)
             self._prev.pop(gone, None)
+        self._sample_machine(row, table, seen, dt, now)
+        if self.cgroup_stats is not None:
+            try:
+                row.update({f"cg_{k}": v for k, v in self.cgroup_stats().items()})
+            except Exception:  # noqa: BLE001 - a cgroup that is gone must not kill the sampler
+                pass
         if self.db_size is not None and (self._ticks % self.db_size_every == 0 or self._stop.is_set()):
             try:
                 self._db_bytes = self.db_size()
@@ -167,6 +202,66 @@ class ResourceSampler:
         if dt:
             self.rows.append(row)
         return row
+
+    def _watch_children(self, group: str, root: int, now_kids: set[int], now: float) -> None:
+        before = self._kids.get((group, root))
+        if before is not None:
+            for pid in sorted(before - now_kids):
+                self.restarts.append(Crash(group, pid, now))
+        self._kids[(group, root)] = now_kids
+
+    def _sample_machine(self, row: dict[str, Any], table: dict[int, tuple[int, int, int, str, str]], members: set[int],
+                        dt: float | None, now: float) -> None:
+        """Foreign CPU (processes outside every group), iowait and steal: see the module docstring."""
+        per: dict[int, tuple[str, float]] = {}
+        prev, cur = self._foreign_prev, {}
+        boot_now = time.clock_gettime(time.CLOCK_BOOTTIME)
+        for pid, (ppid, ticks, start, name, _state) in table.items():
+            if pid in members or pid in self._exempt or ppid == 2 or pid == 2:
+                continue
+            cur[pid] = ticks
+            if not dt:
+                continue
+            before = prev.get(pid)
+            if before is None:
+                # Born during this interval: all its CPU belongs to it; older ones were not seen yet.
+                if start / _CLK_TCK < boot_now - dt - 0.05:
+                    continue
+                before = 0
+            pct = max(0, ticks - before) / _CLK_TCK / dt * 100.0
+            if pct >= FOREIGN_KEEP_PCT:
+                per[pid] = (name, round(pct, 1))
+        self._foreign_prev = cur
+        stat = _proc_stat()
+        if dt:
+            row["foreign_cpu_pct"] = round(sum(v[1] for v in per.values()), 2)
+            top = max(per.items(), key=lambda kv: kv[1][1], default=None)
+            row["foreign_top_pid"] = top[0] if top else None
+            row["foreign_top_name"] = top[1][0] if top else None
+            row["foreign_top_cpu_pct"] = top[1][1] if top else 0.0
+            self.foreign[round(now, 3)] = per
+            if stat is not None and self._stat_prev is not None:
+                for i, key in ((4, "iowait_pct"), (7, "steal_pct")):
+                    if len(stat) > i:
+                        row[key] = round(max(0, stat[i] - self._stat_prev[i]) / _CLK_TCK / dt * 100.0, 2)
+        self._stat_prev = stat
+
+    def foreign_offenders(self, rows: list[dict[str, Any]], n: int = 5) -> list[tuple[int, str, float]]:
+        """The ``n`` foreign processes that used the most CPU over ``rows`` (e.g. :meth:`window`),
+        busiest first: ``(pid, name, mean CPU % of one core over those ticks)``."""
+        total: dict[int, float] = {}
+        names: dict[int, str] = {}
+        for r in rows:
+            for pid, (name, pct) in self.foreign.get(r["ts"], {}).items():
+                total[pid] = total.get(pid, 0.0) + pct
+                names[pid] = name
+        top = sorted(total, key=lambda p: -total[p])[:n]
+        return [(pid, names[pid], round(total[pid] / len(rows), 1)) for pid in top]
+
+    def foreign_offender(self, rows: list[dict[str, Any]]) -> tuple[int, str, float] | None:
+        """The busiest of :meth:`foreign_offenders`, or None."""
+        top = self.foreign_offenders(rows, 1)
+        return top[0] if top else None
 
     @staticmethod
     def _read(p: psutil.Process) -> tuple[_ProcState, int, float] | None:
@@ -203,11 +298,18 @@ class ResourceSampler:
         return [r for r in self.rows if r["ts"] - self.interval_s >= start_s - slack and r["ts"] <= end_s + slack]
 
 
-def _children_map() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
+FOREIGN_KEEP_PCT = 0.5  # foreign processes below this CPU % in a tick are summed but not named
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _scan_proc() -> dict[int, tuple[int, int, int, str, str]]:
+    """Every process: ``pid -> (ppid, CPU ticks user+system, start time in ticks since boot, name, state)``.
+
+    Linux: straight from /proc/PID/stat (5x cheaper than psutil's process_iter, which also re-checks
+    each pid for reuse). Elsewhere: parents only (CPU 0), so the groups still work.
+    """
+    table: dict[int, tuple[int, int, int, str, str]] = {}
     if os.path.isdir("/proc/self"):
-        # Linux: the parent of every process straight from /proc/PID/stat (5x cheaper than psutil's
-        # process_iter, which also re-checks each pid for reuse).
         for name in os.listdir("/proc"):
             if not name.isdigit():
                 continue
@@ -216,14 +318,51 @@ def _children_map() -> dict[int, list[int]]:
                     stat = fh.read()
             except OSError:
                 continue
-            ppid = int(stat[stat.rfind(b")") + 2:].split(b" ", 2)[1])
-            kids.setdefault(ppid, []).append(int(name))
-        return kids
-    for p in psutil.process_iter(["ppid"]):
-        ppid = p.info.get("ppid")
-        if ppid is not None:
-            kids.setdefault(ppid, []).append(p.pid)
+            close = stat.rfind(b")")
+            comm = stat[stat.find(b"(") + 1:close].decode(errors="replace")
+            f = stat[close + 2:].split(b" ")
+            # after the name: state(0) ppid(1) ... utime(11) stime(12) ... starttime(19)
+            table[int(name)] = (int(f[1]), int(f[11]) + int(f[12]), int(f[19]), comm, f[0].decode())
+        return table
+    for p in psutil.process_iter(["ppid", "name"]):
+        if p.info.get("ppid") is not None:
+            table[p.pid] = (p.info["ppid"], 0, 0, p.info.get("name") or "?", "R")
+    return table
+
+
+def _kids_of(table: dict[int, tuple[int, int, int, str, str]]) -> dict[int, list[int]]:
+    """Parent -> children, zombies left out: a killed worker its parent has not reaped yet is dead."""
+    kids: dict[int, list[int]] = {}
+    for pid, (ppid, _ticks, _start, _name, state) in table.items():
+        if state != "Z":
+            kids.setdefault(ppid, []).append(pid)
     return kids
+
+
+def _children_map() -> dict[int, list[int]]:
+    return _kids_of(_scan_proc())
+
+
+def _self_and_ancestors() -> set[int]:
+    out, p = set(), psutil.Process()
+    while p is not None:
+        out.add(p.pid)
+        try:
+            p = p.parent()
+        except psutil.Error:
+            break
+    return out
+
+
+def _proc_stat() -> list[int] | None:
+    """The machine's ``cpu`` line of /proc/stat: user nice system idle iowait irq softirq steal ...
+    (ticks), or None where there is none."""
+    try:
+        with open("/proc/stat") as fh:
+            first = fh.readline().split()
+    except OSError:
+        return None
+    return [int(x) for x in first[1:]] if first and first[0] == "cpu" else None
 
 
 def _descendants(root: int, kids: dict[int, list[int]]) -> list[int]:
@@ -268,7 +407,52 @@ def summarise_resources(rows: list[dict[str, Any]]) -> dict[str, Any]:
         extra[f"{g}_cpu_pct_peak"] = peak(f"{g}_cpu_pct")
     extra["loadgen_max_proc_cpu_pct"] = mean("loadgen_max_proc_cpu_pct")
     extra["samples"] = len(rows)
-    return out | {"extra": extra}
+    return out | _allowance_figures(rows) | {"extra": extra}
+
+
+def _p90(vals: list[float]) -> float | None:
+    return round(float(np.percentile(vals, 90, method="lower")), 2) if vals else None
+
+
+def _allowance_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the limiting factor weighs against the profile's allowance (reports.analysis.limiting):
+    app + database CPU per second together, the cgroup's CPU throttling and memory charge (page
+    cache included), the machine's iowait and steal, and the CPU of processes outside the step."""
+    sut = [(r.get("app_cpu_pct") or 0.0) + (r.get("db_cpu_pct") or 0.0) for r in rows
+           if r.get("app_cpu_pct") is not None or r.get("db_cpu_pct") is not None]
+    out: dict[str, Any] = {
+        "sut_cpu_pct": round(sum(sut) / len(sut), 2) if sut else None,
+        "sut_cpu_pct_p90": _p90(sut),
+        "iowait_pct": _mean(rows, "iowait_pct"),
+        "steal_pct": _mean(rows, "steal_pct"),
+        "foreign_cpu_pct_p90": _p90([r["foreign_cpu_pct"] for r in rows if r.get("foreign_cpu_pct") is not None]),
+    }
+
+    def delta(key: str) -> int | None:
+        vals = [r[key] for r in rows if r.get(key) is not None]
+        return int(vals[-1] - vals[0]) if len(vals) > 1 else None
+
+    def peak(key: str) -> int | None:
+        vals = [r[key] for r in rows if r.get(key) is not None]
+        return int(max(vals)) if vals else None
+
+    if any(k.startswith("cg_") for r in rows[:1] for k in r):
+        periods, throttled = delta("cg_nr_periods"), delta("cg_nr_throttled")
+        ns = delta("cg_throttled_time_ns")
+        out |= {
+            "cpu_nr_periods": periods, "cpu_nr_throttled": throttled,
+            "cpu_throttled_s": round(ns / 1e9, 3) if ns is not None else None,
+            "cpu_throttled_share": round(throttled / periods, 4) if periods and throttled is not None else None,
+            "memory_usage_bytes_peak": peak("cg_memory_usage_bytes"),
+            "memory_cache_bytes_peak": peak("cg_memory_cache_bytes"),
+            "memory_limit_bytes": peak("cg_memory_limit_bytes"),
+        }
+    return out
+
+
+def _mean(rows: list[dict[str, Any]], key: str) -> float | None:
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return round(sum(vals) / len(vals), 2) if vals else None
 
 
 __all__ = ["Crash", "ResourceSampler", "summarise_resources"]

@@ -18,7 +18,10 @@ Columns (units in the names where they have one):
 * ``outcome`` — ``success`` | ``refusal`` (an expected business 409: out of stock, over quota,
   credit limit) | ``error``;
 * ``phase`` — ``warmup`` | ``measure``: decided by the intended start, so warm-up rows are kept
-  apart in the same file and never enter the percentiles.
+  apart in the same file and never enter the percentiles;
+* ``pool_wait_ms`` — open model: how long the arrival waited for an idle pooled session of its
+  persona; in ``latency_ms`` only when the pool could not grow any more (a fixed pool, or out of
+  seats: a team of that size queues for the system); 0 in the closed model.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ COLUMNS: dict[str, pa.DataType] = {
     "status": pa.int16(),
     "outcome": pa.string(),
     "phase": pa.string(),
+    "pool_wait_ms": pa.float64(),
 }
 SCHEMA = pa.schema([pa.field(name, typ) for name, typ in COLUMNS.items()])
 OUTCOMES = ("success", "refusal", "error")
@@ -57,7 +61,8 @@ class SampleBuffer:
         self.cols: dict[str, list[Any]] = {name: [] for name in COLUMNS}
 
     def append(self, worker: int, persona: str, operation: str, intended_start_s: float, start_s: float,
-               latency_ms: float, service_ms: float, status: int, outcome: str, phase: str) -> None:
+               latency_ms: float, service_ms: float, status: int, outcome: str, phase: str,
+               pool_wait_ms: float = 0.0) -> None:
         c = self.cols
         c["worker"].append(worker)
         c["persona"].append(persona)
@@ -69,6 +74,7 @@ class SampleBuffer:
         c["status"].append(status)
         c["outcome"].append(outcome)
         c["phase"].append(phase)
+        c["pool_wait_ms"].append(pool_wait_ms)
 
     def extend(self, cols: dict[str, list[Any]]) -> None:
         for name in COLUMNS:

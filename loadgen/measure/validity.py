@@ -2,15 +2,26 @@
 
 Rules, checked in this order; the first that applies is the recorded reason:
 
-1. **System under test crashed**: a process of the app or database vanished during the step, or its
-   health check failed after the load.
-2. **Load generator saturated**: a load-generator process (each is single-threaded: one core at
-   most) spent more than ``cpu_limit_pct`` (90) % of one core in at least half of the measured
-   seconds (the median of its per-second CPU %), *or* its event loop was late: the median over the
-   measured seconds of the mean lateness of a 0.1 s sleep exceeds ``lag_limit_ms`` (50 ms) — the
-   same saturation seen when the OS gives the generator less than a core (a shared machine). A
-   saturated generator sends late and times late, so the latencies describe the generator.
-3. **The closed loop did not run as planned** (closed model only, :func:`closed_loop_problem`):
+1. **System under test crashed**: a root process of the app or database (the uvicorn supervisor, the
+   postmaster) vanished during the step, or its health check failed after the load — and the kernel
+   killed nothing for memory and no app worker died (what then broke may be the harness). An OOM kill
+   in the run's cgroup or a restarted app worker is *not* invalid: it is the system's answer at that
+   size, and the step **fails** (limiting factor ``memory`` or ``crash``; see
+   :mod:`loadgen.workload.load_run`).
+2. **A busy machine**: processes outside the system under test and the load generator used more
+   than ``max_foreign_cpu_pct`` (10) % of one core in more than a tenth of the measured seconds (the
+   90th percentile of their summed per-second CPU), or the hypervisor stole as much: the
+   step measured the neighbours too. The busiest of them is named. The threshold is set per run
+   (``--max-foreign-cpu``, ``JXCBENCH_MAX_FOREIGN_CPU``; ``off`` disables the rule).
+3. **Load generator saturated**: a load-generator process (each is single-threaded: one core at
+   most; the master of a distributed run included) spent more than ``cpu_limit_pct`` (90) % of one
+   core in more than a tenth of the measured seconds (the 90th percentile of its per-second CPU %),
+   *or* its event loop was late: the 90th percentile over the measured seconds of the mean lateness
+   of a 0.1 s sleep exceeds ``lag_limit_ms`` (50 ms) — the same saturation seen when the OS gives the
+   generator less than a core (a shared machine). A saturated generator sends late and times late,
+   so the latencies describe the generator. (A median would pass a generator saturated in 49 % of
+   the seconds.)
+4. **The closed loop did not run as planned** (closed model only, :func:`closed_loop_problem`):
    fewer operators worked in the measured window than the step planned (login failures, operators
    that stopped), or Little's law does not hold: the requests per second measured are below
    ``LITTLE_MIN_RATIO`` (0.9) of ``active / (mean response + mean think)``, the rate that the active
@@ -19,8 +30,8 @@ Rules, checked in this order; the first that applies is the recorded reason:
    planned or is starved of CPU offers less load than the step claims, and the server looks better
    than it is. The 10 ms floor is the gevent timer and the generator's own bookkeeping per cycle:
    with think times of a few milliseconds it is a large share of a cycle, yet it is below the event
-   loop lateness rule 2 already tolerates (50 ms).
-4. **Too few requests for a stable p99**: fewer than ``min_requests`` (1000) measured requests.
+   loop lateness rule 3 already tolerates (50 ms).
+5. **Too few requests for a stable p99**: fewer than ``min_requests`` (1000) measured requests.
    With the "higher" method, p99 of n samples has ``n - ceil(0.99 (n-1))`` samples at or above it;
    1000 requests leave at least 10 samples beyond the p99, the least for it not to be one outlier.
    Not applied to a step **stopped early** (its SLO clearly lost, see
@@ -33,6 +44,7 @@ Rules, checked in this order; the first that applies is the recorded reason:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -44,6 +56,9 @@ MIN_REQUESTS = 1000
 LITTLE_MIN_RATIO = 0.9
 LITTLE_MIN_EXCESS_MS = 10.0
 LITTLE_MIN_CYCLES_PER_OPERATOR = 5  # fewer: the count's rounding (±1 per operator) is no evidence
+MAX_FOREIGN_CPU_PCT = 10.0
+FOREIGN_CPU_ENV = "JXCBENCH_MAX_FOREIGN_CPU"
+SATURATION_PERCENTILE = 90
 
 
 @dataclass(frozen=True)
@@ -64,17 +79,17 @@ def loadgen_saturated(cpu_series: Mapping[str, Iterable[float]], *, cpu_limit_pc
         vals = np.asarray(list(series), dtype=float)
         if len(vals) == 0:
             continue
-        med = float(np.median(vals))
-        if med > cpu_limit_pct:
-            return (f"load generator saturated: process {proc} used a median {med:.0f} % of one core "
+        p90 = _p90(vals)
+        if p90 > cpu_limit_pct:
+            return (f"load generator saturated: process {proc} used {p90:.0f} % of one core at the 90th percentile "
                     f"(limit {cpu_limit_pct:.0f} %) over {len(vals)} measured seconds; {advice}")
     for proc, series in (lag_series or {}).items():
         vals = np.asarray(list(series), dtype=float)
         if len(vals) == 0:
             continue
-        med = float(np.median(vals))
-        if med > lag_limit_ms:
-            return (f"load generator saturated: process {proc}'s event loop ran a median {med:.0f} ms late "
+        p90 = _p90(vals)
+        if p90 > lag_limit_ms:
+            return (f"load generator saturated: process {proc}'s event loop ran {p90:.0f} ms late at the 90th percentile "
                     f"(limit {lag_limit_ms:.0f} ms) over {len(vals)} measured seconds; {advice}, or give it "
                     "a core of its own")
     return None
@@ -111,7 +126,7 @@ def littles_law(*, active: int, ops: int, op_s: float, thinks: int, think_s: flo
 
 def closed_loop_problem(law: Mapping | None, *, planned: int, active: int, login_failures: int = 0,
                         min_ratio: float = LITTLE_MIN_RATIO, min_excess_ms: float = LITTLE_MIN_EXCESS_MS) -> str | None:
-    """Rule 3 of the module docstring: the reason, or None."""
+    """Rule 4 of the module docstring: the reason, or None."""
     if active < planned:
         why = f"{login_failures} login failure{'s' if login_failures != 1 else ''}" if login_failures else "see loadgen.log"
         return (f"only {active} of {planned} planned operators worked in the measured window ({why}); "
@@ -124,6 +139,47 @@ def closed_loop_problem(law: Mapping | None, *, planned: int, active: int, login
                 f"must make (limit {min_ratio:.0%}; {law['excess_ms_per_cycle']:.0f} ms lost per cycle); they really "
                 f"thought {law['mean_think_s']:.3f} s on average: "
                 "the load generator did not offer the planned load (starved of CPU, or sleeping late)")
+
+
+def _p90(vals: np.ndarray) -> float:
+    # "lower": the value that more than a tenth of the seconds exceed (a single busy second in ten does not)
+    return float(np.percentile(vals, SATURATION_PERCENTILE, method="lower"))
+
+
+def max_foreign_cpu_pct(value: float | str | None = None) -> float | None:
+    """The busy-machine threshold (% of one core): ``value`` if given, else ``$JXCBENCH_MAX_FOREIGN_CPU``,
+    else 10; ``off`` (or ``none``) disables the rule (None). ValueError naming the bad value."""
+    raw = os.environ.get(FOREIGN_CPU_ENV) if value is None else value
+    if raw is None or raw == "":
+        return MAX_FOREIGN_CPU_PCT
+    if isinstance(raw, str) and raw.strip().lower() in ("off", "none"):
+        return None
+    try:
+        pct = float(raw)
+    except ValueError:
+        raise ValueError(f"max foreign CPU {raw!r}: expected a percentage of one core (e.g. 10) or 'off'") from None
+    if pct < 0:
+        raise ValueError(f"max foreign CPU {raw!r}: must not be negative")
+    return pct
+
+
+def machine_busy(foreign_cpu: Iterable[float], *, limit_pct: float | None = MAX_FOREIGN_CPU_PCT,
+                 offender: tuple[int, str, float] | None = None, steal: Iterable[float] = ()) -> str | None:
+    """A reason if processes outside the step (or the hypervisor's steal) took more than ``limit_pct``
+    of one core at the 90th percentile of the measured seconds; ``offender``: (pid, name, mean %)."""
+    if limit_pct is None:
+        return None
+    vals = np.asarray([v for v in foreign_cpu if v is not None], dtype=float)
+    if len(vals) and _p90(vals) > limit_pct:
+        who = (f"; top: pid {offender[0]} {offender[1]} used {offender[2]:.0f} % of a core"
+               if offender else "")
+        return (f"machine busy: processes outside the system under test and the load generator used "
+                f"{_p90(vals):.0f} % of one core at the 90th percentile (limit {limit_pct:g} %){who}; "
+                f"measure on a quiet machine (or raise --max-foreign-cpu / ${FOREIGN_CPU_ENV})")
+    stolen = np.asarray([v for v in steal if v is not None], dtype=float)
+    if len(stolen) and _p90(stolen) > limit_pct:
+        return (f"machine busy: the hypervisor stole {_p90(stolen):.0f} % of one core at the 90th percentile "
+                f"(limit {limit_pct:g} %); measure on a quiet host")
     return None
 
 
@@ -131,11 +187,14 @@ def judge(*, measured_requests: int, loadgen_cpu: Mapping[str, Iterable[float]],
           loadgen_lag: Mapping[str, Iterable[float]] | None = None,
           crashed: str | None = None, min_requests: int = MIN_REQUESTS,
           cpu_limit_pct: float = CPU_LIMIT_PCT, lag_limit_ms: float = LAG_LIMIT_MS,
-          stopped_early: bool = False, closed_loop: str | None = None) -> Validity:
-    """The first rule of the module docstring that applies; ``stopped_early`` waives rule 4;
-    ``closed_loop``: rule 3's reason, from :func:`closed_loop_problem`."""
+          stopped_early: bool = False, closed_loop: str | None = None, busy: str | None = None) -> Validity:
+    """The first rule of the module docstring that applies; ``stopped_early`` waives rule 5;
+    ``closed_loop``: rule 4's reason, from :func:`closed_loop_problem`; ``busy``: rule 2's, from
+    :func:`machine_busy`."""
     if crashed:
         return Validity(False, f"system under test crashed: {crashed}")
+    if busy:
+        return Validity(False, busy)
     sat = loadgen_saturated(loadgen_cpu, cpu_limit_pct=cpu_limit_pct, lag_series=loadgen_lag,
                             lag_limit_ms=lag_limit_ms)
     if sat:
@@ -148,5 +207,6 @@ def judge(*, measured_requests: int, loadgen_cpu: Mapping[str, Iterable[float]],
     return Validity(True, None)
 
 
-__all__ = ["CPU_LIMIT_PCT", "LAG_LIMIT_MS", "LITTLE_MIN_EXCESS_MS", "LITTLE_MIN_RATIO", "MIN_REQUESTS", "Validity", "closed_loop_problem", "judge",
-           "littles_law", "loadgen_saturated"]
+__all__ = ["CPU_LIMIT_PCT", "FOREIGN_CPU_ENV", "LAG_LIMIT_MS", "LITTLE_MIN_EXCESS_MS", "LITTLE_MIN_RATIO",
+           "MAX_FOREIGN_CPU_PCT", "MIN_REQUESTS", "Validity", "closed_loop_problem", "judge", "littles_law",
+           "loadgen_saturated", "machine_busy", "max_foreign_cpu_pct"]

@@ -98,14 +98,43 @@ class Cgroup:
             return out
         if self.version == 1:
             out["failcnt"] = int(_read(d / "memory.failcnt") or 0)
-            for line in (_read(d / "memory.oom_control") or "").splitlines():
-                k, _, v = line.partition(" ")
-                if k == "oom_kill":
-                    out["oom_kill"] = int(v)
+            oom = _keyed(d / "memory.oom_control")
+            if "oom_kill" in oom:  # kernel >= 4.13
+                out["oom_kill"] = oom["oom_kill"]
         else:
             for line in (_read(d / "memory.events") or "").splitlines():
                 k, _, v = line.partition(" ")
                 out[k] = int(v)
+        return out
+
+    def stats(self) -> dict[str, int]:
+        """Counters the sampler reads every tick: ``oom_kill`` (processes the kernel's OOM killer
+        took in this group), CPU ``nr_periods`` / ``nr_throttled`` / ``throttled_time_ns`` (quota
+        exhausted) and memory ``memory_usage_bytes`` (what the group is charged, page cache
+        included), ``memory_cache_bytes`` (the page cache part) and ``memory_limit_bytes``."""
+        out: dict[str, int] = {"oom_kill": self.memory_events().get("oom_kill", 0)}
+        cpu_stat = _keyed(self.dirs["cpu"] / "cpu.stat")
+        for k in ("nr_periods", "nr_throttled"):
+            if k in cpu_stat:
+                out[k] = cpu_stat[k]
+        if "throttled_time" in cpu_stat:  # v1, ns
+            out["throttled_time_ns"] = cpu_stat["throttled_time"]
+        elif "throttled_usec" in cpu_stat:  # v2
+            out["throttled_time_ns"] = cpu_stat["throttled_usec"] * 1000
+        mem = self.dirs["memory"]
+        mstat = _keyed(mem / "memory.stat")
+        if self.version == 1:
+            usage, limit = _read(mem / "memory.usage_in_bytes"), _read(mem / "memory.limit_in_bytes")
+            cache = mstat.get("total_cache", mstat.get("cache"))
+        else:
+            usage, limit = _read(mem / "memory.current"), _read(mem / "memory.max")
+            cache = mstat.get("file")
+        if usage and usage.isdigit():
+            out["memory_usage_bytes"] = int(usage)
+        if cache is not None:
+            out["memory_cache_bytes"] = cache
+        if limit and limit.isdigit() and int(limit) < 2**62:
+            out["memory_limit_bytes"] = int(limit)
         return out
 
     def destroy(self, timeout: float = 10.0) -> None:
@@ -142,6 +171,16 @@ def _read(p: Path) -> str | None:
         return p.read_text().strip()
     except OSError:
         return None
+
+
+def _keyed(p: Path) -> dict[str, int]:
+    """A ``key value`` per line file (cpu.stat, memory.stat) as ints; {} if unreadable."""
+    out: dict[str, int] = {}
+    for line in (_read(p) or "").splitlines():
+        k, _, v = line.partition(" ")
+        if v.strip().lstrip("-").isdigit():
+            out[k] = int(v)
+    return out
 
 
 def _own_path(controller: str) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 from loadgen.errors import JxcError
 from loadgen.sut import cgroups as cg
+from loadgen.sut import durability
 from loadgen.sut import process as P
 from loadgen.sut import registry
 from loadgen.sut.app_server import FACTORY
@@ -159,7 +160,7 @@ class SystemUnderTest:
             self.db_url = db.url
             return
         cls = ManagedPostgres if db.engine == "postgresql" else ManagedMySQL
-        self._db = cls(dict(db.settings), cgroup=self.cgroup)
+        self._db = cls(durability.merged(db.engine, db.durability, db.settings), cgroup=self.cgroup)
         self._db.start()
         self.db_url = self._db.url
 
@@ -180,9 +181,11 @@ class SystemUnderTest:
         env = dict(os.environ)
         env["JXC_DATABASE_URL"] = self.db_url
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")]))
-        settings = self.profile.database.settings
-        if self.profile.database.engine == "sqlite" and settings:
-            env["JXC_SQLITE_PRAGMAS"] = ";".join(f"{k}={v}" for k, v in settings.items())
+        db = self.profile.database
+        if db.engine == "sqlite":
+            # the durability level's synchronous=..., then the profile's own PRAGMAs (they win)
+            pragmas = durability.merged("sqlite", db.durability, db.settings)
+            env["JXC_SQLITE_PRAGMAS"] = ";".join(f"{k}={v}" for k, v in pragmas.items())
         log = self.workdir / "app.log"
         for _attempt in range(3):
             port = self.port or P.free_port()
@@ -244,6 +247,31 @@ class SystemUnderTest:
         """The managed database server and its backends; empty for SQLite (in-app) and external servers."""
         return self._tree(self._db.pid if self._db else None)
 
+    def local_server_pids(self) -> list[int]:
+        """An external database server on this machine (127.0.0.1, localhost, ::1): the process
+        listening on its port and its children — shared with whoever else uses it, so not sampled as
+        the system's database, but not counted as a foreign process either. Empty otherwise."""
+        import psutil
+        from sqlalchemy import make_url
+
+        db = self.profile.database
+        if db.engine == "sqlite" or db.managed or not self.db_url:
+            return []
+        u = make_url(self.db_url)
+        if (u.host or "localhost") not in ("127.0.0.1", "localhost", "::1"):
+            return []
+        port = u.port or {"postgresql": 5432, "mysql": 3306}[db.engine]
+        try:
+            pid = next((c.pid for c in psutil.net_connections(kind="tcp")
+                        if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid), None)
+        except psutil.Error:
+            return []
+        return self._tree(pid)
+
+    def cgroup_stats(self) -> dict[str, int]:
+        """The run's cgroup counters (OOM kills, CPU throttling, memory charged); {} without a cgroup."""
+        return self.cgroup.stats() if self.cgroup is not None else {}
+
     @property
     def cgroup_path(self) -> str | None:
         return self.cgroup.path if self.cgroup else None
@@ -255,9 +283,20 @@ class SystemUnderTest:
             "run_id": self.run_id, "base_url": self.base_url,
             "database": {"engine": db.engine, "managed": bool(db.managed),
                          "url": _describe_url(self.db_url) if self.db_url else None,
-                         "settings": dict(db.settings), "settings_applied": self._settings_applied()},
+                         "settings": dict(db.settings), "settings_applied": self._settings_applied(),
+                         "durability": self.durability()},
             "workers": self.profile.architecture.workers, "limits": self.limits,
         }
+
+    def durability(self) -> dict[str, Any]:
+        """How durably the database commits: what the server reports where one runs (managed or
+        external), else what the profile's level and settings give (SQLite: the app's PRAGMAs)."""
+        db = self.profile.database
+        live = durability.read_live(self.db_url) if self.db_url and db.engine != "sqlite" else None
+        if live is not None:
+            live["requested"] = db.durability if db.managed else "as the external server is configured"
+            return live
+        return durability.effective(db.engine, db.durability, db.settings)
 
     def _settings_applied(self) -> str:
         """How the profile's engine settings reached the database (recorded, never silently dropped)."""

@@ -300,7 +300,7 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     return {"workers": [{"index": w.get("index"), "stats": w["stats"], "cpu": w["cpu"], "lag": w["lag"],
                          "pid": w.get("pid")}
                         for w in workers.values()],
-            "master": {"cpu": cpu.series, "pid": os.getpid()},
+            "master": {"cpu": cpu.series, "lag": cpu.lag, "pid": os.getpid()},
             "workers_missing_final_report": missing, "samples_rows": writer.rows}
 
 

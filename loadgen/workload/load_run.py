@@ -36,7 +36,7 @@ from loadgen import lifeline
 from loadgen.measure.percentiles import summarise_file
 from loadgen.measure.sampler import ResourceSampler, summarise_resources
 from loadgen.measure.validity import (CPU_LIMIT_PCT, MIN_REQUESTS, Validity, closed_loop_problem, judge,
-                                      littles_law)
+                                      littles_law, machine_busy, max_foreign_cpu_pct)
 from loadgen.measure.slo import EXTENSION_CONFIDENCE, early_stop_reason, pending_judgements, slo_thresholds
 from loadgen.workload.plan import LoadPlan
 
@@ -212,6 +212,38 @@ def loadgen_series(load: dict, key: str = "cpu") -> dict[str, list[float]]:
     for w in load.get("workers", []):
         vals = [v for ts, v in w.get(key, []) if start < ts <= end + 0.5]
         out[f"worker {w.get('index')} (pid {w.get('pid')})"] = vals
+    master = load.get("master")
+    if master and master.get(key):
+        # The master of a distributed run tallies every worker's samples: it saturates too.
+        out[f"master (pid {master.get('pid')})"] = [v for ts, v in master[key] if start < ts <= end + 0.5]
+    return out
+
+
+def sut_events(sampler: ResourceSampler, t0: float) -> dict[str, Any]:
+    """What the system under test lost during the step (warm-up included): processes the kernel's
+    OOM killer took in the run's cgroup (``oom_kills``, from its counter), app workers that died
+    (``worker_restarts``: a direct child of the uvicorn supervisor that vanished), and roots that
+    vanished (``vanished``)."""
+    ooms = [r["cg_oom_kill"] for r in sampler.rows if r.get("cg_oom_kill") is not None]
+    return {
+        "oom_kills": int(max(ooms) - min(ooms)) if ooms else 0,
+        "worker_restarts": [{"group": c.group, "pid": c.pid, "at_s": round(c.at_s - t0, 1)} for c in sampler.restarts],
+        "vanished": [{"group": c.group, "pid": c.pid, "at_s": round(c.at_s - t0, 1)}
+                     for c in sampler.crashes if c.group != "loadgen"],
+    }
+
+
+def sut_failures(events: dict[str, Any]) -> list[str]:
+    """The step fails (not invalid) when the system ran out of memory or lost a worker."""
+    out = []
+    if events.get("oom_kills"):
+        out.append(f"out of memory: the kernel's OOM killer killed {events['oom_kills']} process(es) of the "
+                   "system under test")
+    restarts = events.get("worker_restarts") or []
+    if restarts:
+        first = restarts[0]
+        out.append(f"crash: {len(restarts)} app worker(s) died during the step (first: pid {first['pid']} "
+                   f"at t={first['at_s']:.1f} s)")
     return out
 
 
@@ -242,7 +274,8 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
                  db_size: Callable[[], int | None] | None = None, on_progress: ProgressFn | None = None,
                  health: Callable[[], bool] | None = None, min_requests: int = MIN_REQUESTS,
                  cpu_limit_pct: float = CPU_LIMIT_PCT, sample_interval_s: float = 1.0,
-                 early_stop: EarlyStop | None = None) -> dict[str, Any]:
+                 early_stop: EarlyStop | None = None, cgroup_stats: Callable[[], dict] | None = None,
+                 max_foreign_cpu: float | str | None = None) -> dict[str, Any]:
     """Run the load while sampling resources; return figures, resources and validity.
 
     With ``early_stop`` (closed or open model) the window ends as soon as it says the SLO is lost;
@@ -252,12 +285,17 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
     ``early_stop`` whose ``cap_s`` is above its planned window, the engine's window is the cap and
     ``window`` says how it ended (``planned``, ``lost``, ``conclusive`` or ``cap``) and the
     extension it cost (``extension_s``).
+
+    ``cgroup_stats``: the run's cgroup counters (OOM kills, throttling, memory), read every tick.
+    ``max_foreign_cpu``: the busy-machine threshold (:func:`loadgen.measure.validity.max_foreign_cpu_pct`).
+    An OOM kill or a dead app worker makes the step fail (``sut_failures``), not invalid.
     """
+    foreign_limit = max_foreign_cpu_pct(max_foreign_cpu)
     engine_pid: list[int] = []
     groups: dict[str, Any] = dict(sut_groups or {})
     groups["loadgen"] = lambda: engine_pid
     sampler = ResourceSampler(groups, out_csv=out_dir / "resources.csv", interval_s=sample_interval_s,
-                              db_size=db_size)
+                              db_size=db_size, watch_children=frozenset({"app"}), cgroup_stats=cgroup_stats)
     out_dir.mkdir(parents=True, exist_ok=True)
     verdict: dict[str, Any] = {}
     planned_s = plan.duration_s
@@ -290,13 +328,19 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
     res_window = sampler.window(load["measure_start"], load["end"])
     resources = summarise_resources(res_window)
     crashed = None
+    events = sut_events(sampler, load["t0"])
+    failures = sut_failures(events)
     sut_crashes = [c for c in sampler.crashes if c.group != "loadgen"]
-    if sut_crashes:
+    if failures:
+        pass  # the system's answer (out of memory, a dead worker): a failed step, not an invalid one
+    elif sut_crashes:
         c = sut_crashes[0]
         crashed = f"{c.group} process {c.pid} vanished at t={c.at_s - load['t0']:.1f} s"
     elif health is not None and not health():
         crashed = "health check failed after the load"
     loop = closed_loop_figures(plan, load, measured_s)
+    busy = machine_busy([r.get("foreign_cpu_pct") for r in res_window], limit_pct=foreign_limit,
+                        offender=sampler.foreign_offender(res_window), steal=[r.get("steal_pct") for r in res_window])
     no_login = None
     if plan.seats and loop["operators_logged_in"] == 0:
         no_login = f"no operator could log in ({loop['login_failures']} login failures; see loadgen.log)"
@@ -307,14 +351,24 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
     validity = judge(measured_requests=figures["requests"], loadgen_cpu=loadgen_series(load, "cpu"),
                      loadgen_lag=loadgen_series(load, "lag"),
                      crashed=crashed, min_requests=min_requests, cpu_limit_pct=cpu_limit_pct,
-                     stopped_early=stopped_early is not None, closed_loop=problem)
+                     stopped_early=stopped_early is not None, closed_loop=problem, busy=busy)
     if validity.valid is False and no_login and not crashed:
         validity = Validity(False, no_login)
     med = lambda xs: round(float(sorted(xs)[len(xs) // 2]), 2) if xs else None  # noqa: E731
-    gen = {"cpu_median_pct": {k: med(v) for k, v in loadgen_series(load, "cpu").items()},
-           "lag_median_ms": {k: med(v) for k, v in loadgen_series(load, "lag").items()}}
+    p90 = lambda xs: round(float(np.percentile(xs, 90, method="lower")), 2) if xs else None  # noqa: E731
+    cpu_s, lag_s = loadgen_series(load, "cpu"), loadgen_series(load, "lag")
+    gen = {"cpu_median_pct": {k: med(v) for k, v in cpu_s.items()},
+           "lag_median_ms": {k: med(v) for k, v in lag_s.items()},
+           "cpu_p90_pct": {k: p90(v) for k, v in cpu_s.items()},
+           "lag_p90_ms": {k: p90(v) for k, v in lag_s.items()}}
+    offender = sampler.foreign_offender(res_window)
+    machine = {"foreign_cpu_pct_p90": resources.get("foreign_cpu_pct_p90"), "max_foreign_cpu_pct": foreign_limit,
+               "top_foreign": ({"pid": offender[0], "name": offender[1], "cpu_pct": offender[2]} if offender else None),
+               "foreign_processes": [{"pid": p, "name": n, "cpu_pct": c} for p, n, c in sampler.foreign_offenders(res_window, 10)],
+               "iowait_pct": resources.get("iowait_pct"), "steal_pct": resources.get("steal_pct")}
     return {"figures": figures, "resources": resources, "validity": validity, "load": load, "loadgen": gen,
-            "stopped_early": stopped_early, "measured_s": round(measured_s, 3), "window": window, **loop}
+            "stopped_early": stopped_early, "measured_s": round(measured_s, 3), "window": window,
+            "sut_events": events, "sut_failures": failures, "machine_load": machine, **loop}
 
 
 def closed_loop_figures(plan: LoadPlan, load: dict, measured_s: float) -> dict[str, Any]:

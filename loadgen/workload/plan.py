@@ -39,6 +39,11 @@ class LoadPlan:
     master_host: str = "127.0.0.1"
     master_port: int = 5557
     request_timeout_s: float = 60.0
+    # Open model: > 0 sizes each persona's pool of logged-in sessions by Little's law with this
+    # headroom (sessions = rate x share x measured response time x headroom, at least 1), logging in
+    # more of the plan's seats as the measured response time asks; 0 logs every seat in at the start.
+    pool_headroom: float = 0.0
+    pool_initial_response_s: float = 0.25      # the response time assumed before any is measured
     context: dict = field(default_factory=dict)   # facts the workload needs (catalogue ids...)
     # Progress lines carry the measured window's latencies and errors of the last second, for a
     # parent that may stop the step early (off by default: it costs the generator a little).
@@ -115,7 +120,7 @@ class LoadPlan:
 
 def persona_counts(mix: dict[str, float], total: int) -> dict[str, int]:
     """Split ``total`` seats by ``mix`` (largest remainder; every persona with weight > 0 gets one if
-    ``total`` allows)."""
+    ``total`` allows: it takes a seat from the persona with the most)."""
     items = [(p, float(w)) for p, w in mix.items() if w > 0]
     s = sum(w for _, w in items)
     if not items or total <= 0:
@@ -124,7 +129,21 @@ def persona_counts(mix: dict[str, float], total: int) -> dict[str, int]:
     counts = {p: math.floor(v) for p, v in raw.items()}
     for p, _ in sorted(raw.items(), key=lambda kv: kv[1] - math.floor(kv[1]), reverse=True)[: total - sum(counts.values())]:
         counts[p] += 1
+    if total >= len(counts):
+        for p in [p for p, n in counts.items() if n == 0]:
+            richest = max(counts, key=counts.get)
+            counts[richest] -= 1
+            counts[p] = 1
     return counts
+
+
+def open_pool(rate: float, mix: dict[str, float], response_s: float, headroom: float = 2.0) -> dict[str, int]:
+    """Open model, Little's law per persona: sessions busy on average = arrivals/s x response time;
+    with ``headroom`` for bursts (Poisson arrivals) and at least one session for every persona with
+    a non-zero weight: ``max(1, ceil(rate x share x response_s x headroom))``."""
+    items = {p: float(w) for p, w in mix.items() if w > 0}
+    total = sum(items.values())
+    return {p: max(1, math.ceil(rate * w / total * response_s * headroom - 1e-9)) for p, w in items.items()}
 
 
 def interleave(counts: dict[str, int]) -> list[str]:
@@ -162,4 +181,4 @@ def assign_seats(mix: dict[str, float], total: int, usernames_by_persona: dict[s
     return seats
 
 
-__all__ = ["LoadPlan", "assign_seats", "interleave", "persona_counts"]
+__all__ = ["LoadPlan", "assign_seats", "interleave", "open_pool", "persona_counts"]

@@ -34,6 +34,8 @@ class Session:
         # context, so a request given up at the end of the window (recorded as a timeout by
         # Runtime.abandon_inflight) is not recorded a second time if its answer arrives after all.
         self.current: dict | None = None
+        self.pool_wait_ms = 0.0               # open model: the next call's wait for this session
+        self.pool_wait_apart = False          # ... and whether it stays out of the latency
 
     def set_token(self, token: str) -> None:
         self.headers = {"Authorization": f"Bearer {token}"}
@@ -48,7 +50,10 @@ class Session:
         ctx: dict[str, Any] = {"persona": self.persona, "call": {}}
         if self.intended is not None:
             ctx["intended"] = self.intended
+            ctx["pool_wait_ms"] = self.pool_wait_ms
+            ctx["pool_wait_apart"] = self.pool_wait_apart
             self.intended = None  # only the first request of an operation was scheduled
+            self.pool_wait_ms, self.pool_wait_apart = 0.0, False
         start = time.time()
         self.current = {"op": op, "start": start, "intended": ctx.get("intended", start), "flag": ctx["call"]}
         try:

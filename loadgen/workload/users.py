@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 
@@ -114,6 +115,129 @@ class OpenDriver(User):
 
 
 NAP_S = 0.05  # the schedule sleeps in naps this long at most: a stop ends it that soon
+POOL_CHECK_S = 0.5  # how often the open model's pool is resized
+
+
+class SessionPool:
+    """The open model's logged-in sessions per persona, sized by Little's law.
+
+    With ``plan.pool_headroom`` > 0 a persona starts with ``max(1, ceil(rate x share x
+    plan.pool_initial_response_s x headroom))`` sessions (at least one for every persona with
+    seats), and every ``POOL_CHECK_S`` the keeper grows it to ``rate x share x R x headroom`` where R
+    is the persona's measured response time (a moving mean of finished operations, or the age of
+    those in flight when that is longer), logging in more of the plan's seats while any are left.
+    With headroom 0 every seat is logged in at the start (a fixed pool). Time an arrival waits for an
+    idle session is the generator's, recorded apart (``pool_wait_ms``), summarised in :meth:`report`.
+    """
+
+    def __init__(self, plan, make) -> None:
+        self.plan, self.make = plan, make
+        self.reserve: dict[str, list] = {}
+        for seat in plan.seats:
+            self.reserve.setdefault(seat[0], []).append(seat)
+        self.sessions: dict[str, list] = {p: [] for p in self.reserve}
+        self.pending: dict[str, int] = dict.fromkeys(self.reserve, 0)
+        self.response_s: dict[str, float | None] = dict.fromkeys(self.reserve)
+        self.busy_since: dict[int, tuple[str, float]] = {}  # session -> (persona, start of its operation)
+        self.finished: dict[str, int] = {}  # operations finished since the keeper's last look
+        self.waits: list[float] = []          # measured window, ms, every arrival served
+        self.exhausted = False                # wanted more sessions than the plan has seats
+        self.on_new = lambda s: None
+        total = sum(float(plan.mix.get(p, 1.0)) for p in self.reserve) or 1.0
+        self.rate = {p: (plan.rate or 0.0) * float(plan.mix.get(p, 1.0)) / total for p in self.reserve}
+
+    def target(self, persona: str, response_s: float) -> int:
+        return max(1, math.ceil(self.rate[persona] * response_s * self.plan.pool_headroom - 1e-9))
+
+    def start(self) -> list:
+        """Log in the initial pool (every seat when the pool is fixed); the sessions that worked."""
+        want = {p: (len(seats) if self.plan.pool_headroom <= 0 else self.target(p, self.plan.pool_initial_response_s))
+                for p, seats in self.reserve.items()}
+        logins = [gevent.spawn(self.make, seat) for p in self.reserve for seat in self._take(p, want[p])]
+        gevent.joinall(logins)
+        out = [g.value for g in logins if g.value is not None]
+        for s in out:
+            self.sessions[s.persona].append(s)
+        return out
+
+    def _take(self, persona: str, n: int) -> list:
+        seats, self.reserve[persona] = self.reserve[persona][:n], self.reserve[persona][n:]
+        return seats
+
+    def size(self, persona: str) -> int:
+        return len(self.sessions.get(persona, []))
+
+    def begin(self, s) -> None:
+        self.busy_since[id(s)] = (s.persona, time.time())
+
+    def end(self, s) -> None:
+        persona, t0 = self.busy_since.pop(id(s), (s.persona, time.time()))
+        self.finished[persona] = self.finished.get(persona, 0) + 1
+        seconds, prev = time.time() - t0, self.response_s.get(persona)
+        self.response_s[persona] = seconds if prev is None else 0.8 * prev + 0.2 * seconds
+
+    def estimate(self, persona: str) -> float:
+        """The persona's response time: a moving mean of finished operations; when none finished
+        since the last look, the mean age of those in flight if that is longer (a server that stops
+        answering finishes nothing, and its arrivals need sessions all the same)."""
+        measured = self.response_s.get(persona) or self.plan.pool_initial_response_s
+        finished, self.finished[persona] = self.finished.get(persona, 0), 0
+        if finished:
+            return measured
+        ages = [time.time() - t for p, t in self.busy_since.values() if p == persona]
+        return max(measured, sum(ages) / len(ages) if ages else 0.0)
+
+    def can_grow(self, persona: str) -> bool:
+        """Whether the persona's pool may still grow: a wait for a session is then the generator's
+        (it lags behind the measured response time) and is kept out of the latency. A pool that
+        cannot grow (fixed, or out of seats) is a team of that size: arrivals queue for the system,
+        and the wait is part of their latency (still recorded apart in ``pool_wait_ms``)."""
+        return self.plan.pool_headroom > 0 and bool(self.reserve.get(persona))
+
+    def waited(self, persona: str, ms: float, measured: bool) -> None:
+        if ms >= 1.0 and not self.reserve.get(persona):
+            self.exhausted = True  # it waited and no seat was left to grow the pool with
+        if measured:
+            self.waits.append(ms)
+
+    def keep(self, running) -> None:
+        """Grow each persona's pool to its Little's-law size while the schedule runs."""
+        if self.plan.pool_headroom <= 0:
+            return
+        while running():
+            gevent.sleep(POOL_CHECK_S)
+            for p in self.sessions:
+                need = self.target(p, self.estimate(p)) - self.size(p) - self.pending[p]
+                if need <= 0:
+                    continue
+                seats = self._take(p, need)
+                if len(seats) < need:
+                    self.exhausted = True
+                for seat in seats:
+                    self.pending[p] += 1
+                    gevent.spawn(self._grow, p, seat)
+
+    def _grow(self, persona: str, seat) -> None:
+        try:
+            s = self.make(seat)
+        finally:
+            self.pending[persona] -= 1
+        if s is not None:
+            self.sessions[persona].append(s)
+            self.on_new(s)
+
+    def report(self) -> dict:
+        w = sorted(self.waits)
+
+        def q(f: float) -> float | None:
+            return round(w[min(len(w) - 1, int(f * len(w)))], 3) if w else None
+
+        return {"sessions": {p: len(v) for p, v in self.sessions.items()},
+                "seats_left": {p: len(v) for p, v in self.reserve.items()},
+                "response_s": {p: (round(v, 4) if v is not None else None) for p, v in self.response_s.items()},
+                "headroom": self.plan.pool_headroom, "exhausted": self.exhausted,
+                "measured_arrivals": len(w), "waited": sum(1 for x in w if x >= 1.0),
+                "wait_ms_p50": q(0.5), "wait_ms_p99": q(0.99), "wait_ms_max": w[-1] if w else None}
 
 
 def run_open(rt: Runtime, env) -> None:
@@ -137,9 +261,8 @@ def run_open(rt: Runtime, env) -> None:
                                  connection_timeout=plan.request_timeout_s)
         return rt.open_session(client, persona, username, random.Random(rng.random()))
 
-    logins = [gevent.spawn(make, seat) for seat in plan.seats]
-    gevent.joinall(logins)
-    sessions = [g.value for g in logins if g.value is not None]
+    pool = SessionPool(plan, make)
+    sessions = pool.start()
     personas = sorted({s.persona for s in sessions})
     if not personas or not plan.rate:
         return
@@ -165,20 +288,26 @@ def run_open(rt: Runtime, env) -> None:
             item = q.get()
             if item is None:
                 return
-            intended, op = item
+            intended, op, queued = item
             if stopped():
                 # Waited until after the stop: not started then (the schedule drops the rest).
                 unserved(s.persona, op, intended, time.time(), at_stop=True)
                 continue
             inflight[id(s)] = (s.persona, op, intended)
             s.intended = intended
+            s.pool_wait_ms = max(0.0, (time.time() - queued) * 1000.0)
+            s.pool_wait_apart = pool.can_grow(s.persona)
+            pool.waited(s.persona, s.pool_wait_ms, intended >= plan.measure_start)
+            pool.begin(s)
             try:
                 rt.run_operation(s, op)
             finally:
                 inflight.pop(id(s), None)
+                pool.end(s)
 
     servers = [gevent.spawn(serve, s) for s in sessions]
-    idle = {p: sum(1 for s in sessions if s.persona == p) for p in personas}
+    pool.on_new = lambda s: servers.append(gevent.spawn(serve, s)) if s.persona in queues else None
+    keeper = gevent.spawn(pool.keep, lambda: time.time() < plan.end)
     try:
         t = max(time.time(), plan.t0 or time.time())
         while True:
@@ -199,9 +328,9 @@ def run_open(rt: Runtime, env) -> None:
             names, weights = choosers[persona]
             q = queues[persona]
             busy = sum(1 for v in inflight.values() if v[0] == persona)
-            if busy + q.qsize() >= idle[persona]:
+            if busy + q.qsize() >= pool.size(persona):
                 rt.stats["arrivals_waited"] += 1
-            q.put((t, rng.choices(names, weights)[0]))
+            q.put((t, rng.choices(names, weights)[0], time.time()))
             rt.stats["arrivals"] += 1
             backlog = sum(x.qsize() for x in queues.values())
             if backlog > rt.stats["backlog_max"]:
@@ -225,7 +354,8 @@ def run_open(rt: Runtime, env) -> None:
         for persona, op, intended in list(inflight.values()):
             unserved(persona, op, intended, now)
         inflight.clear()
-        gevent.killall(servers, block=False)
+        gevent.killall([keeper, *servers], block=False)
+        rt.stats["pool"] = pool.report()
 
 
-__all__ = ["OpenDriver", "OperatorUser", "run_open", "watch_closed_drain"]
+__all__ = ["OpenDriver", "OperatorUser", "SessionPool", "run_open", "watch_closed_drain"]

@@ -1,5 +1,6 @@
-"""The limiting factor of a failing step: the operation furthest over its SLO and the resource most
-used against the profile's allowance. Reads a step as ``capacity.json`` holds it; starts nothing.
+"""The limiting factor of a failing step: the operation furthest over its SLO and the resource that
+saturated against the profile's allowance — or, when none did, that nothing saturated and what the
+samples point to. Reads a step as ``capacity.json`` holds it; starts nothing.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None =
 
     A step records no timeline, so "first" is read as "furthest over": the operation with the largest
     latency / threshold ratio (p95, and p99 where the step reports it), or the error rate when no
-    latency crossed. Resources are compared as a fraction of what the profile grants: CPU percent
-    (100 = one core) over the CPU quota (or this machine's cores when unconstrained), memory (RSS of
-    app + database) over the memory limit.
+    latency crossed. Resources: :func:`resource_verdict` — app + database CPU together over the CPUs
+    granted (quota, cpuset or the machine's cores), CPU throttling, memory charged over the limit; a
+    resource is named only when saturated, otherwise ``resource`` is None, ``saturated`` False and
+    ``points_to`` says what the samples point to. ``usage``: each resource's fraction.
     """
     if not step or step.get("passed") or not step.get("valid", True):
         return None
@@ -67,26 +69,129 @@ def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None =
         name = max(ops, key=lambda n: ops[n].get("errors") or 0) if ops else "all"
         worst = (0.0, name, f"error rate {step['error_rate']:.1%} > {error_budget:.1%} (most errors: {name})")
 
-    resources = step.get("resources") or {}
+    out = {"operation": worst[1] if worst else None}
+    out.update(resource_verdict(step, profile, machine_cores))
+    lead = worst[2] if worst else "the SLO failed (no operation over its threshold recorded)"
+    out["detail"] = f"at {step.get('customers')} customers: {lead}; {out.pop('why')}"
+    return {"resource": out["resource"], "operation": out["operation"], "detail": out["detail"],
+            "saturated": out["saturated"], "usage": out["usage"], "points_to": out["points_to"]}
+
+
+SATURATED = 0.80         # a resource at or above this fraction of its allowance is saturated
+THROTTLED_SATURATED = 0.20  # CPU quota exhausted in this share of the scheduler's periods
+IOWAIT_NOTABLE_PCT = 20.0   # % of one core the machine spent waiting for I/O
+FOREIGN_NOTABLE_PCT = 10.0  # % of one core other processes used (p90)
+
+
+def cpu_allowance(step: Mapping, profile: Mapping, machine_cores: int | None = None) -> tuple[float, str]:
+    """CPUs the system under test was granted: what the step recorded (quota, else cpuset, else the
+    machine's cores), or, for a step that recorded nothing, the profile's quota / cpuset."""
+    res = step.get("resources") or {}
+    if res.get("cpu_allowance_cores"):
+        return float(res["cpu_allowance_cores"]), str(res.get("cpu_allowance_source") or "recorded")
     hardware = profile.get("hardware") or {}
-    cpus = hardware.get("cpus") or machine_cores or os.cpu_count() or 1
-    memory_limit = _bytes(hardware.get("memory"))
+    if hardware.get("cpus"):
+        return float(hardware["cpus"]), "quota"
+    if hardware.get("cpuset"):
+        return float(len(_cpuset(str(hardware["cpuset"])))), "cpuset"
+    return float(machine_cores or os.cpu_count() or 1), "machine"
+
+
+def _cpuset(spec: str) -> list[int]:
+    out: list[int] = []
+    for part in spec.split(","):
+        lo, _, hi = part.strip().partition("-")
+        if lo.isdigit():
+            out += list(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def resource_usage(step: Mapping, profile: Mapping, machine_cores: int | None = None) -> dict[str, float]:
+    """Each resource as a fraction of the profile's allowance: ``cpu`` (app + database together over
+    the CPUs granted), its parts ``app_cpu`` / ``db_cpu``, ``app_workers`` (app CPU over its worker
+    processes, one core each at most, where they are fewer than the CPUs), ``cpu_throttled`` (share of
+    the quota's periods the kernel throttled), ``memory`` (what the cgroup is charged, page cache
+    included, else RSS of app + database, over the memory limit)."""
+    res = step.get("resources") or {}
+    cores, _ = cpu_allowance(step, profile, machine_cores)
     usage: dict[str, float] = {}
-    for name, key in (("app_cpu", "app_cpu_pct"), ("db_cpu", "db_cpu_pct")):
-        if resources.get(key) is not None:
-            usage[name] = resources[key] / (100.0 * cpus)
-    rss = [resources.get(k) for k in ("app_rss_mb", "db_rss_mb") if resources.get(k) is not None]
-    if rss and memory_limit:
-        usage["memory"] = sum(rss) * 1024 * 1024 / memory_limit
-    resource = max(usage, key=usage.get) if usage else None
-    parts = [worst[2]] if worst else ["the SLO failed (no operation over its threshold recorded)"]
-    if usage:
-        parts.append(", ".join(f"{k} {v:.0%}" for k, v in sorted(usage.items(), key=lambda kv: -kv[1])) + " of the profile's allowance")
-    return {
-        "resource": resource,
-        "operation": worst[1] if worst else None,
-        "detail": f"at {step.get('customers')} customers: " + "; ".join(parts),
-    }
+    app, db = res.get("app_cpu_pct"), res.get("db_cpu_pct")
+    sut = res.get("sut_cpu_pct")
+    if sut is None and (app is not None or db is not None):
+        sut = (app or 0.0) + (db or 0.0)
+    if sut is not None:
+        usage["cpu"] = sut / (100.0 * cores)
+    for name, value in (("app_cpu", app), ("db_cpu", db)):
+        if value is not None:
+            usage[name] = value / (100.0 * cores)
+    workers = ((profile.get("architecture") or {}).get("workers"))
+    if app is not None and workers and workers < cores:
+        usage["app_workers"] = app / (100.0 * workers)
+    if res.get("cpu_throttled_share") is not None:
+        usage["cpu_throttled"] = float(res["cpu_throttled_share"])
+    limit = res.get("memory_allowance_bytes") or res.get("memory_limit_bytes") or _bytes((profile.get("hardware") or {}).get("memory"))
+    if limit:
+        if res.get("memory_usage_bytes_peak") is not None:
+            usage["memory"] = res["memory_usage_bytes_peak"] / limit
+        else:
+            rss = [res.get(k) for k in ("app_rss_mb", "db_rss_mb") if res.get(k) is not None]
+            if rss:
+                usage["memory"] = sum(rss) * 1024 * 1024 / limit
+    return {k: round(v, 4) for k, v in usage.items()}
 
 
-__all__ = ["limiting_factor"]
+def resource_verdict(step: Mapping, profile: Mapping, machine_cores: int | None = None) -> dict:
+    """``resource``, ``saturated``, ``usage``, ``points_to`` and ``why`` (a sentence part).
+
+    An OOM kill names ``memory``, a dead app worker ``crash``. Otherwise the resource most used
+    against its allowance is named only when it is saturated (>= 80 %, or a CPU quota throttled in
+    >= 20 % of its periods). When nothing is, the verdict says so and names what the samples point
+    to instead: I/O waits (the machine's iowait), other processes on the machine, the database
+    (busier than the app), or waits no resource explains (locks, a queue).
+    """
+    res = step.get("resources") or {}
+    events = step.get("sut_events") or {}
+    usage = resource_usage(step, profile, machine_cores)
+    cores, source = cpu_allowance(step, profile, machine_cores)
+    where = {"quota": f"a quota of {cores:g} CPU", "cpuset": f"a cpuset of {cores:g} CPU",
+             "machine": f"this machine's {cores:g} cores"}.get(source, f"{cores:g} CPU")
+    shown = ", ".join(f"{k} {v:.0%}" for k, v in sorted(usage.items(), key=lambda kv: -kv[1])
+                      if k not in ("app_cpu", "db_cpu"))
+    parts = ""
+    if ((profile.get("database") or {}).get("engine") or "sqlite") == "sqlite":
+        parts = f" (of {where}; SQLite works inside the app)" if "cpu" in usage else ""
+    elif "app_cpu" in usage or "db_cpu" in usage:
+        parts = f" (app {usage.get('app_cpu', 0):.0%} + database {usage.get('db_cpu', 0):.0%} of {where})"
+    if events.get("oom_kills"):
+        return {"resource": "memory", "saturated": True, "usage": usage, "points_to": "oom_kill",
+                "why": f"the kernel's OOM killer killed {events['oom_kills']} process(es); {shown}{parts} of the allowance"}
+    if events.get("worker_restarts"):
+        n = len(events["worker_restarts"])
+        return {"resource": "crash", "saturated": True, "usage": usage, "points_to": "worker_restart",
+                "why": f"{n} app worker(s) died during the step; {shown}{parts} of the allowance"}
+    candidates = {k: v for k, v in usage.items() if k in ("cpu", "app_workers", "memory")}
+    busiest = max(candidates, key=candidates.get) if candidates else None
+    throttled = usage.get("cpu_throttled", 0.0)
+    if busiest is not None and candidates[busiest] >= SATURATED:
+        return {"resource": busiest, "saturated": True, "usage": usage, "points_to": busiest,
+                "why": f"{shown}{parts} of the allowance"}
+    if throttled >= THROTTLED_SATURATED:
+        return {"resource": "cpu", "saturated": True, "usage": usage, "points_to": "cpu_throttled",
+                "why": f"the CPU quota was throttled in {throttled:.0%} of its periods; {shown}{parts} of the allowance"}
+    # nothing saturated: say so, and what the samples point to
+    iowait, foreign = res.get("iowait_pct") or 0.0, res.get("foreign_cpu_pct_p90") or 0.0
+    app, db = usage.get("app_cpu", 0.0), usage.get("db_cpu", 0.0)
+    if iowait >= IOWAIT_NOTABLE_PCT:
+        points, hint = "io_wait", f"I/O waits: the machine spent {iowait:.0f} % of a core waiting for I/O"
+    elif foreign >= FOREIGN_NOTABLE_PCT:
+        points, hint = "other_processes", f"other processes on the machine: {foreign:.0f} % of a core at the 90th percentile"
+    elif db > app and db > 0:
+        points, hint = "database", "the database: it used more CPU than the app"
+    else:
+        points, hint = "waits", "waits no resource explains (locks, a queue, the database's own waits)"
+    return {"resource": None, "saturated": False, "usage": usage, "points_to": points,
+            "why": f"no resource saturated ({shown or 'nothing measured'}{parts} of the allowance; "
+                   f"saturated means >= {SATURATED:.0%}); the samples point to {hint}"}
+
+
+__all__ = ["SATURATED", "cpu_allowance", "limiting_factor", "resource_usage", "resource_verdict"]

@@ -165,6 +165,22 @@ def _machine(doc: Mapping) -> str:
     return line
 
 
+def _durability(entry: Mapping) -> str:
+    """How durably the profile's database committed, as its steps recorded it (the server's own
+    answer where one ran), else as the profile asked."""
+    rec = next((s.get("durability") for s in entry.get("steps", []) if s.get("durability")), None)
+    db = (entry.get("profile") or {}).get("database") or {}
+    if not rec:
+        return f"{db.get('durability') or 'full'} (as the profile asks; not recorded by a step)"
+    knobs = rec.get("settings") or {}
+    if rec.get("level") == "relaxed":
+        by = ", ".join(f"{k}={knobs[k]}" for k in rec.get("relaxed_by") or [] if k in knobs)
+        text = f"**relaxed** ({by}): the last commits may be lost in a crash"
+    else:
+        text = "full (" + ", ".join(f"{k}={v}" for k, v in knobs.items()) + ")" if knobs else "full"
+    return text + (" as the server reports it" if rec.get("source") == "server" else "")
+
+
 def render_markdown(doc: Mapping) -> str:
     lines = ["# jxcbench capacity report", ""]
     if doc.get("partial"):
@@ -191,8 +207,13 @@ def render_markdown(doc: Mapping) -> str:
             + f". SLO: {slo_text(prof.get('slo'))}; an operation passes when the 95 % upper bound of its p95 and p99 "
             "is within the threshold."
         )
+        lines += ["", f"Durability ({(prof.get('database') or {}).get('engine', 'sqlite')}): {_durability(entry)}."]
         lf = entry.get("limiting_factor")
-        if lf:
+        if lf and lf.get("saturated") is False:
+            lines += ["", f"Limiting factor: **no resource saturated**; the samples point to "
+                          f"**{str(lf.get('points_to') or 'waits').replace('_', ' ')}**; operation "
+                          f"**{lf.get('operation') or 'unknown'}** — {lf.get('detail')}."]
+        elif lf:
             lines += ["", f"Limiting factor: resource **{lf.get('resource') or 'unknown'}**, operation "
                           f"**{lf.get('operation') or 'unknown'}** — {lf.get('detail')}."]
         for note in search.get("notes") or []:

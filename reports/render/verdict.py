@@ -43,6 +43,8 @@ def verdict(entry: Mapping) -> str:
     if failed is not None:
         cause = (lf.get("detail") or "").split(": ", 1)[-1].split(";")[0] or "the SLO"
         why = f"at {failed:,} it failed: {cause}" + (f" (limiting: {lf['resource']})" if lf.get("resource") else "")
+        if lf.get("saturated") is False:
+            why += f" (no resource saturated; the samples point to {str(lf.get('points_to') or 'waits').replace('_', ' ')})"
     if held is not None and failed is not None:
         sentence = f"On {name}, the system held {held:,} customers with {_load(entry)} within the SLO ({slo}); {why}."
     elif held is not None and search.get("stopped"):

@@ -56,7 +56,7 @@ def test_report_rerenders_from_results_files(tmp_path):
     done = jxcbench("report", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("On sim-sqlite, the system held ")
-    assert "(limiting: db_cpu)" in done.stdout and "customer_search p95" in done.stdout
+    assert "(limiting: cpu)" in done.stdout and "customer_search p95" in done.stdout
     text = (out / "report.md").read_text()
     assert "SIMULATED" in text and "| # | search |" in text
 

@@ -27,7 +27,8 @@ def test_sweep_finds_the_simulated_capacity_and_writes_results(tmp_path):
     assert entry["max_customers"] <= 37_000 < entry["first_failing_customers"]
     assert (entry["first_failing_customers"] - entry["max_customers"]) / entry["max_customers"] <= 0.10
     assert entry["limiting_factor"]["operation"] == "customer_search"
-    assert entry["limiting_factor"]["resource"] == "db_cpu"
+    assert entry["limiting_factor"]["resource"] == "cpu"  # app + database together over the 1-CPU quota
+    assert entry["limiting_factor"]["saturated"] is True
     assert entry["search"]["boundary_agreed"] is True
     assert len(entry["steps"]) == len(runner.calls)
     for step in entry["steps"]:

@@ -13,11 +13,13 @@ class ToyServer:
     """Answers at once, except between ``stall_at`` and ``stall_at + stall_s`` (seconds after the
     first request) when every request waits until the stall ends."""
 
-    def __init__(self, stall_after_first_s: float | None = None, stall_s: float = 0.0, delay=None) -> None:
+    def __init__(self, stall_after_first_s: float | None = None, stall_s: float = 0.0, delay=None,
+                 delay_s: float = 0.0) -> None:
         self.delay = delay
         self.lock = threading.Lock()
         self.stall_after = stall_after_first_s
         self.stall_s = stall_s
+        self.delay_s = delay_s  # every answer takes at least this long (a known service time)
         self.first: float | None = None
         self.hits = 0
         self.paths: list[str] = []
@@ -65,6 +67,8 @@ class ToyServer:
             hit = self.hits
         if self.delay is not None:
             time.sleep(self.delay(hit))
+        if self.delay_s:
+            time.sleep(self.delay_s)
         if self.stall_after is None:
             return
         start = self.first + self.stall_after
