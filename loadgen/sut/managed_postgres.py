@@ -105,6 +105,9 @@ class ManagedPostgres:
              "-U", "postgres", "--auth", "trust", "--no-sync"],
             what="initdb", user=user, cwd=self.tmpdir,
         )
+        if self.network is not None:  # initdb trusts local connections only; add our end of the link
+            with open(data / "pg_hba.conf", "a") as fh:
+                fh.write(f"host all all {self.network.host_addr}/32 trust\n")
         log = self.tmpdir / "postgres.log"
         for _attempt in range(3):  # a free port can be taken between probing and binding
             self.port = 5432 if self.network else P.free_port()
