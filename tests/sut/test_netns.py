@@ -139,26 +139,37 @@ def test_not_root_is_a_clear_error(netns_capable):
                                  "needs root"), res.stdout + res.stderr
 
 
-@pytest.mark.parametrize("network", ["{bandwidth: 100Mbit}", "{rtt_ms: 5, bandwidth: 100Mbit}"])
-def test_managed_postgres_across_the_link(netns_capable, tmp_path, network):
+@pytest.mark.parametrize(("engine", "network"), [
+    ("postgresql", "{bandwidth: 100Mbit}"),
+    ("postgresql", "{rtt_ms: 5, bandwidth: 100Mbit}"),
+    ("mysql", "{bandwidth: 1Gbit}"),
+])
+def test_managed_server_across_the_link(netns_capable, cgroups_writable, tmp_path, engine, network):
+    settings = "{shared_buffers: 32MB}" if engine == "postgresql" else "{innodb_buffer_pool_size: 32M}"
     profile = load_profile(write_profile(
-        tmp_path, "pg-far", "database: {engine: postgresql, settings: {shared_buffers: 32MB}}\n"
-                            f"architecture: {{workers: 1, network: {network}}}\n"))
+        tmp_path, f"{engine}-far", "hardware: {cpus: 1, memory: 512MiB}\n"
+                                   f"database: {{engine: {engine}, settings: {settings}}}\n"
+                                   f"architecture: {{workers: 1, network: {network}}}\n"))
     sut = SystemUnderTest(profile)
     try:
         with sut:
             link = sut.network
             assert link is not None and sut.db_url.split("@")[1].startswith(f"{link.ns_addr}:")
-            # the server runs inside the namespace, listening on its address only
+            # the server runs inside the namespace and inside the run's cgroup
             db_pid = sut._db.pid
-            assert db_pid in link.pids()
+            assert db_pid in link.pids() and db_pid in sut.cgroup.pids()
             desc = sut.describe()["network"]
             assert desc["db_address"] == link.ns_addr and desc["measured_rtt_ms"] is not None
             eng = create_engine(sut.db_url)
             with eng.connect() as conn:
                 assert conn.execute(text("SELECT 1 + 1")).scalar() == 2
-                addr = conn.execute(text("SELECT host(inet_server_addr())")).scalar()
-                assert addr == link.ns_addr
+                # the server sees us at our end of the link: the packets did cross it
+                if engine == "postgresql":
+                    client = conn.execute(text("SELECT host(inet_client_addr())")).scalar()
+                else:
+                    client = conn.execute(text("SELECT host FROM information_schema.processlist "
+                                               "WHERE id = CONNECTION_ID()")).scalar().rsplit(":", 1)[0]
+                assert client == link.host_addr
                 if profile.architecture.network.rtt_ms:
                     t0 = time.perf_counter()
                     for _ in range(10):
@@ -169,7 +180,7 @@ def test_managed_postgres_across_the_link(netns_capable, tmp_path, network):
             eng.dispose()
             pids = sut.db_pids()
     except netns.NetemUnavailable as exc:
-        _gone(sut.network or netns.Link(sut.run_id))
+        _gone(netns.Link(sut.run_id))
         _netem_or_skip(exc)
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
     _gone(netns.Link(sut.run_id))
