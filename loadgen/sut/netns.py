@@ -255,9 +255,16 @@ class Link:
         self.measured_rtt_ms = statistics.median(times)
         return self.measured_rtt_ms
 
+    def summary(self) -> str:
+        """``database 0.5 ms away over 1Gbit (measured 0.52 ms)`` -- the sentence a report can print."""
+        away = f"{self.rtt_ms:g} ms away" if self.rtt_ms is not None else "across an undelayed link"
+        over = f" over {_format_rate(self.bandwidth)}" if self.bandwidth is not None else ""
+        measured = f" (measured {self.measured_rtt_ms:.2f} ms)" if self.measured_rtt_ms is not None else ""
+        return f"database {away}{over}{measured}"
+
     def describe(self) -> dict[str, Any]:
         """For step.json: what was configured and what the link measured."""
-        return {"namespace": self.name, "interfaces": [self.host_if, self.ns_if],
+        return {"summary": self.summary(), "namespace": self.name, "interfaces": [self.host_if, self.ns_if],
                 "app_address": self.host_addr, "db_address": self.ns_addr,
                 "rtt_ms": self.rtt_ms, "bandwidth_bit_s": self.bandwidth,
                 "measured_rtt_ms": None if self.measured_rtt_ms is None else round(self.measured_rtt_ms, 3),
@@ -286,6 +293,13 @@ class Link:
             _run(["ip", "link", "del", self.host_if], what="deleting the veth pair", check=False)
         self._created = False
         atexit.unregister(self.destroy)
+
+
+def _format_rate(rate: int) -> str:
+    for unit, factor in (("Gbit", 1000**3), ("Mbit", 1000**2), ("kbit", 1000)):
+        if rate % factor == 0:
+            return f"{rate // factor}{unit}"
+    return f"{rate}bit"
 
 
 def _zombie(pid: int) -> bool:

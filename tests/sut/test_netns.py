@@ -7,6 +7,7 @@ round trip at all, so those cases skip with that reason (also in CI: no setting 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import socket
@@ -109,8 +110,16 @@ def test_token_bucket_limits_bandwidth(netns_capable):
     link = netns.Link(new_run_id(), bandwidth=rate)
     with link:
         assert "tbf" in link.describe()["qdisc"]
+        assert link.describe()["summary"] == "database across an undelayed link over 20Mbit"
+        # inside, the only route is the /30 of the pair: nothing in there can reach anything else
+        routes = subprocess.run(["ip", "-n", link.name, "-4", "route", "show", "table", "all"],
+                                capture_output=True, text=True, check=True).stdout
+        assert "default" not in routes
+        pair = str(ipaddress.ip_interface(f"{link.ns_addr}/30").network)
+        assert {ln.split()[0] for ln in routes.splitlines() if ln and ln[0].isdigit()} == {pair}, routes
         measured = _throughput(link, 3_000_000)  # ~1.2 s at 20 Mbit
     _gone(link)
+    print(f"tbf 20 Mbit: measured {measured / 1e6:.2f} Mbit/s of payload")
     # payload only: Ethernet/IP/TCP headers take ~5 % of what the bucket counts
     assert 0.8 * rate <= measured <= 1.05 * rate, f"configured {rate / 1e6:g} Mbit, measured {measured / 1e6:.2f}"
 
