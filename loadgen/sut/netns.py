@@ -56,7 +56,12 @@ class NetemUnavailable(JxcError):
 
 
 def _run(argv: list[str], *, what: str, check: bool = True) -> subprocess.CompletedProcess:
-    res = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        if not check:
+            return subprocess.CompletedProcess(argv, 1, "", str(exc))
+        raise JxcError(f"architecture.network: {what} failed: {' '.join(argv)}: {exc}", exit_code=1) from None
     if check and res.returncode != 0:
         err = (res.stderr or res.stdout).strip()
         if "qdisc kind is unknown" in err and "netem" in argv:
@@ -238,6 +243,13 @@ class Link:
     # -- measuring -----------------------------------------------------------------------------------
     def measure_rtt(self, tries: int = 20) -> float:
         """Median of ``tries`` TCP connect times (ms) from our side to a listener inside."""
+        try:
+            return self._measure_rtt(tries)
+        except OSError as exc:
+            raise JxcError(f"architecture.network: the link to {self.ns_addr} does not carry a TCP connect: {exc}",
+                           exit_code=1) from None
+
+    def _measure_rtt(self, tries: int) -> float:
         lst = self.socket_inside()
         port = lst.getsockname()[1]
         times: list[float] = []
