@@ -11,8 +11,9 @@ With ``architecture.network`` set, the managed server runs in its own network na
 shaped veth pair (``loadgen.sut.netns``) and ``sut.db_url`` names its address across the link.
 
 Leaving the block — normally, by an exception, Ctrl-C or SIGTERM (turned into an exception while
-inside) — stops the app, stops and deletes a managed database, deletes its namespace and link, kills whatever is left in the cgroup
-and removes it. An external database URL is used as given and never dropped.
+inside) — stops the app, stops and deletes a managed database, deletes its namespace and link,
+kills whatever is left in the cgroup and removes it. An external database URL is used as given and
+never dropped.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@
   machine's my.cnf cannot leak settings into the measurement.
 * utf8mb4 throughout; ``--local-infile=1`` for the seeder's bulk loads.
 * Run as ``mysql`` (or the ``jxcbench`` user) when we are root; joins the run's cgroup before exec.
+* With a ``network`` link (``architecture.network``): inside the link's namespace, bound to the far
+  address only, port 3306; root may connect from our end of the link.
 * Settings from the profile become ``--name=value`` options (``innodb_buffer_pool_size: 256M``).
 """
 

@@ -1,5 +1,8 @@
 """A throwaway PostgreSQL cluster: initdb in a temp dir, postgres on a free 127.0.0.1 port, deleted after.
 
+With a ``network`` link (``architecture.network``) it runs inside the link's namespace instead,
+listening on the far address only, port 5432, with a pg_hba line trusting our end of the link.
+
 * ``--locale C.UTF-8``: pg_trgm needs a UTF-8 ``LC_CTYPE`` to index Chinese names (see
   reference_app.schema); ``C`` collation keeps sorting cheap and identical everywhere.
 * Run as the unprivileged ``jxcbench`` user when we are root (postgres refuses root).

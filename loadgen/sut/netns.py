@@ -179,7 +179,8 @@ class Link:
         atexit.register(self.destroy)
         ns = ["ip", "-n", self.name]
         _run(["ip", "netns", "add", self.name], what="creating the namespace")
-        _run(["ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if], what="creating the veth pair")
+        _run(["ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if],
+             what="creating the veth pair")
         _run(["ip", "link", "set", self.ns_if, "netns", self.name], what="moving the veth end into the namespace")
         for cmd in (["ip"], ns):  # IPv4 only on the pair: no IPv6 link-local addresses, no chatter
             _run([*cmd, "link", "set", "dev", self.host_if if cmd == ["ip"] else self.ns_if, "addrgenmode", "none"],
