@@ -18,7 +18,7 @@ import os
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 ENGINES = ("sqlite", "postgresql", "mysql")
 ROLES = ("admin", "manager", "sales", "clerk")
@@ -201,9 +201,76 @@ class Database(_Strict):
         return self
 
 
+# Bandwidth as tc writes it: bits per second with SI prefixes. "Mbps"/"MB/s" are refused on purpose:
+# tc reads "mbps" as megaBYTES per second, people mean megabits; "Mbit" leaves no doubt.
+_RATE_UNITS = {"bit": 1, "kbit": 1000, "mbit": 1000**2, "gbit": 1000**3, "tbit": 1000**4}
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+MIN_BANDWIDTH = 1000 * 64          # 64kbit: below this a database session times out logging in
+MAX_BANDWIDTH = 100 * 1000**3      # 100Gbit: above this the token bucket is not what limits
+MAX_RTT_MS = 1000.0                # a database one second away is a typo, not a deployment
+
+
+def parse_bandwidth(value: object) -> int | None:
+    """``"1Gbit"`` -> 1000000000 bits/s; ``None`` stays ``None``; anything unreadable raises ValueError."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"invalid bandwidth {value!r}")
+    if isinstance(value, (int, float)) and float(value).is_integer():
+        rate = int(value)
+    else:
+        m = _RATE.match(str(value))
+        unit = m.group(2).lower() if m else None
+        if m is None or unit not in _RATE_UNITS:
+            raise ValueError(f"invalid bandwidth {value!r} (write e.g. 100Mbit, 1Gbit or a number of bits/s)")
+        rate = int(float(m.group(1)) * _RATE_UNITS[unit])
+    if not MIN_BANDWIDTH <= rate <= MAX_BANDWIDTH:
+        raise ValueError(f"bandwidth {value!r} is outside {format_bandwidth(MIN_BANDWIDTH)}.."
+                         f"{format_bandwidth(MAX_BANDWIDTH)}")
+    return rate
+
+
+def format_bandwidth(rate: int | None) -> str:
+    """1000000000 -> ``"1Gbit"``; exact SI units where they fit."""
+    if rate is None:
+        return "unlimited"
+    for unit, factor in (("Tbit", 1000**4), ("Gbit", 1000**3), ("Mbit", 1000**2), ("kbit", 1000)):
+        if rate % factor == 0:
+            return f"{rate // factor}{unit}"
+    return f"{rate}bit"
+
+
+Bandwidth = Annotated[int | None, BeforeValidator(parse_bandwidth)]
+
+
+class Network(_Strict):
+    """The managed database server on its own (virtual) host: a network namespace joined by a shaped
+    veth pair (``loadgen/sut/netns.py``). Both fields optional: ``{}`` = a real link, not shaped."""
+
+    rtt_ms: float | None = None
+    """Round trip app <-> database added by ``tc netem`` (half on each side of the link)."""
+    bandwidth: Bandwidth = None
+    """Link rate in bits/s (accepts ``100Mbit``, ``1Gbit``), a token bucket on each side."""
+
+    @field_validator("rtt_ms")
+    @classmethod
+    def _rtt(cls, v: float | None) -> float | None:
+        if v is None:
+            return v
+        if not 0 < v <= MAX_RTT_MS:
+            raise ValueError(f"rtt_ms {v:g} must be > 0 and <= {MAX_RTT_MS:g} (a round trip in milliseconds)")
+        return v
+
+    def summary(self) -> str:
+        rtt = f"rtt {self.rtt_ms:g} ms" if self.rtt_ms is not None else "no added delay"
+        return f"{rtt}, {format_bandwidth(self.bandwidth)}"
+
+
 class Architecture(_Strict):
     kind: Literal["monolith"] = "monolith"
     workers: int = Field(2, ge=1, le=64)
+    network: Network | None = None
+    """``None``: the database is local (127.0.0.1). Set: the managed server sits across a shaped link."""
 
 
 class Workload(_Strict):
@@ -316,6 +383,21 @@ class Profile(_Strict):
     slo: Slo = Field(default_factory=Slo)
     sweep: Sweep = Field(default_factory=Sweep)
 
+    @field_validator("architecture")
+    @classmethod
+    def _network_needs_managed_server(cls, v: Architecture, info: ValidationInfo) -> Architecture:
+        db = info.data.get("database")
+        if v.network is None or db is None:
+            return v
+        if db.engine == "sqlite":
+            raise ValueError(f"network ({v.network.summary()}): the database is sqlite, embedded in the app; there "
+                             "is no server to put across a network (drop architecture.network or use postgresql/mysql)")
+        if not db.managed:
+            raise ValueError(f"network ({v.network.summary()}): the database is an external server "
+                             "(database.url); jxcbench cannot move someone else's server (drop "
+                             "architecture.network or use a managed server)")
+        return v
+
     @field_validator("name")
     @classmethod
     def _name(cls, v: str | None) -> str | None:
@@ -325,6 +407,7 @@ class Profile(_Strict):
 
 
 __all__ = [
-    "ENGINES", "ROLES", "Profile", "Hardware", "Database", "Architecture", "Workload", "Slo",
+    "ENGINES", "ROLES", "Profile", "Hardware", "Database", "Architecture", "Network", "Workload", "Slo",
     "OperationSlo", "Sweep", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
+    "parse_bandwidth", "format_bandwidth",
 ]

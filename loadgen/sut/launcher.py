@@ -7,9 +7,13 @@
         sut.start_app()                          # uvicorn workers inside the cgroup, /healthz waited for
         ... sut.base_url, sut.db_url, sut.app_pids(), sut.db_pids(), sut.cgroup_path, sut.limits ...
 
+With ``architecture.network`` set, the managed server runs in its own network namespace behind a
+shaped veth pair (``loadgen.sut.netns``) and ``sut.db_url`` names its address across the link.
+
 Leaving the block — normally, by an exception, Ctrl-C or SIGTERM (turned into an exception while
-inside) — stops the app, stops and deletes a managed database, kills whatever is left in the cgroup
-and removes it. An external database URL is used as given and never dropped.
+inside) — stops the app, stops and deletes a managed database, deletes its namespace and link,
+kills whatever is left in the cgroup and removes it. An external database URL is used as given and
+never dropped.
 
 A SIGKILL leaves no ``finally``: every child then dies with jxcbench (parent-death signal,
 :mod:`loadgen.lifeline`; the app's workers via :mod:`loadgen.sut.app_server`), and the temporary
@@ -30,6 +34,7 @@ from typing import Any
 from loadgen.errors import JxcError
 from loadgen.sut import cgroups as cg
 from loadgen.sut import durability
+from loadgen.sut import netns
 from loadgen.sut import process as P
 from loadgen.sut import registry
 from loadgen.sut.app_server import FACTORY
@@ -101,6 +106,7 @@ class SystemUnderTest:
         self.db_url: str | None = None
         self.base_url: str | None = None
         self._db: ManagedPostgres | ManagedMySQL | None = None
+        self.network: netns.Link | None = None
         self._app: subprocess.Popen | None = None
         self._stack = contextlib.ExitStack()
 
@@ -112,6 +118,7 @@ class SystemUnderTest:
             self._stack.callback(self._teardown)
             self._make_workdir()
             self._make_cgroup()
+            self._make_network()
             self._start_database()
         except BaseException:
             self._stack.close()
@@ -146,6 +153,19 @@ class SystemUnderTest:
         self.loadgen_cpus = self._stack.enter_context(cg.pinned_outside(cpuset))
         self.limits["loadgen_cpus"] = self.loadgen_cpus
 
+    def _make_network(self) -> None:
+        """``architecture.network``: the namespace and shaped link the managed server will sit behind."""
+        net = self.profile.architecture.network
+        if net is None:
+            return
+        db = self.profile.database
+        if db.engine == "sqlite" or not db.managed:  # the schema refuses these; a hand-built profile may not
+            raise JxcError("architecture.network: only a managed postgresql/mysql server can be put across a "
+                           "network (sqlite has no server; an external one is not ours to move)")
+        self.network = netns.Link(self.run_id, rtt_ms=net.rtt_ms, bandwidth=net.bandwidth)
+        self.network.create()
+        self.network.measure_rtt()
+
     def _start_database(self) -> None:
         db = self.profile.database
         if db.engine == "sqlite":
@@ -160,7 +180,8 @@ class SystemUnderTest:
             self.db_url = db.url
             return
         cls = ManagedPostgres if db.engine == "postgresql" else ManagedMySQL
-        self._db = cls(durability.merged(db.engine, db.durability, db.settings), cgroup=self.cgroup)
+        self._db = cls(durability.merged(db.engine, db.durability, db.settings), cgroup=self.cgroup,
+                       network=self.network)
         self._db.start()
         self.db_url = self._db.url
 
@@ -286,6 +307,8 @@ class SystemUnderTest:
                          "settings": dict(db.settings), "settings_applied": self._settings_applied(),
                          "durability": self.durability()},
             "workers": self.profile.architecture.workers, "limits": self.limits,
+            # None: the database is local (127.0.0.1 or in-app); else the link as configured and measured.
+            "network": self.network.describe() if self.network else None,
         }
 
     def durability(self) -> dict[str, Any]:
@@ -320,7 +343,7 @@ class SystemUnderTest:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         errors: list[BaseException] = []
-        for step in (self.stop_app, self._stop_db, self._remove_cgroup, self._remove_workdir):
+        for step in (self.stop_app, self._stop_db, self._remove_network, self._remove_cgroup, self._remove_workdir):
             try:
                 step()
             except BaseException as exc:  # noqa: BLE001 - finish every step, report the first failure
@@ -339,6 +362,11 @@ class SystemUnderTest:
         if self._db is not None:
             self._db.stop()
             self._db = None
+
+    def _remove_network(self) -> None:
+        if self.network is not None:
+            self.network.destroy()
+            self.network = None
 
     def _remove_cgroup(self) -> None:
         if self.cgroup is not None:

@@ -4,6 +4,8 @@
   machine's my.cnf cannot leak settings into the measurement.
 * utf8mb4 throughout; ``--local-infile=1`` for the seeder's bulk loads.
 * Run as ``mysql`` (or the ``jxcbench`` user) when we are root; joins the run's cgroup before exec.
+* With a ``network`` link (``architecture.network``): inside the link's namespace, bound to the far
+  address only, port 3306; root may connect from our end of the link.
 * Settings from the profile become ``--name=value`` options (``innodb_buffer_pool_size: 256M``).
 """
 
@@ -20,6 +22,7 @@ from loadgen.errors import JxcError
 from loadgen.sut import process as P
 from loadgen.sut import registry
 from loadgen.sut.cgroups import Cgroup
+from loadgen.sut.netns import Link
 
 DEFAULT_SETTINGS: dict[str, object] = {
     "innodb_buffer_pool_size": "128M",
@@ -68,9 +71,15 @@ class ManagedMySQL:
 
     engine = "mysql"
 
-    def __init__(self, settings: dict[str, object] | None = None, *, cgroup: Cgroup | None = None) -> None:
+    def __init__(self, settings: dict[str, object] | None = None, *, cgroup: Cgroup | None = None,
+                 network: Link | None = None) -> None:
         self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
         self.cgroup = cgroup
+        # Set: the server runs inside this namespace and listens on its address only (port 3306 is
+        # free there: the namespace is ours), the app connects from our end of the link.
+        self.network = network
+        self.host = network.ns_addr if network else "127.0.0.1"
+        self.client_host = network.host_addr if network else "127.0.0.1"
         self.tmpdir: Path | None = None
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
@@ -111,15 +120,17 @@ class ManagedMySQL:
         P.run_checked(argv, what="mariadb-install-db", user=user, cwd=self.tmpdir)
         log = self.tmpdir / "mysqld.log"
         for _attempt in range(3):
-            self.port = P.free_port()
+            self.port = 3306 if self.network else P.free_port()
             argv = [str(server), "--no-defaults", f"--datadir={data}", f"--port={self.port}",
-                    "--bind-address=127.0.0.1", f"--socket={self.socket}", f"--pid-file={self.tmpdir / 'mysqld.pid'}",
+                    f"--bind-address={self.host}", f"--socket={self.socket}", f"--pid-file={self.tmpdir / 'mysqld.pid'}",
                     f"--log-error={log}", "--local-infile=1", "--character-set-server=utf8mb4",
                     "--collation-server=utf8mb4_unicode_ci", "--skip-name-resolve"]
             argv += [_option(k, v) for k, v in self.settings.items()]
             self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          stdin=subprocess.DEVNULL, cwd=self.tmpdir, env=P.child_env(user),
-                                         start_new_session=True, preexec_fn=P.preexec(self.cgroup, user))
+                                         start_new_session=True,
+                                         preexec_fn=P.preexec(self.cgroup, user,
+                                                              self.network.enter if self.network else None))
             registry.claim_process(self.proc.pid)
             if P.wait_until(self._ready, timeout=timeout, proc=self.proc):
                 break
@@ -132,16 +143,17 @@ class ManagedMySQL:
             raise JxcError(f"managed MariaDB could not find a free port: {P.log_tail(log)}", exit_code=1)
         import pymysql
 
-        # root@localhost exists only for the socket; give TCP clients on 127.0.0.1 the same rights.
+        # root@localhost exists only for the socket; give TCP clients (on 127.0.0.1, or at our end of
+        # the link when the server is across one) the same rights.
         conn = pymysql.connect(unix_socket=str(self.socket), user="root", autocommit=True)
         try:
             with conn.cursor() as cur:
                 cur.execute(f"CREATE DATABASE `{DATABASE}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-                cur.execute("CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'")
-                cur.execute("GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION")
+                cur.execute(f"CREATE USER IF NOT EXISTS 'root'@'{self.client_host}'")
+                cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO 'root'@'{self.client_host}' WITH GRANT OPTION")
         finally:
             conn.close()
-        self.url = f"mysql+pymysql://root@127.0.0.1:{self.port}/{DATABASE}?charset=utf8mb4&local_infile=1"
+        self.url = f"mysql+pymysql://root@{self.host}:{self.port}/{DATABASE}?charset=utf8mb4&local_infile=1"
         return self.url
 
     def _ready(self) -> bool:

@@ -1,5 +1,8 @@
 """A throwaway PostgreSQL cluster: initdb in a temp dir, postgres on a free 127.0.0.1 port, deleted after.
 
+With a ``network`` link (``architecture.network``) it runs inside the link's namespace instead,
+listening on the far address only, port 5432, with a pg_hba line trusting our end of the link.
+
 * ``--locale C.UTF-8``: pg_trgm needs a UTF-8 ``LC_CTYPE`` to index Chinese names (see
   reference_app.schema); ``C`` collation keeps sorting cheap and identical everywhere.
 * Run as the unprivileged ``jxcbench`` user when we are root (postgres refuses root).
@@ -21,6 +24,7 @@ from loadgen.errors import JxcError
 from loadgen.sut import process as P
 from loadgen.sut import registry
 from loadgen.sut.cgroups import Cgroup
+from loadgen.sut.netns import Link
 
 # Bench defaults; the profile's settings override them.
 DEFAULT_SETTINGS: dict[str, object] = {
@@ -66,9 +70,14 @@ class ManagedPostgres:
 
     engine = "postgresql"
 
-    def __init__(self, settings: dict[str, object] | None = None, *, cgroup: Cgroup | None = None) -> None:
+    def __init__(self, settings: dict[str, object] | None = None, *, cgroup: Cgroup | None = None,
+                 network: Link | None = None) -> None:
         self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
         self.cgroup = cgroup
+        # Set: the server runs inside this namespace and listens on its address only (port 5432 is
+        # free there: the namespace is ours); otherwise 127.0.0.1 on a free port.
+        self.network = network
+        self.host = network.ns_addr if network else "127.0.0.1"
         self.tmpdir: Path | None = None
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
@@ -101,17 +110,21 @@ class ManagedPostgres:
              "-U", "postgres", "--auth", "trust", "--no-sync"],
             what="initdb", user=user, cwd=self.tmpdir,
         )
+        if self.network is not None:  # initdb trusts local connections only; add our end of the link
+            with open(data / "pg_hba.conf", "a") as fh:
+                fh.write(f"host all all {self.network.host_addr}/32 trust\n")
         log = self.tmpdir / "postgres.log"
         for _attempt in range(3):  # a free port can be taken between probing and binding
-            self.port = P.free_port()
+            self.port = 5432 if self.network else P.free_port()
             argv = [str(bindir / "postgres"), "-D", str(data), "-p", str(self.port),
-                    "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.tmpdir}"]
+                    "-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={self.tmpdir}"]
             for k, v in self.settings.items():
                 argv += ["-c", f"{k}={_setting(v)}"]
             with open(log, "ab") as fh:
                 self.proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                              cwd=self.tmpdir, env=P.child_env(user), start_new_session=True,
-                                             preexec_fn=P.preexec(self.cgroup, user))
+                                             preexec_fn=P.preexec(self.cgroup, user,
+                                                                  self.network.enter if self.network else None))
             registry.claim_process(self.proc.pid)
             if P.wait_until(self._ready, timeout=timeout, proc=self.proc):
                 break
@@ -124,16 +137,16 @@ class ManagedPostgres:
             raise JxcError(f"managed PostgreSQL could not find a free port: {P.log_tail(log)}", exit_code=1)
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
+        with psycopg.connect(host=self.host, port=self.port, user="postgres", dbname="postgres",
                              autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{DATABASE}" ENCODING \'UTF8\' TEMPLATE template0')
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{DATABASE}"
+        self.url = f"postgresql+psycopg://postgres@{self.host}:{self.port}/{DATABASE}"
         return self.url
 
     def _ready(self) -> bool:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
+        with psycopg.connect(host=self.host, port=self.port, user="postgres", dbname="postgres",
                              connect_timeout=2):
             return True
 

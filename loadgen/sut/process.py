@@ -62,11 +62,15 @@ def chown_tree(path: Path, user: pwd.struct_passwd | None) -> None:
             os.chown(os.path.join(root, name), user.pw_uid, user.pw_gid, follow_symlinks=False)
 
 
-def preexec(cgroup: Cgroup | None, user: pwd.struct_passwd | None) -> Callable[[], None] | None:
-    """Join ``cgroup`` (as root, before dropping privileges), become ``user``, then set the
+def preexec(cgroup: Cgroup | None, user: pwd.struct_passwd | None,
+            enter: Callable[[], None] | None = None) -> Callable[[], None] | None:
+    """Join ``cgroup`` (as root, before dropping privileges), run ``enter`` (e.g. join the database's
+    network namespace, ``loadgen.sut.netns``; also needs root), become ``user``, then set the
     parent-death signal (after setuid, which would clear it)."""
 
     def become() -> None:
+        if enter is not None:
+            enter()
         if user is not None:
             os.setgroups([])
             os.setgid(user.pw_gid)
@@ -74,7 +78,7 @@ def preexec(cgroup: Cgroup | None, user: pwd.struct_passwd | None) -> Callable[[
 
     if cgroup is not None:
         return lifeline.preexec(cgroup.preexec(become))
-    return lifeline.preexec(become if user is not None else None)
+    return lifeline.preexec(become if user is not None or enter is not None else None)
 
 
 def child_env(user: pwd.struct_passwd | None, extra: dict[str, str] | None = None) -> dict[str, str]:

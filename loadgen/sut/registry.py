@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -114,7 +115,7 @@ def _update(kind: str, value: Any, *, add: bool) -> None:
             items.remove(value)
         # A child that exited by itself (a start retried on another port) needs no reaping.
         doc["processes"] = [p for p in doc.get("processes", []) if alive(p[0], p[1])]
-        if any(doc.get(k) for k in ("dirs", "cgroups", "processes", "snapshots")):
+        if any(doc.get(k) for k in ("dirs", "cgroups", "processes", "snapshots", "netns")):
             _write(path, doc)
         else:
             path.unlink(missing_ok=True)
@@ -146,6 +147,22 @@ def release_process(pid: int) -> None:
     for item in list(doc.get("processes", [])):
         if item[0] == pid:
             _update("processes", item, add=False)
+
+
+def claim_netns(name: str) -> None:
+    """A network namespace of ours (``jxcbench-<run id>``, :mod:`loadgen.sut.netns`): deleting it
+    deletes the veth pair too."""
+    _update("netns", name, add=True)
+
+
+def release_netns(name: str) -> None:
+    _update("netns", name, add=False)
+
+
+def _delete_netns(name: str) -> bool:
+    if not name.startswith("jxcbench-") or "/" in name or not Path(f"/run/netns/{name}").exists():
+        return False
+    return subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30).returncode == 0
 
 
 def claim_snapshot(url: str, name: str) -> None:
@@ -253,6 +270,9 @@ def reap() -> list[str]:
                 removed.append(f"cgroup {group[0].name}")
             except OSError:
                 pass
+        for name in doc.get("netns", []):
+            if isinstance(name, str) and _delete_netns(name):
+                removed.append(f"network namespace {name}")
         for dirname in doc.get("dirs", []):
             p = _removable_dir(dirname)
             if p is not None:
@@ -270,7 +290,7 @@ def reap() -> list[str]:
                 kept.append([url, name])
         try:
             if kept:  # the server did not answer: the next run tries again
-                _write(path, {**doc, "processes": [], "cgroups": [], "dirs": [], "snapshots": kept})
+                _write(path, {**doc, "processes": [], "cgroups": [], "dirs": [], "netns": [], "snapshots": kept})
             else:
                 path.unlink()
         except OSError:
@@ -278,5 +298,6 @@ def reap() -> list[str]:
     return removed
 
 
-__all__ = ["alive", "claim_cgroup", "claim_dir", "claim_process", "claim_snapshot", "reap", "release_cgroup",
-           "release_dir", "release_process", "release_snapshot", "runs_dir", "start_time"]
+__all__ = ["alive", "claim_cgroup", "claim_dir", "claim_netns", "claim_process", "claim_snapshot", "reap",
+           "release_cgroup", "release_dir", "release_netns", "release_process", "release_snapshot", "runs_dir",
+           "start_time"]

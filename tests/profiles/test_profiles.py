@@ -48,6 +48,21 @@ def test_open_model_rate_clears_default_operators():
     assert prof.workload.operators is None and prof.workload.rate == 5.0
 
 
+@pytest.mark.parametrize(
+    ("text", "bits"),
+    [("1Gbit", 10**9), ("100Mbit", 10**8), ("100mbit", 10**8), ("2.5Gbit", 25 * 10**8), ("512kbit", 512_000),
+     (1_000_000, 10**6)],
+)
+def test_network_bandwidth_units(text, bits):
+    prof = Profile.model_validate({"database": {"engine": "postgresql"},
+                                   "architecture": {"network": {"rtt_ms": 0.5, "bandwidth": text}}})
+    assert prof.architecture.network.bandwidth == bits and prof.architecture.network.rtt_ms == 0.5
+
+
+def test_network_is_off_by_default():
+    assert Profile.model_validate({"database": {"engine": "postgresql"}}).architecture.network is None
+
+
 def test_external_url_is_kept_as_given():
     url = "postgresql+psycopg://bench@db.example:5433/jxc"
     prof = Profile.model_validate({"database": {"engine": "postgresql", "url": url}})
@@ -70,6 +85,20 @@ def test_external_url_is_kept_as_given():
         ("sweep: {max_extension: -0.5}\n", "sweep.max_extension", "-0.5"),
         ("sweep: {max_extension: 20}\n", "sweep.max_extension", "20"),
         ("bogus: 1\n", "bogus", "unknown field 'bogus'"),
+        ("database: {engine: postgresql}\narchitecture: {network: {bandwidth: 1Gbps}}\n",
+         "architecture.network.bandwidth", "'1Gbps'"),
+        ("database: {engine: postgresql}\narchitecture: {network: {bandwidth: 10bit}}\n",
+         "architecture.network.bandwidth", "'10bit' is outside 64kbit..100Gbit"),
+        ("database: {engine: postgresql}\narchitecture: {network: {rtt_ms: 0}}\n",
+         "architecture.network.rtt_ms", "rtt_ms 0 must be > 0"),
+        ("database: {engine: postgresql}\narchitecture: {network: {rtt_ms: 5000}}\n",
+         "architecture.network.rtt_ms", "rtt_ms 5000 must be > 0 and <= 1000"),
+        ("database: {engine: postgresql}\narchitecture: {network: {rtt: 1}}\n",
+         "architecture.network.rtt", "unknown field 'rtt'"),
+        ("architecture: {network: {rtt_ms: 0.5}}\n", "architecture", "network (rtt 0.5 ms, unlimited): the database "
+         "is sqlite"),
+        ("database: {engine: mysql, url: 'mysql://db.example/x'}\narchitecture: {network: {rtt_ms: 0.5}}\n",
+         "architecture", "cannot move someone else's server"),
     ],
 )
 def test_errors_name_file_field_and_value(tmp_path, text, field, value):

@@ -103,3 +103,21 @@ def test_snapshots_on_an_external_server_are_dropped(tmp_path, runs):
         assert registry.reap() == ["snapshot l100"]
         assert "l100" not in list_snapshots(url)
         assert list(runs.glob("*.json")) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0 and not os.environ.get("CI"), reason="network namespaces need root")
+def test_a_dead_owners_network_namespace_is_deleted(runs):
+    """A SIGKILLed run that had put its database across a link (loadgen.sut.netns) leaves the
+    namespace and its veth pair; the next run deletes them. Other namespaces are left alone."""
+    name, other = f"jxcbench-reaptest{os.getpid()}", f"notours{os.getpid()}"
+    for n in (name, other):
+        subprocess.run(["ip", "netns", "add", n], check=True, capture_output=True)
+    try:
+        _killed_owner(runs, f"registry.claim_netns({name!r}); registry.claim_netns({other!r})")
+        removed = registry.reap()
+        assert f"network namespace {name}" in removed
+        assert not Path(f"/run/netns/{name}").exists()
+        assert Path(f"/run/netns/{other}").exists()  # not a name jxcbench makes
+    finally:
+        for n in (name, other):
+            subprocess.run(["ip", "netns", "del", n], capture_output=True)

@@ -1,0 +1,335 @@
+"""The database across a network: a network namespace joined to ours by a shaped veth pair.
+
+``Link(run_id, rtt_ms=0.5, bandwidth=10**9)`` creates, as root:
+
+* the namespace ``jxcbench-<run id>`` (``ip netns``), holding only ``lo`` and one end of the pair;
+* the veth pair ``jxb<hash>h`` (our side) / ``jxb<hash>n`` (its side) — interface names are at most
+  15 characters, so they carry a hash of the run id;
+* a link-local /30 inside 169.254.0.0/16 chosen from the run id and checked to be unused: ``.1`` on
+  our side, ``.2`` on its side. The namespace has no default route, so whatever runs inside can
+  only reach ``.1`` — traffic never leaves the two ends we created;
+* on *each* side an egress qdisc: ``netem delay`` of half the RTT (so a round trip pays the whole
+  RTT) and/or a token bucket (``tbf``) at the bandwidth; with both, tbf is the root and netem its
+  child.
+
+Processes join the namespace before exec (``preexec`` -> ``setns(2)`` through libc, Python 3.11
+has no ``os.setns``). ``destroy()`` kills what is left inside, deletes the namespace (which deletes
+the pair) and is idempotent; it is also registered with ``atexit`` while the link exists.
+``measure_rtt()`` times TCP connects from our side to a listener inside (one connect = one round
+trip: SYN out, SYN-ACK back), so step.json can say "0.5 ms configured, 0.52 ms measured".
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import hashlib
+import ipaddress
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from loadgen.errors import JxcError
+from loadgen.sut import registry
+
+PREFIX = "jxcbench-"
+NETNS_DIR = Path("/run/netns")
+_LINK_LOCAL = ipaddress.ip_network("169.254.0.0/16")
+# RFC 3927 reserves the first and last /24; 169.254.169.0/24 holds the cloud metadata address.
+_AVOID = [ipaddress.ip_network(n) for n in ("169.254.0.0/24", "169.254.255.0/24", "169.254.169.0/24")]
+_CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+_setns = _libc.setns
+_setns.argtypes = [ctypes.c_int, ctypes.c_int]
+
+
+class NetemUnavailable(JxcError):
+    """The kernel has no netem qdisc (CONFIG_NET_SCH_NETEM / module sch_netem): no delay can be added."""
+
+
+def _run(argv: list[str], *, what: str, check: bool = True) -> subprocess.CompletedProcess:
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        if not check:
+            return subprocess.CompletedProcess(argv, 1, "", str(exc))
+        raise JxcError(f"architecture.network: {what} failed: {' '.join(argv)}: {exc}", exit_code=1) from None
+    if check and res.returncode != 0:
+        err = (res.stderr or res.stdout).strip()
+        if "qdisc kind is unknown" in err and "netem" in argv:
+            raise NetemUnavailable(
+                "architecture.network.rtt_ms: this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM, module "
+                "sch_netem), so no delay can be put on the link; load the module or drop rtt_ms")
+        raise JxcError(f"architecture.network: {what} failed: {' '.join(argv)}: {err}", exit_code=1)
+    return res
+
+
+def check_capable() -> None:
+    """Root and iproute2 (``ip``, ``tc``), or a JxcError saying which is missing."""
+    if os.geteuid() != 0:
+        raise JxcError("architecture.network: putting the database in its own network namespace needs root "
+                       "(ip netns, veth, tc); run as root or drop architecture.network")
+    missing = [t for t in ("ip", "tc") if shutil.which(t) is None]
+    if missing:
+        raise JxcError(f"architecture.network: {' and '.join(missing)} not found; install iproute2")
+
+
+def _hash(run_id: str) -> int:
+    return int(hashlib.sha1(run_id.encode()).hexdigest(), 16)
+
+
+def _in_use() -> list[ipaddress.IPv4Network]:
+    """IPv4 networks this namespace already has addresses in or routes to (more specific than /16)."""
+    nets: list[ipaddress.IPv4Network] = []
+    out = _run(["ip", "-4", "-o", "addr", "show"], what="listing addresses").stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if "inet" in parts:
+            nets.append(ipaddress.ip_interface(parts[parts.index("inet") + 1]).network)
+            nets.append(ipaddress.ip_network(parts[parts.index("inet") + 1].split("/")[0]))
+    for line in _run(["ip", "-4", "route", "show", "table", "all"], what="listing routes").stdout.splitlines():
+        dest = line.split()[0] if line.split() else ""
+        if dest and dest[0].isdigit():
+            with contextlib.suppress(ValueError):
+                net = ipaddress.ip_network(dest, strict=False)
+                if net.prefixlen > 16:
+                    nets.append(net)
+    return nets
+
+
+def choose_subnet(run_id: str) -> ipaddress.IPv4Network:
+    """A /30 in 169.254.0.0/16 derived from the run id that no address or route here touches."""
+    used = _in_use()
+    count = 2 ** (32 - 16 - 2)
+    start = _hash(run_id) % count
+    for i in range(count):
+        net = ipaddress.ip_network(f"{_LINK_LOCAL.network_address + 4 * ((start + i) % count)}/30")
+        if any(net.overlaps(a) for a in _AVOID) or any(net.overlaps(u) for u in used):
+            continue
+        return net
+    raise JxcError("architecture.network: no free /30 left in 169.254.0.0/16", exit_code=1)
+
+
+def _tc_args(rtt_ms: float | None, bandwidth: int | None) -> list[list[str]]:
+    """The ``tc qdisc add dev DEV ...`` tails for one side: half the RTT, and the token bucket."""
+    cmds: list[list[str]] = []
+    netem = None
+    if rtt_ms is not None:
+        half_us = max(1, round(rtt_ms * 1000 / 2))
+        netem = ["netem", "delay", f"{half_us}us", "limit", "100000"]
+    if bandwidth is not None:
+        rate_bytes = bandwidth / 8
+        burst = max(int(rate_bytes / 100), 16 * 1514)  # 10 ms of traffic, at least 16 full frames
+        cmds.append(["root", "handle", "1:", "tbf", "rate", f"{bandwidth}bit", "burst", str(burst),
+                     "latency", "200ms"])
+        if netem:
+            cmds.append(["parent", "1:1", "handle", "10:", *netem])
+    elif netem:
+        cmds.append(["root", "handle", "1:", *netem])
+    return cmds
+
+
+class Link:
+    """A namespace plus a shaped veth pair to it (see the module docstring). Use as a context manager."""
+
+    def __init__(self, run_id: str, *, rtt_ms: float | None = None, bandwidth: int | None = None) -> None:
+        self.run_id = run_id
+        self.name = f"{PREFIX}{run_id}"
+        h = f"{_hash(run_id) & 0xFFFFFF:06x}"
+        self.host_if, self.ns_if = f"jxb{h}h", f"jxb{h}n"
+        self.rtt_ms = rtt_ms
+        self.bandwidth = bandwidth
+        self.host_addr: str | None = None
+        self.ns_addr: str | None = None
+        self.qdiscs: list[str] = []
+        self.measured_rtt_ms: float | None = None
+        self._fd: int | None = None
+        self._created = False
+
+    def __enter__(self) -> Link:
+        try:
+            self.create()
+        except BaseException:
+            self.destroy()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+    # -- bring-up -----------------------------------------------------------------------------------
+    def create(self) -> Link:
+        check_capable()
+        if (NETNS_DIR / self.name).exists():
+            raise JxcError(f"architecture.network: network namespace {self.name} exists already", exit_code=1)
+        if Path(f"/sys/class/net/{self.host_if}").exists():
+            raise JxcError(f"architecture.network: interface {self.host_if} exists already", exit_code=1)
+        net = choose_subnet(self.run_id)
+        hosts = list(net.hosts())
+        self.host_addr, self.ns_addr = str(hosts[0]), str(hosts[1])
+        self._created = True
+        atexit.register(self.destroy)
+        ns = ["ip", "-n", self.name]
+        _run(["ip", "netns", "add", self.name], what="creating the namespace")
+        registry.claim_netns(self.name)  # a SIGKILLed run's namespace is deleted by the next run
+        _run(["ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if],
+             what="creating the veth pair")
+        _run(["ip", "link", "set", self.ns_if, "netns", self.name], what="moving the veth end into the namespace")
+        for cmd in (["ip"], ns):  # IPv4 only on the pair: no IPv6 link-local addresses, no chatter
+            _run([*cmd, "link", "set", "dev", self.host_if if cmd == ["ip"] else self.ns_if, "addrgenmode", "none"],
+                 what="addrgenmode", check=False)
+        _run(["ip", "addr", "add", f"{self.host_addr}/30", "dev", self.host_if], what="addressing our end")
+        _run([*ns, "addr", "add", f"{self.ns_addr}/30", "dev", self.ns_if], what="addressing its end")
+        _run(["ip", "link", "set", self.host_if, "up"], what="bringing our end up")
+        _run([*ns, "link", "set", self.ns_if, "up"], what="bringing its end up")
+        _run([*ns, "link", "set", "lo", "up"], what="bringing its loopback up")
+        for args in _tc_args(self.rtt_ms, self.bandwidth):
+            _run(["tc", "qdisc", "add", "dev", self.host_if, *args], what="shaping our end")
+            _run(["ip", "netns", "exec", self.name, "tc", "qdisc", "add", "dev", self.ns_if, *args],
+                 what="shaping its end")
+        self.qdiscs = [_run(["tc", "qdisc", "show", "dev", self.host_if], what="reading qdiscs").stdout.strip()]
+        self._fd = os.open(NETNS_DIR / self.name, os.O_RDONLY | os.O_CLOEXEC)
+        return self
+
+    # -- running things inside -----------------------------------------------------------------------
+    def enter(self) -> None:
+        """Move the calling thread (or, in a ``preexec_fn``, the child) into the namespace."""
+        assert self._fd is not None, "the link is not up"
+        if _setns(self._fd, _CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns({self.name}): {os.strerror(err)}")
+
+    def preexec(self, then: Callable[[], None] | None = None) -> Callable[[], None]:
+        """A ``preexec_fn``: join the namespace, then run ``then`` (cgroup join, setuid)."""
+
+        def _enter() -> None:
+            self.enter()
+            if then is not None:
+                then()
+
+        return _enter
+
+    def socket_inside(self, port: int = 0) -> socket.socket:
+        """A TCP socket listening on the namespace's address (created by a thread that setns'd)."""
+        box: dict[str, Any] = {}
+
+        def make() -> None:
+            try:
+                self.enter()  # this thread only; it ends right after
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.bind((self.ns_addr, port))
+                s.listen(64)
+                box["sock"] = s
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                box["error"] = exc
+
+        t = threading.Thread(target=make, name=f"netns-{self.name}")
+        t.start()
+        t.join()
+        if "error" in box:
+            raise box["error"]
+        return box["sock"]
+
+    def pids(self) -> list[int]:
+        res = _run(["ip", "netns", "pids", self.name], what="listing processes", check=False)
+        return [int(x) for x in res.stdout.split()] if res.returncode == 0 else []
+
+    # -- measuring -----------------------------------------------------------------------------------
+    def measure_rtt(self, tries: int = 20) -> float:
+        """Median of ``tries`` TCP connect times (ms) from our side to a listener inside."""
+        try:
+            return self._measure_rtt(tries)
+        except OSError as exc:
+            raise JxcError(f"architecture.network: the link to {self.ns_addr} does not carry a TCP connect: {exc}",
+                           exit_code=1) from None
+
+    def _measure_rtt(self, tries: int) -> float:
+        lst = self.socket_inside()
+        port = lst.getsockname()[1]
+        times: list[float] = []
+        try:
+            for _ in range(tries):
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as c:
+                    c.settimeout(10)
+                    t0 = time.perf_counter()
+                    c.connect((self.ns_addr, port))
+                    times.append((time.perf_counter() - t0) * 1000)
+                    conn, _ = lst.accept()
+                    conn.close()
+        finally:
+            lst.close()
+        self.measured_rtt_ms = statistics.median(times)
+        return self.measured_rtt_ms
+
+    def summary(self) -> str:
+        """``database 0.5 ms away over 1Gbit (measured 0.52 ms)`` -- the sentence a report can print."""
+        away = f"{self.rtt_ms:g} ms away" if self.rtt_ms is not None else "across an undelayed link"
+        over = f" over {_format_rate(self.bandwidth)}" if self.bandwidth is not None else ""
+        measured = f" (measured {self.measured_rtt_ms:.2f} ms)" if self.measured_rtt_ms is not None else ""
+        return f"database {away}{over}{measured}"
+
+    def describe(self) -> dict[str, Any]:
+        """For step.json: what was configured and what the link measured."""
+        return {"summary": self.summary(), "namespace": self.name, "interfaces": [self.host_if, self.ns_if],
+                "app_address": self.host_addr, "db_address": self.ns_addr,
+                "rtt_ms": self.rtt_ms, "bandwidth_bit_s": self.bandwidth,
+                "measured_rtt_ms": None if self.measured_rtt_ms is None else round(self.measured_rtt_ms, 3),
+                "measured_by": "median of 20 TCP connects from the app's namespace to the database address",
+                "qdisc": self.qdiscs[0] if self.qdiscs else None}
+
+    # -- teardown ------------------------------------------------------------------------------------
+    def destroy(self) -> None:
+        """Kill what runs inside, delete the namespace (the pair goes with it). Safe to call twice."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if not self._created:
+            return
+        if (NETNS_DIR / self.name).exists():
+            pids = self.pids()
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while pids and time.monotonic() < deadline:
+                pids = [p for p in pids if Path(f"/proc/{p}").exists() and not _zombie(p)]
+                time.sleep(0.05)
+            _run(["ip", "netns", "del", self.name], what="deleting the namespace", check=False)
+        if Path(f"/sys/class/net/{self.host_if}").exists():  # the move failed half-way
+            _run(["ip", "link", "del", self.host_if], what="deleting the veth pair", check=False)
+        self._created = False
+        registry.release_netns(self.name)
+        atexit.unregister(self.destroy)
+
+
+def _format_rate(rate: int) -> str:
+    for unit, factor in (("Gbit", 1000**3), ("Mbit", 1000**2), ("kbit", 1000)):
+        if rate % factor == 0:
+            return f"{rate // factor}{unit}"
+    return f"{rate}bit"
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def leftovers() -> list[str]:
+    """Namespaces and interfaces named by jxcbench that exist right now (for tests and diagnostics)."""
+    names = [p.name for p in NETNS_DIR.glob(f"{PREFIX}*")] if NETNS_DIR.is_dir() else []
+    names += [p.name for p in Path("/sys/class/net").glob("jxb*")]
+    return sorted(names)
+
+
+__all__ = ["Link", "NetemUnavailable", "check_capable", "choose_subnet", "leftovers", "PREFIX"]
