@@ -36,12 +36,13 @@ def sweep(
     unconstrained: Annotated[bool, typer.Option("--unconstrained", help="Run without hardware limits where cgroups cannot be written; the report says so.")] = False,
     invalid_retries: Annotated[int, typer.Option("--invalid-retries", min=0, help="Re-runs of an invalid step before its level counts as unknown.")] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the capacity summary as JSON on stdout.")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the reports: en or zh.")] = "en",
 ) -> None:
     """Find the largest customer count each profile sustains within its SLO (resumable)."""
     from loadgen.capacity.sweep import Sweep
-    from reports.render.markdown import write_report
     from reports.render.verdict import verdict
 
+    _check_lang(lang)
     plans = _load(profiles)
     job = Sweep(plans, out, unconstrained=unconstrained, invalid_retries=invalid_retries,
                 log=lambda message: console.print(message, highlight=False))
@@ -52,19 +53,42 @@ def sweep(
         if job.started:  # a refused --out is never written to
             _report_if_any(out)
         raise
-    report = write_report(out, doc)
+    written = _write_reports(out, doc, lang)
     if as_json:
-        summary = [{k: e[k] for k in ("name", "max_customers", "first_failing_customers", "limiting_factor")} for e in doc["profiles"]]
-        typer.echo(json.dumps({"out": str(out), "partial": doc["partial"], "profiles": summary}, indent=2))
+        summary = [{k: e.get(k) for k in ("name", "max_customers", "first_failing_customers", "projected_max_customers",
+                                          "projection", "limiting_factor")} for e in doc["profiles"]]
+        typer.echo(json.dumps({"out": str(out), "partial": doc["partial"], "report": str(written.html),
+                               "profiles": summary}, indent=2))
     else:
         for entry in doc["profiles"]:
-            typer.echo(verdict(entry))
-    console.print(f"{job.measured} step(s) measured, {job.reused} reused. Report: {report}", highlight=False)
+            typer.echo(verdict(entry, lang))
+    console.print(f"{job.measured} step(s) measured, {job.reused} reused. Also {written.markdown.name}, "
+                  f"{written.xlsx.name} and {len(written.charts)} charts in {out}.", highlight=False)
+    typer.echo(f"Report: {written.html}")
+
+
+def _check_lang(lang: str) -> str:
+    from reports.render.i18n import LANGS
+
+    if lang not in LANGS:
+        raise JxcError(f"--lang {lang!r}: choose one of {', '.join(LANGS)}")
+    return lang
+
+
+def _write_reports(out: Path, doc: dict, lang: str):
+    """report.html, report.md, report.xlsx and the charts; a note (e.g. no CJK font) said once."""
+    from reports.render.report import write_all
+
+    written = write_all(out, doc, lang=lang)
+    for note in written.notes:
+        console.print(f"note: {note}", highlight=False)
+    return written
 
 
 
 def quickstart(
     out: Annotated[Path, typer.Option("--out", "-o", help="Results directory (re-run into it to resume).")] = Path("jxcbench-quickstart"),
+    lang: Annotated[str, typer.Option("--lang", help="Language of the reports: en or zh.")] = "en",
 ) -> None:
     """A real capacity search of the reference app on embedded SQLite on this machine (a few minutes).
 
@@ -80,7 +104,7 @@ def quickstart(
         raise JxcError(f"the quickstart profile is missing: {QUICKSTART_PROFILE} (reinstall jxcbench)", exit_code=1)
     console.print(f"Quickstart: capacity search of {QUICKSTART_PROFILE.name} into {out}/", highlight=False)
     t0 = time.monotonic()
-    sweep(profiles=[QUICKSTART_PROFILE], out=out)
+    sweep(profiles=[QUICKSTART_PROFILE], out=out, lang=lang)
     console.print(f"Quickstart took {time.monotonic() - t0:.0f} s.", highlight=False)
 
 
@@ -96,18 +120,21 @@ def _report_if_any(out: Path) -> None:
 
 def report(
     results: Annotated[Path, typer.Argument(help="A sweep's --out directory (or its capacity.json).", show_default=False)],
+    lang: Annotated[str, typer.Option("--lang", help="Language of the reports: en or zh.")] = "en",
 ) -> None:
-    """Re-render report.md from a sweep's results files (no load, no database)."""
+    """Re-render every report (report.html, report.md, report.xlsx, charts/) from a sweep's results
+    files: no load, no database."""
     from loadgen.capacity.results import load_capacity
-    from reports.render.markdown import write_report
     from reports.render.verdict import verdict
 
+    _check_lang(lang)
     doc = load_capacity(results)
     directory = results if results.is_dir() else results.parent
-    path = write_report(directory, doc)
+    written = _write_reports(directory, doc, lang)
     for entry in doc["profiles"]:
-        typer.echo(verdict(entry))
-    console.print(f"Report: {path}", highlight=False)
+        typer.echo(verdict(entry, lang))
+    console.print(f"Also {written.markdown}, {written.xlsx} and {len(written.charts)} charts.", highlight=False)
+    typer.echo(f"Report: {written.html}")
 
 
 def register(app: typer.Typer) -> None:

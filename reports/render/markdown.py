@@ -1,9 +1,9 @@
 """``report.md`` from a ``capacity.json`` document: the verdict in one sentence, then the evidence.
 
-Pure rendering: reads the document, returns text. Every figure printed is a measured one (the
-document holds no projections yet); the step table says how each was obtained (measured window,
-request count, spread across repeats), and invalid steps are listed with their reasons rather than
-hidden.
+Pure rendering: reads the document (and, when given, its analysis), returns text. Measured figures
+say how each was obtained (measured window, request count, spread across repeats); projected ones
+say "projected" with their model and interval; invalid steps are listed with their reasons rather
+than hidden.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from reports.render.i18n import t
 from reports.render.verdict import slo_text, verdict
 
 REPORT_FILE = "report.md"
@@ -111,7 +112,7 @@ def _frontier(entry: Mapping) -> list[str]:
     return out
 
 
-def _machine(doc: Mapping) -> str:
+def machine_line(doc: Mapping) -> str:
     m = doc.get("machine") or {}
     mem = m.get("memory_bytes")
     parts = [
@@ -130,22 +131,62 @@ def _machine(doc: Mapping) -> str:
     return line
 
 
-def render_markdown(doc: Mapping) -> str:
-    lines = ["# jxcbench capacity report", ""]
+def _projections(p) -> list[str]:
+    """The projected limits of one profile (``reports.analysis.tables.ProfileAnalysis``)."""
+    from reports.analysis.projection import _limits
+
+    limits = sorted((x for x in _limits(p.models) if x.get("estimate") is not None), key=lambda x: x["estimate"])
+    out = []
+    if limits:
+        out += ["", "### Projections (projected, not measured)", "",
+                "| limit | model | customers (projected) | interval |", "|---|---|---:|---|"]
+        for x in limits[:8]:
+            out.append(f"| {x['what']} | {x['model']} | {_n(x['estimate'])} | {_n(x.get('low'))} – {_n(x.get('high')) if x.get('high') is not None else 'beyond'} |")
+    for f in p.models.get("frontier", []):
+        u = f.get("usl")
+        if u and u.get("peak_operators"):
+            out.append(f"- Operator frontier at {_n(f['customers'])} customers, USL fit (projected): σ = {u['sigma']:.4f}, "
+                       f"κ = {u['kappa']:.6f}, R² {u['r2']:.2f}; throughput peaks at about {u['peak_operators']:.0f} operators "
+                       f"({u['peak_rps']:.1f} req/s).")
+    size = p.models.get("size") or {}
+    if size.get("per_customer"):
+        out.append(f"- Database size: {size['per_customer']:,.0f} bytes per customer (linear fit over {size['points']} steps).")
+    return out
+
+
+def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) -> str:
+    """``analysis``: :func:`reports.analysis.tables.analyse` of ``doc`` (adds projections, costs and
+    CPU per request); ``charts``: [(title, path relative to the report)] to link."""
+    from reports.analysis.tables import cost_per_1000
+
+    by_name = {p.entry.get("name"): p for p in (analysis.profiles if analysis is not None else [])}
+
+    def with_projection(entry: Mapping) -> Mapping:
+        p = by_name.get(entry.get("name"))
+        return {**entry, **(p.projection or {})} if p is not None else entry
+
+    lines = [f"# {t('report_title', lang)}", ""]
     if doc.get("partial"):
         lines += ["> **Partial results**: the sweep was interrupted or is still running; re-run the same "
                   "`jxcbench sweep` command to finish it.", ""]
     for entry in doc.get("profiles", []):
-        lines.append(f"**{verdict(entry)}**")
-    lines += ["", f"Measured {doc.get('created')} on {_machine(doc)}."]
+        lines.append(f"**{verdict(with_projection(entry), lang)}**")
+    lines += ["", f"Measured {doc.get('created')} on {machine_line(doc)}."]
     if doc.get("unconstrained"):
         lines.append("Hardware limits were **not** applied (native, unconstrained).")
-    lines.append("All figures are measured; none is projected.")
+    if analysis is None and not any(e.get("projected_max_customers") is not None for e in doc.get("profiles", [])):
+        lines.append("All figures are measured; none is projected.")
+    else:
+        lines.append(t("projected_note", lang))
     for entry in doc.get("profiles", []):
         prof = entry.get("profile") or {}
         sweep = prof.get("sweep") or {}
         search = entry.get("search") or {}
-        lines += ["", f"## {entry.get('name')}", "", verdict(entry), ""]
+        lines += ["", f"## {entry.get('name')}", "", verdict(with_projection(entry), lang), ""]
+        cost = cost_per_1000(entry)
+        if cost:
+            lines += [f"Cost: {cost['currency']} {cost['per_month']:,.0f} per month for the hardware, "
+                      f"{cost['currency']} {cost['per_1000_per_month']:,.2f} per month per 1,000 customers held.", ""]
         lines.append(
             f"Search: grow ×{sweep.get('growth')} from {_n(sweep.get('start_customers'))} up to {_n(sweep.get('max_customers'))} "
             f"customers, bisect to ±{(search.get('precision') or 0):.0%}, boundary measured {search.get('repeats')}× each; "
@@ -158,6 +199,12 @@ def render_markdown(doc: Mapping) -> str:
                           f"**{lf.get('operation') or 'unknown'}** — {lf.get('detail')}."]
         for note in search.get("notes") or []:
             lines.append(f"- {note}")
+        p = by_name.get(entry.get("name"))
+        if p is not None:
+            lines += _projections(p)
+        mine = [(title, path) for title, path in charts if str(title).startswith(f"{entry.get('name')}: ")]
+        if mine:
+            lines += ["", "### " + t("charts", lang), ""] + [f"![{title}]({Path(path).as_posix()})" for title, path in mine]
         lines += ["", "### Steps", "", *_steps_table(entry)]
         lines += _frontier(entry)
         invalid = [s for s in entry.get("steps", []) if not s.get("valid")]
@@ -169,12 +216,12 @@ def render_markdown(doc: Mapping) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(out: Path, doc: Mapping) -> Path:
+def write_report(out: Path, doc: Mapping, lang: str = "en", analysis=None, charts=()) -> Path:
     path = Path(out) / REPORT_FILE
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_markdown(doc))
+    tmp.write_text(render_markdown(doc, lang, analysis, charts))
     tmp.replace(path)
     return path
 
 
-__all__ = ["REPORT_FILE", "render_markdown", "verdict", "write_report"]
+__all__ = ["REPORT_FILE", "machine_line", "render_markdown", "verdict", "write_report"]
