@@ -254,7 +254,8 @@ def write_guide(out: Path, sources: Sequence[tuple[str, Mapping]], langs: Sequen
         html_path = H.write_page(out / f"guide.{lang}.html", page)
         tables = guide_tables(rows, lang)
         xlsx = write_sheets(out / f"guide.{lang}.xlsx", [(t("guide", lang), tables["guide"]), (t("profiles", lang), tables["profiles"])],
-                            notes=[t("guide_title", lang)] + _sources_lines(sources, lang) + ([g("made_by", lang, cmd=command)] if command else []))
+                            notes=[t("guide_title", lang)] + _sources_lines(sources, lang) + ([g("made_by", lang, cmd=command)] if command else []),
+                            notes_sheet="notes" if lang == "en" else "说明")
         files += [html_path, md, xlsx]
     return files, notes
 

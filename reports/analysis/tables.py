@@ -73,7 +73,8 @@ def _hw(prof: Mapping) -> dict:
     }
 
 
-def summary_table(a: Analysis) -> pd.DataFrame:
+def summary_table(a: Analysis, verdicts: list[str] | None = None) -> pd.DataFrame:
+    """One row per profile; ``verdicts`` (the sentences, in the report's language) as the 2nd column."""
     rows = []
     for p in a.profiles:
         e = p.entry
@@ -82,6 +83,7 @@ def summary_table(a: Analysis) -> pd.DataFrame:
         cost = cost_per_1000(e)
         rows.append({
             "profile": e.get("name"),
+            "verdict": verdicts[len(rows)] if verdicts else None,
             "max customers (measured)": e.get("max_customers"),
             "first failing customers": e.get("first_failing_customers"),
             "projected max customers": (p.projection or {}).get("projected_max_customers"),

@@ -38,8 +38,9 @@ class Written:
     notes: list[str] = field(default_factory=list)
 
 
-def tables_of(a: Analysis) -> dict:
-    return {"summary": summary_table(a), "steps": steps_table(a), "operations": operations_table(a),
+def tables_of(a: Analysis, lang: str = "en") -> dict:
+    verdicts = [verdict({**p.entry, **(p.projection or {})}, lang) for p in a.profiles]
+    return {"summary": summary_table(a, verdicts), "steps": steps_table(a), "operations": operations_table(a),
             "resources": resources_table(a), "profiles": profiles_table(a), "projections": projections_table(a)}
 
 
@@ -78,7 +79,7 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
     body.append(f"<p class='note projected'>{t('projected_note', lang)}</p>")
     body += [f"<p class='note'>{H.html.escape(n)}</p>" for n in notes]
     body.append(f"<h2>{t('summary', lang)}</h2>")
-    body.append(H.table(tables["summary"]))
+    body.append(H.table(tables["summary"].drop(columns=["verdict"])))
     by_name = {}
     for title, path in charts:
         by_name.setdefault(title.split(": ")[0] if ": " in title else "", []).append((title, path))
@@ -124,14 +125,14 @@ def write_all(directory: Path, doc: Mapping, *, lang: str = "en", read_samples: 
     lang = check_lang(lang)
     directory = Path(directory)
     a = analyse(doc, directory, read_samples=read_samples)
-    tables = tables_of(a)
+    tables = tables_of(a, lang)
     charts, note = render_charts(a, directory / CHARTS_DIR, lang)
     notes = [note] if note else []
     md = write_report(directory, doc, lang=lang, analysis=a, charts=[(title, p.relative_to(directory)) for title, p in charts])
     page = render_html(a, tables, charts, lang, notes)
     html_path = H.write_page(directory / H.HTML_FILE, page)
-    verdicts = [verdict({**p.entry, **(p.projection or {})}, lang) for p in a.profiles]
-    xlsx = write_report_xlsx(directory, tables, lang, notes=verdicts + notes)
+    about = [t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc)), t("projected_note", lang)]
+    xlsx = write_report_xlsx(directory, tables, lang, notes=list(tables["summary"]["verdict"]) + about + notes)
     return Written(html=html_path, markdown=md, xlsx=xlsx, charts=[p for _, p in charts], notes=notes)
 
 
