@@ -14,7 +14,7 @@ quality and an interval, and every report labels it projected.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,7 +139,7 @@ def fit_usl(operators: Sequence[float], throughput: Sequence[float]) -> dict | N
         return None
     lam0 = float(np.max(x / u))
     try:
-        (lam, sigma, kappa), cov = optimize.curve_fit(
+        (lam, sigma, kappa), _ = optimize.curve_fit(
             usl, u, x, p0=(lam0, 0.05, 0.001), bounds=([0, 0, 0], [np.inf, 1.0, 1.0]), maxfev=20000)
     except (RuntimeError, ValueError):
         return None
@@ -149,7 +149,7 @@ def fit_usl(operators: Sequence[float], throughput: Sequence[float]) -> dict | N
     peak_u = math.sqrt((1 - sigma) / kappa) if kappa > 0 and sigma < 1 else None
     return {
         "model": "usl", "lambda": float(lam), "sigma": float(sigma), "kappa": float(kappa), "r2": r2,
-        "points": int(len(u)),
+        "points": len(u),
         "peak_operators": peak_u,
         "peak_rps": float(usl(peak_u, lam, sigma, kappa)) if peak_u else None,
         "projected": True,

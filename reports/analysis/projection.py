@@ -16,7 +16,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from reports.analysis.limiting import _bytes, _threshold
-from reports.analysis.models import bytes_per_customer, customers_for_bytes, fit_growth, fit_usl
+from reports.analysis.models import (
+    bytes_per_customer,
+    customers_for_bytes,
+    fit_growth,
+    fit_usl,
+)
 from reports.analysis.samples import db_cpu_sampled
 
 
@@ -85,7 +90,7 @@ def size_projection(entry: Mapping) -> dict | None:
         return None
     hardware = (entry.get("profile") or {}).get("hardware") or {}
     disk, memory = _bytes(hardware.get("disk")), _bytes(hardware.get("memory"))
-    rounded = lambda d: {k: (_round(v) if isinstance(v, float) else v) for k, v in d.items()} if d else None  # noqa: E731
+    rounded = lambda d: {k: (_round(v) if isinstance(v, float) else v) for k, v in d.items()} if d else None
     return {**size, "projected": True, "disk_bytes": disk, "memory_bytes": memory,
             "disk_full": rounded(customers_for_bytes(size, disk)) if disk else None,
             "memory_outgrown": rounded(customers_for_bytes(size, memory)) if memory else None}

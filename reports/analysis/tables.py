@@ -19,7 +19,6 @@ from reports.analysis.projection import analyse_profile, projected_capacity
 from reports.analysis.samples import step_figures
 
 
-
 def cost_per_1000(entry: Mapping, customers: float | None = None) -> dict | None:
     """Monthly hardware price per 1,000 customers held (measured capacity unless ``customers``)."""
     price = ((entry.get("profile") or {}).get("hardware") or {}).get("price")

@@ -15,14 +15,14 @@ import matplotlib
 import matplotlib.ticker
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import font_manager
 
-from reports.analysis.limiting import _threshold  # noqa: E402
-from reports.analysis.models import usl  # noqa: E402
-from reports.analysis.tables import Analysis, ProfileAnalysis  # noqa: E402
-from reports.render.i18n import t  # noqa: E402
+from reports.analysis.limiting import _threshold
+from reports.analysis.models import usl
+from reports.analysis.tables import Analysis, ProfileAnalysis
+from reports.render.i18n import t
 
 log = logging.getLogger(__name__)
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",

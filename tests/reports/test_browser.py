@@ -63,7 +63,7 @@ def images_in_browser(page: Path) -> list[dict]:
     checked = page.with_name("check-" + page.name)
     checked.write_text(page.read_text().replace("</body>", CHECK + "</body>"))
     done = run_chromium("--dump-dom", checked.as_uri())
-    m = re.search(r"<pre id=\"jxc-check\">(.*?)</pre>", done.stdout, re.S)
+    m = re.search(r"<pre id=\"jxc-check\">(.*?)</pre>", done.stdout, re.DOTALL)
     assert m, f"the check script did not run: {done.stderr[-2000:]}"
     return json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
 

@@ -5,10 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reports.analysis.models import bytes_per_customer, customers_for_bytes, fit_growth, fit_usl, usl
+from reports.analysis.models import (
+    bytes_per_customer,
+    customers_for_bytes,
+    fit_growth,
+    fit_usl,
+    usl,
+)
 from reports.analysis.projection import analyse_profile, projected_capacity
 from reports.analysis.samples import quantile_bounds
-from tests.reports.synthetic import BYTES_FIXED, BYTES_PER_CUSTOMER, DISK, SEARCH_CROSSING, USL_TRUE
+from tests.reports.synthetic import (
+    BYTES_FIXED,
+    BYTES_PER_CUSTOMER,
+    DISK,
+    SEARCH_CROSSING,
+    USL_TRUE,
+)
 
 
 def test_latency_curve_crossing_its_slo_is_projected_within_10_percent(synthetic):
