@@ -94,9 +94,17 @@ class GuideRow:
         return g("workers", lang, kind=arch.get("kind"), n=arch.get("workers"))
 
     def staff(self, lang: str) -> str:
-        staff = self.entry.get("staff")
+        """The staff per role where the results name it (``staff``, ``online``), else the load."""
+        staff, online = self.entry.get("staff"), self.entry.get("online")
         if isinstance(staff, Mapping) and staff:
-            return ", ".join(f"{k} {v}" for k, v in staff.items())
+            parts = []
+            for role, n in staff.items():
+                if isinstance(n, Mapping):  # {role: {staff, online}}
+                    n, on = n.get("staff"), n.get("online")
+                else:
+                    on = online.get(role) if isinstance(online, Mapping) else None
+                parts.append(f"{role} {n}" + (f" ({on} online)" if on is not None else ""))
+            return ", ".join(parts)
         if self.entry.get("operators") is not None:
             return g("operators_n", lang, n=self.entry["operators"])
         if self.entry.get("rate") is not None:

@@ -196,12 +196,12 @@ def projections_table(a: Analysis) -> pd.DataFrame:
             for pct, m in per.items():
                 c = m.get("crossing") or {}
                 rows.append({"profile": name, "what": f"{op} {pct} ≥ {m['threshold_ms']:g} ms", "model": m["model"],
-                             "R²": m["r2"], "points": m["points"], "customers (projected)": c.get("estimate"),
+                             "R²": round(m["r2"], 4), "points": m["points"], "customers (projected)": c.get("estimate"),
                              "low": c.get("low"), "high": c.get("high")})
         for who, m in p.models.get("cpu", {}).items():
             c = m.get("crossing") or {}
             rows.append({"profile": name, "what": f"{who} CPU per request ≥ {m['budget_ms_per_request']:.1f} ms ({m['allowance_cpus']:g} CPU at {m['at_rps']:.0f} req/s)",
-                         "model": m["model"], "R²": m["r2"], "points": m["points"],
+                         "model": m["model"], "R²": round(m["r2"], 4), "points": m["points"],
                          "customers (projected)": c.get("estimate"), "low": c.get("low"), "high": c.get("high")})
         size = p.models.get("size") or {}
         for key, what in (("disk_full", "database fills the disk"), ("memory_outgrown", "database outgrows the memory limit")):
@@ -214,7 +214,7 @@ def projections_table(a: Analysis) -> pd.DataFrame:
             u = f.get("usl")
             if u:
                 rows.append({"profile": name, "what": f"USL peak at {f['customers']:,} customers (σ {u['sigma']:.4f}, κ {u['kappa']:.6f})",
-                             "model": "usl", "R²": u["r2"], "points": u["points"],
+                             "model": "usl", "R²": round(u["r2"], 4), "points": u["points"],
                              "customers (projected)": None, "low": None, "high": None,
                              "peak operators (projected)": u.get("peak_operators"), "peak throughput (req/s, projected)": u.get("peak_rps")})
     return pd.DataFrame(rows)
