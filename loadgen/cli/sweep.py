@@ -62,8 +62,9 @@ def sweep(
     else:
         for entry in doc["profiles"]:
             typer.echo(verdict(entry, lang))
-    console.print(f"{job.measured} step(s) measured, {job.reused} reused. Also {written.markdown.name}, "
-                  f"{written.xlsx.name} and {len(written.charts)} charts in {out}.", highlight=False)
+    console.print(f"{job.measured} step(s) measured, {job.reused} reused.", highlight=False)
+    console.print(f"Also {written.markdown.name}, {written.xlsx.name} and {len(written.charts)} charts in {out}.",
+                  highlight=False, soft_wrap=True)
     typer.echo(f"Report: {written.html}")
 
 

@@ -64,6 +64,11 @@ def _cost_line(entry: Mapping, projected: float | None, lang: str) -> str | None
             f"({t('price', lang)} {cost['currency']} {cost['per_month']:,.0f} {t('per_month', lang)})")
 
 
+def _of(df, name):
+    """The rows of one profile (an empty table has no columns at all)."""
+    return df[df["profile"] == name] if "profile" in df.columns else df
+
+
 def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang: str, notes: list[str]) -> str:
     doc = a.doc
     body = [f"<h1>{t('report_title', lang)}</h1>"]
@@ -79,7 +84,7 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
     body.append(f"<p class='note projected'>{t('projected_note', lang)}</p>")
     body += [f"<p class='note'>{H.html.escape(n)}</p>" for n in notes]
     body.append(f"<h2>{t('summary', lang)}</h2>")
-    body.append(H.table(tables["summary"].drop(columns=["verdict"])))
+    body.append(H.table(tables["summary"].drop(columns=["verdict"], errors="ignore")))
     by_name = {}
     for title, path in charts:
         by_name.setdefault(title.split(": ")[0] if ": " in title else "", []).append((title, path))
@@ -99,22 +104,22 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
         for title, path in by_name.get(name, []):
             body.append(H.image(path, title))
         pt = tables["projections"]
-        if not pt.empty:
-            mine = pt[(pt["profile"] == name)]
+        if not _of(pt, name).empty:
+            mine = _of(pt, name)
             mine = mine[mine["customers (projected)"].notna() | mine.get("peak operators (projected)", mine["customers (projected)"]).notna()]
             body.append(f"<h3 class='projected'>{t('projections', lang)}</h3>")
             body.append(H.table(mine.drop(columns=["profile"])))
         st = tables["steps"]
         body.append(f"<h3>{t('steps', lang)}</h3>")
-        body.append(H.table(st[st["profile"] == name], STEP_COLUMNS))
-        ops = tables["operations"]
-        ops = ops[ops["profile"] == name]
+        body.append(H.table(_of(st, name), STEP_COLUMNS))
+        ops = _of(tables["operations"], name)
         main = [s for s in p.entry.get("steps") or [] if s.get("search", "customers") == "customers"]
         keep = {p.entry.get("max_customers"), p.entry.get("first_failing_customers")} - {None}
         if not keep and main:
             keep = {main[-1].get("customers")}
         body.append(f"<h3>{t('operations', lang)} ({', '.join(f'{k:,}' for k in sorted(keep))} {t('customers', lang)})</h3>")
-        body.append(H.table(ops[ops["customers"].isin(keep) & (ops["search"] == "customers")], OP_COLUMNS))
+        if not ops.empty:
+            body.append(H.table(ops[ops["customers"].isin(keep) & (ops["search"] == "customers")], OP_COLUMNS))
     body.append(f"<h2>{t('resources', lang)}</h2>")
     body.append(H.table(tables["resources"]))
     return H.page(t("report_title", lang), body, lang)
@@ -132,7 +137,7 @@ def write_all(directory: Path, doc: Mapping, *, lang: str = "en", read_samples: 
     page = render_html(a, tables, charts, lang, notes)
     html_path = H.write_page(directory / H.HTML_FILE, page)
     about = [t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc)), t("projected_note", lang)]
-    xlsx = write_report_xlsx(directory, tables, lang, notes=list(tables["summary"]["verdict"]) + about + notes)
+    xlsx = write_report_xlsx(directory, tables, lang, notes=list(tables["summary"].get("verdict", [])) + about + notes)
     return Written(html=html_path, markdown=md, xlsx=xlsx, charts=[p for _, p in charts], notes=notes)
 
 

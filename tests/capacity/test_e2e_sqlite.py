@@ -66,4 +66,4 @@ def test_tiny_sqlite_sweep_through_the_cli(tmp_path):
     assert row["p95 low (ms)"] <= stored["p95_ms"]
 
     again = jxcbench("sweep", str(profile), "--out", str(out))
-    assert again.returncode == 0 and "0 step(s) measured, 2 reused" in again.stderr
+    assert again.returncode == 0 and "0 step(s) measured, 2 reused" in again.stderr, again.stderr

@@ -142,3 +142,29 @@ def test_guide_ranges_and_files(synthetic, tmp_path):
     assert "选型指南" in zh and "至多 4,000" in zh
     guide = pd.read_excel(out / "guide.en.xlsx", sheet_name="guide")
     assert list(guide["held (measured)"]) == [4000, 32000]
+
+
+def test_partial_and_empty_results_render_without_failing(synthetic, tmp_path):
+    import copy
+
+    _, doc = synthetic
+    partial = copy.deepcopy(doc)
+    partial["partial"] = True
+    first = partial["profiles"][0]
+    first.update(steps=[], max_customers=None, complete=False)
+    for s in partial["profiles"][1]["steps"]:  # every step invalid, nothing measured
+        s.update(valid=False, operations={}, rps=None, resources={})
+    written = write_all(tmp_path / "partial", partial) if (tmp_path / "partial").mkdir() is None else None
+    assert "no step gave a pass or a fail yet" in written.html.read_text()
+    empty = {**copy.deepcopy(doc), "profiles": []}
+    (tmp_path / "empty").mkdir()
+    assert write_all(tmp_path / "empty", empty).charts == []
+
+
+def test_chinese_charts_fall_back_to_english_without_a_cjk_font(monkeypatch):
+    from reports.render import charts
+
+    monkeypatch.setattr(charts, "_cjk", [None])
+    lang, note = charts.chart_lang("zh")
+    assert lang == "en" and "No CJK font" in note
+    assert charts.chart_lang("en") == ("en", None)
