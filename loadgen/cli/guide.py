@@ -20,8 +20,11 @@ def guide(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for guide.<lang>.html / .md / .xlsx.")],
     lang: Annotated[list[str] | None, typer.Option("--lang", help="en and/or zh (repeatable; default both).")] = None,
 ) -> None:
-    """For each customer range, the smallest profile that held it, with its staff, the measured figure,
-    the limiting factor, the cost per 1,000 customers and the conditions; in HTML, Markdown and Excel."""
+    """A sizing guide from sweeps: the smallest profile that held each customer range (HTML, Markdown, Excel).
+
+    With its staff, the measured figure, the limiting factor, the cost per 1,000 customers and the
+    conditions (machine, jxcbench version, date), in English and/or Chinese.
+    """
     from loadgen.capacity.results import load_capacity
     from reports.guide import write_guide
     from reports.render.i18n import LANGS

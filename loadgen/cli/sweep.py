@@ -123,8 +123,7 @@ def report(
     results: Annotated[Path, typer.Argument(help="A sweep's --out directory (or its capacity.json).", show_default=False)],
     lang: Annotated[str, typer.Option("--lang", help="Language of the reports: en or zh.")] = "en",
 ) -> None:
-    """Re-render every report (report.html, report.md, report.xlsx, charts/) from a sweep's results
-    files: no load, no database."""
+    """Re-render report.html, report.md, report.xlsx and charts/ from results files (no load, no database)."""
     from loadgen.capacity.results import load_capacity
     from reports.render.verdict import verdict
 

@@ -62,6 +62,13 @@ TEXT: dict[str, dict[str, str]] = {
     "date": {"en": "date", "zh": "日期"},
     "command": {"en": "command", "zh": "命令"},
     "per_month": {"en": "per month", "zh": "每月"},
+    "md_frontier": {"en": "Operator frontier U_max(N)", "zh": "操作员边界 U_max(N)"},
+    "md_steps": {"en": "Steps", "zh": "步骤"},
+    "md_invalid": {"en": "Invalid steps (counted neither as pass nor as fail)", "zh": "无效步骤（既不算通过也不算失败）"},
+    "md_none": {"en": "None.", "zh": "无。"},
+    "md_limiting": {"en": "Limiting factor", "zh": "瓶颈"},
+    "md_cost": {"en": "Cost: {c} {month:,.0f} per month for the hardware, {c} {per1000:,.2f} per month per 1,000 customers held.",
+                "zh": "成本：硬件每月 {c} {month:,.0f}，每千客户每月 {c} {per1000:,.2f}。"},
     # verdict sentences
     "v_held_failed": {"en": "On {name}, the system held {held:,} customers with {load} within the SLO ({slo}); {why}.",
                       "zh": "在 {name} 上，系统在 {load} 下容纳了 {held:,} 个客户并满足 SLO（{slo}）；{why}。"},

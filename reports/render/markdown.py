@@ -101,11 +101,11 @@ def _steps_table(entry: Mapping) -> list[str]:
     return lines
 
 
-def _frontier(entry: Mapping) -> list[str]:
+def _frontier(entry: Mapping, lang: str = "en") -> list[str]:
     rows = entry.get("frontier") or []
     if not rows:
         return []
-    out = ["", "### Operator frontier U_max(N)", "", "| customers | most operators that passed | first failing | note |", "|---:|---:|---:|---|"]
+    out = ["", "### " + t("md_frontier", lang), "", "| customers | most operators that passed | first failing | note |", "|---:|---:|---:|---|"]
     for f in rows:
         note = (f.get("search") or {}).get("stopped") or ("uncertain" if (f.get("search") or {}).get("uncertain") else "")
         out.append(f"| {_n(f.get('customers'))} | {_n(f.get('max_operators'))} | {_n(f.get('first_failing_operators'))} | {note} |")
@@ -131,14 +131,14 @@ def machine_line(doc: Mapping) -> str:
     return line
 
 
-def _projections(p) -> list[str]:
+def _projections(p, lang: str = "en") -> list[str]:
     """The projected limits of one profile (``reports.analysis.tables.ProfileAnalysis``)."""
     from reports.analysis.projection import _limits
 
     limits = sorted((x for x in _limits(p.models) if x.get("estimate") is not None), key=lambda x: x["estimate"])
     out = []
     if limits:
-        out += ["", "### Projections (projected, not measured)", "",
+        out += ["", "### " + t("projections", lang), "",
                 "| limit | model | customers (projected) | interval |", "|---|---|---:|---|"]
         for x in limits[:8]:
             out.append(f"| {x['what']} | {x['model']} | {_n(x['estimate'])} | {_n(x.get('low'))} – {_n(x.get('high')) if x.get('high') is not None else 'beyond'} |")
@@ -171,9 +171,9 @@ def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) ->
                   "`jxcbench sweep` command to finish it.", ""]
     for entry in doc.get("profiles", []):
         lines.append(f"**{verdict(with_projection(entry), lang)}**")
-    lines += ["", f"Measured {doc.get('created')} on {machine_line(doc)}."]
+    lines += ["", t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc))]
     if doc.get("unconstrained"):
-        lines.append("Hardware limits were **not** applied (native, unconstrained).")
+        lines.append(t("unconstrained", lang))
     if analysis is None and not any(e.get("projected_max_customers") is not None for e in doc.get("profiles", [])):
         lines.append("All figures are measured; none is projected.")
     else:
@@ -185,8 +185,7 @@ def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) ->
         lines += ["", f"## {entry.get('name')}", "", verdict(with_projection(entry), lang), ""]
         cost = cost_per_1000(entry)
         if cost:
-            lines += [f"Cost: {cost['currency']} {cost['per_month']:,.0f} per month for the hardware, "
-                      f"{cost['currency']} {cost['per_1000_per_month']:,.2f} per month per 1,000 customers held.", ""]
+            lines += [t("md_cost", lang, c=cost["currency"], month=cost["per_month"], per1000=cost["per_1000_per_month"]), ""]
         lines.append(
             f"Search: grow ×{sweep.get('growth')} from {_n(sweep.get('start_customers'))} up to {_n(sweep.get('max_customers'))} "
             f"customers, bisect to ±{(search.get('precision') or 0):.0%}, boundary measured {search.get('repeats')}× each; "
@@ -195,24 +194,24 @@ def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) ->
         )
         lf = entry.get("limiting_factor")
         if lf:
-            lines += ["", f"Limiting factor: resource **{lf.get('resource') or 'unknown'}**, operation "
+            lines += ["", f"{t('md_limiting', lang)}: resource **{lf.get('resource') or 'unknown'}**, operation "
                           f"**{lf.get('operation') or 'unknown'}** — {lf.get('detail')}."]
         for note in search.get("notes") or []:
             lines.append(f"- {note}")
         p = by_name.get(entry.get("name"))
         if p is not None:
-            lines += _projections(p)
+            lines += _projections(p, lang)
         mine = [(title, path) for title, path in charts if str(title).startswith(f"{entry.get('name')}: ")]
         if mine:
             lines += ["", "### " + t("charts", lang), ""] + [f"![{title}]({Path(path).as_posix()})" for title, path in mine]
-        lines += ["", "### Steps", "", *_steps_table(entry)]
-        lines += _frontier(entry)
+        lines += ["", "### " + t("md_steps", lang), "", *_steps_table(entry)]
+        lines += _frontier(entry, lang)
         invalid = [s for s in entry.get("steps", []) if not s.get("valid")]
-        lines += ["", "### Invalid steps (counted neither as pass nor as fail)", ""]
+        lines += ["", "### " + t("md_invalid", lang), ""]
         if invalid:
             lines += [f"- {s.get('dir')}: {s.get('invalid_reason') or 'no reason recorded'}" for s in invalid]
         else:
-            lines.append("None.")
+            lines.append(t("md_none", lang))
     return "\n".join(lines) + "\n"
 
 
