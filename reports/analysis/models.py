@@ -146,6 +146,8 @@ def fit_usl(operators: Sequence[float], throughput: Sequence[float]) -> dict | N
     pred = usl(u, lam, sigma, kappa)
     tss = float(((x - x.mean()) ** 2).sum())
     r2 = 1.0 - float(((x - pred) ** 2).sum()) / tss if tss > 0 else 1.0
+    if sigma >= 0.999 or r2 < 0:
+        return None  # pinned at the bound or worse than a flat line: the points hold no USL shape
     peak_u = math.sqrt((1 - sigma) / kappa) if kappa > 0 and sigma < 1 else None
     return {
         "model": "usl", "lambda": float(lam), "sigma": float(sigma), "kappa": float(kappa), "r2": r2,

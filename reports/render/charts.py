@@ -93,7 +93,11 @@ def latency_chart(p: ProfileAnalysis, path: Path, lang: str) -> Path | None:
         if not pts:
             continue
         color = colors(i % 20)
-        ax.plot([c for c, _ in pts], [v for _, v in pts], "o-", color=color, ms=4, lw=1, label=name)
+        worst: dict[float, float] = {}
+        for c, v in pts:  # repeats of a level: every point shown, the line through the worst
+            worst[c] = max(worst.get(c, 0.0), v)
+        ax.plot([c for c, _ in pts], [v for _, v in pts], "o", color=color, ms=4)
+        ax.plot(list(worst), list(worst.values()), "-", color=color, lw=1, label=name)
         model = (p.models.get("latency", {}).get(name) or {}).get("p95")
         if model and model.get("crossing"):
             end = min(model["crossing"]["estimate"] * 1.2, xmax * 20)  # a far crossing is in the tables

@@ -76,6 +76,8 @@ def test_usl_with_noise():
     model = fit_usl(u, x)
     assert abs(model["sigma"] - 0.08) / 0.08 < 0.05 and abs(model["kappa"] - 0.0002) / 0.0002 < 0.05
     assert fit_usl([1, 2], [1, 2]) is None  # fewer than three levels: no fit
+    # throughput already flat (falling) over the levels measured: no USL shape, no peak to report
+    assert fit_usl([20, 24, 28, 40], [68, 62, 63, 62]) is None
 
 
 def test_known_disk_limit(synthetic):
