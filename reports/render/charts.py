@@ -172,7 +172,7 @@ def frontier_chart(p: ProfileAnalysis, front: dict, path: Path, lang: str) -> Pa
         peak = model.get("peak_operators") or max(u for u, _ in pts)
         grid = np.linspace(1, max(max(u for u, _ in pts), peak) * 1.3, 200)
         ax.plot(grid, usl(grid, model["lambda"], model["sigma"], model["kappa"]), "--", color="tab:blue",
-                label=t("usl_fit", lang, sigma=model["sigma"], kappa=model["kappa"], peak=peak))
+                label=t("usl_fit", lang, sigma=model["sigma"], kappa=model["kappa"], r2=model["r2"], peak=peak))
         if model.get("peak_operators"):
             ax.axvline(model["peak_operators"], color="grey", ls=":", lw=1)
     ax.set_xlabel(t("operators", lang))
