@@ -157,9 +157,13 @@ def test_operator_frontier_at_start_and_capacity(tmp_path):
 def test_a_sweep_that_holds_its_maximum_gets_a_projected_capacity(tmp_path):
     """The simulation's p95 grows linearly and crosses the SLO at 37,000: a sweep stopping at 16,000
     projects about that, labelled with its model and interval, instead of "may be higher"."""
+    import jsonschema
+
     from reports.render.verdict import verdict
+    from tests.capacity.capacity_schema import CAPACITY
 
     doc = run_sweep([profile_dict(max_customers=16_000, growth=2.0)], tmp_path, runner=SimulatedStepRunner(37_000))
+    jsonschema.validate(doc, CAPACITY)
     entry = doc["profiles"][0]
     assert entry["max_customers"] == 16_000 and entry["first_failing_customers"] is None
     assert abs(entry["projected_max_customers"] - 37_000) / 37_000 < 0.10, entry["projection"]
