@@ -183,7 +183,8 @@ def compare(base: Mapping, current: Mapping, *, max_drop: float = 0.10, force: b
                                 f"(allowed drop {max_drop:.0%})")
         lb, lc = _levels(b), _levels(c)
         for key in sorted(k for k in lb if lb[k] == "pass" and lc.get(k) == "fail"):
-            failures.append(f"{key[0]:,} customers with {key[1]} operators passed in the baseline and fails now")
+            load = f"{key[1]} operators" if key[1] is not None else "the profile's arrival rate"
+            failures.append(f"{key[0]:,} customers with {load} passed in the baseline and fails now")
         status = "regression" if failures else (
             "improvement" if change is not None and change > max_drop or (not held_b and held_c) else "same")
         both = sorted(k[0] for k in set(lb) & set(lc) if k[0] is not None)

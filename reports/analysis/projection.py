@@ -153,7 +153,7 @@ def projected_capacity(entry: Mapping, machine_cores: int | None = None, analysi
     """
     if entry.get("max_customers") is None or entry.get("first_failing_customers") is not None:
         return None
-    if (entry.get("search") or {}).get("stopped"):
+    if (entry.get("search") or {}).get("stopped") or not entry.get("complete", True):
         return None
     analysis = analysis or analyse_profile(entry, machine_cores)
     limits = [x for x in _limits(analysis) if x.get("estimate") is not None]
