@@ -125,14 +125,13 @@ def report(
 ) -> None:
     """Re-render report.html, report.md, report.xlsx and charts/ from results files (no load, no database)."""
     from loadgen.capacity.results import load_capacity
-    from reports.render.verdict import verdict
 
     _check_lang(lang)
     doc = load_capacity(results)
     directory = results if results.is_dir() else results.parent
     written = _write_reports(directory, doc, lang)
-    for entry in doc["profiles"]:
-        typer.echo(verdict(entry, lang))
+    for sentence in written.verdicts:  # as the reports say it (a projection computed from older results too)
+        typer.echo(sentence)
     console.print(f"Also {written.markdown}, {written.xlsx} and {len(written.charts)} charts.", highlight=False)
     typer.echo(f"Report: {written.html}")
 

@@ -36,6 +36,7 @@ class Written:
     xlsx: Path
     charts: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)  # one sentence per profile, projections included
 
 
 def tables_of(a: Analysis, lang: str = "en") -> dict:
@@ -138,7 +139,8 @@ def write_all(directory: Path, doc: Mapping, *, lang: str = "en", read_samples: 
     html_path = H.write_page(directory / H.HTML_FILE, page)
     about = [t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc)), t("projected_note", lang)]
     xlsx = write_report_xlsx(directory, tables, lang, notes=list(tables["summary"].get("verdict", [])) + about + notes)
-    return Written(html=html_path, markdown=md, xlsx=xlsx, charts=[p for _, p in charts], notes=notes)
+    return Written(html=html_path, markdown=md, xlsx=xlsx, charts=[p for _, p in charts], notes=notes,
+                   verdicts=list(tables["summary"].get("verdict", [])))
 
 
 __all__ = ["CHARTS_DIR", "Written", "render_html", "tables_of", "write_all"]
