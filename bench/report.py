@@ -23,26 +23,33 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-RENDER = """
-import json, resource, sys, time
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child would report its parent's peak
+HWM = """
+def hwm():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            return int(line.split()[1]) / 1024
+"""
+
+RENDER = HWM + """
+import json, sys, time
 from reports.render.report import write_all
 root = sys.argv[1]
 doc = json.load(open(root + '/capacity.json'))
 t = time.perf_counter()
 w = write_all(root, doc, lang='en')
-print(json.dumps({'seconds': time.perf_counter() - t, 'peak_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  'charts': len(w.charts)}))
+print(json.dumps({'seconds': time.perf_counter() - t, 'peak_mib': hwm(), 'charts': len(w.charts)}))
 """
 
-FLOOR = """
-import glob, json, resource, sys, time
+FLOOR = HWM + """
+import glob, json, sys, time
 import numpy as np, pyarrow.parquet as pq
 t = time.perf_counter()
 n = 0
 for path in sorted(glob.glob(sys.argv[1] + '/*/*/samples.parquet')):
     lat = pq.read_table(path, columns=['latency_ms'])['latency_ms'].to_numpy()
     np.sort(lat); n += len(lat)
-print(json.dumps({'seconds': time.perf_counter() - t, 'peak_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'rows': n}))
+print(json.dumps({'seconds': time.perf_counter() - t, 'peak_mib': hwm(), 'rows': n}))
 """
 
 
