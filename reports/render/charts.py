@@ -202,7 +202,8 @@ def profiles_chart(a: Analysis, path: Path, lang: str) -> Path | None:
     ax.set_yticks(y, names)
     ax.set_xlabel(t("customers", lang))
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlim(right=max(held + failing + projected + [1]) * 1.2)  # room for the labels and the legend
+    ax.legend(fontsize=8, loc="best")
     ax.set_title(t("profiles_title", lang))
     return _save(fig, path)
 
