@@ -100,6 +100,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+PRICE_PERIODS = {"hour": 730.0, "day": 365.0 / 12, "month": 1.0, "year": 1 / 12}
+"""How many of each period make a month (730 hours, 365/12 days): costs are compared per month."""
+
+
+class Price(_Strict):
+    """What the hardware costs, e.g. ``{amount: 1200, currency: CNY, per: month}``. Only reports read
+    it (cost per 1,000 customers held); it changes nothing that is measured."""
+
+    amount: float = Field(gt=0)
+    currency: str = "CNY"
+    per: Literal["hour", "day", "month", "year"] = "month"
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{3}", str(v)):
+            raise ValueError(f"currency {v!r} is not a 3-letter code (e.g. CNY, USD, EUR)")
+        return str(v).upper()
+
+    def per_month(self) -> float:
+        return self.amount * PRICE_PERIODS[self.per]
+
+
 class Hardware(_Strict):
     """Limits for the whole system under test (app workers and a managed database together)."""
 
@@ -109,6 +132,11 @@ class Hardware(_Strict):
     """CPUs the system may run on (``"1"``, ``"0-3"``); ``None`` = chosen by jxcbench (see launcher)."""
     memory: MemorySize = None
     """Memory limit in bytes (accepts units); swap is turned off for the group."""
+    disk: MemorySize = None
+    """Disk the database may fill, in bytes (accepts units); not enforced, only projected against
+    (the customers that would fill it, from the bytes per customer measured)."""
+    price: Price | None = None
+    """What this hardware costs; reports give the cost per 1,000 customers held."""
 
     @field_validator("cpus")
     @classmethod
@@ -133,6 +161,13 @@ class Hardware(_Strict):
         missing = [c for c in cpus if c >= have]
         if missing:
             raise ValueError(f"cpuset {v!r} names CPU {missing[0]}, but this machine has CPUs 0-{have - 1}")
+        return v
+
+    @field_validator("disk")
+    @classmethod
+    def _disk(cls, v: int | None) -> int | None:
+        if v is not None and v < MIN_MEMORY:
+            raise ValueError(f"disk {format_size(v)} is below the minimum {format_size(MIN_MEMORY)}")
         return v
 
     @field_validator("memory")
@@ -407,7 +442,8 @@ class Profile(_Strict):
 
 
 __all__ = [
-    "ENGINES", "ROLES", "Profile", "Hardware", "Database", "Architecture", "Network", "Workload", "Slo",
+    "ENGINES", "ROLES", "PRICE_PERIODS", "Price", "Profile", "Hardware", "Database", "Architecture", "Network",
+    "Workload", "Slo",
     "OperationSlo", "Sweep", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
     "parse_bandwidth", "format_bandwidth",
 ]

@@ -47,6 +47,7 @@ from loadgen.capacity.search import (
 )
 from loadgen.errors import JxcError, Terminated
 from reports.analysis.limiting import limiting_factor
+from reports.analysis.projection import projected_capacity
 
 MANIFEST = "sweep.json"
 StepRunner = Callable[..., dict]
@@ -153,6 +154,9 @@ def plan_profile(profile: Any, *, invalid_retries: int = 2) -> ProfilePlan:
 def _fingerprint(plan: ProfilePlan) -> dict:
     """What a step's result depends on: the profile minus the search settings that only steer."""
     data = json.loads(json.dumps(plan.data))
+    hardware = data.get("hardware") or {}
+    for key in ("disk", "price"):  # read by reports only: a price or disk size may be added afterwards
+        hardware.pop(key, None)
     sweep = data.get("sweep") or {}
     data["sweep"] = {k: sweep.get(k) for k in ("step_duration_s", "warmup_s")}
     if sweep.get("max_extension") is not None:  # a longer window may change verdicts; absent in older sweeps
@@ -423,7 +427,7 @@ class Sweep:
                 "first_failing_operators": r.first_failing,
                 "search": r.to_dict(),
             })
-        return {
+        entry = {
             "name": plan.name,
             "profile": plan.data,
             "complete": run.done,
@@ -431,7 +435,7 @@ class Sweep:
             "rate": plan.rate,
             "max_customers": result.max_passing,
             "first_failing_customers": result.first_failing,
-            "projected_max_customers": None,  # no model is fitted yet: only measured figures
+            "projected_max_customers": None,  # filled below when the sweep held its maximum
             "projection": None,
             "limiting_factor": limiting_factor(failing, plan.data) if failing else None,
             "search": {**result.to_dict(), "precision": plan.spec.precision, "repeats": plan.spec.repeats},
@@ -440,6 +444,11 @@ class Sweep:
             # operations too rare to judge at the capacity's level: named, not judged on their maximum
             "unjudged_operations": _unjudged_at(run.steps, result.max_passing),
         }
+        if run.done:
+            # held the maximum without a failing level: a projected capacity (labelled so) instead
+            # of "may be higher"; reports.analysis.projection says which model and interval
+            entry.update(projected_capacity(entry) or {})
+        return entry
 
     def _write(self, *, partial: bool) -> dict:
         if self._machine is None or not partial:  # at the end again: steps may name their DB versions

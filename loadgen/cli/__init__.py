@@ -24,6 +24,8 @@ COMMAND_MODULES = [
     "loadgen.cli.sweep",
     "loadgen.cli.reference",
     "loadgen.cli.seed",
+    "loadgen.cli.compare",
+    "loadgen.cli.guide",
 ]
 
 app = typer.Typer(

@@ -1,1 +1,4 @@
-"""Renderers of results files (Markdown first; charts and HTML later). Pure: files in, text out."""
+"""Renderers of results: the verdict sentence (``verdict``, en/zh via ``i18n``), PNG charts
+(``charts``), ``report.md`` (``markdown``), self-contained ``report.html`` (``html``), ``report.xlsx``
+(``xlsx``), and all of them at once for a sweep folder (``report``). Files in, files out.
+"""

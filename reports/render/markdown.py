@@ -1,9 +1,9 @@
 """``report.md`` from a ``capacity.json`` document: the verdict in one sentence, then the evidence.
 
-Pure rendering: reads the document, returns text. Every figure printed is a measured one (the
-document holds no projections yet); the step table says how each was obtained (measured window,
-request count, spread across repeats), and invalid steps are listed with their reasons rather than
-hidden.
+Pure rendering: reads the document (and, when given, its analysis), returns text. Measured figures
+say how each was obtained (measured window, request count, spread across repeats); projected ones
+say "projected" with their model and interval; invalid steps are listed with their reasons rather
+than hidden.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from reports.render.i18n import t
 from reports.render.verdict import slo_text, verdict
 
 REPORT_FILE = "report.md"
@@ -135,18 +136,18 @@ def _steps_table(entry: Mapping) -> list[str]:
     return lines
 
 
-def _frontier(entry: Mapping) -> list[str]:
+def _frontier(entry: Mapping, lang: str = "en") -> list[str]:
     rows = entry.get("frontier") or []
     if not rows:
         return []
-    out = ["", "### Operator frontier U_max(N)", "", "| customers | most operators that passed | first failing | note |", "|---:|---:|---:|---|"]
+    out = ["", "### " + t("md_frontier", lang), "", "| customers | most operators that passed | first failing | note |", "|---:|---:|---:|---|"]
     for f in rows:
         note = (f.get("search") or {}).get("stopped") or ("uncertain" if (f.get("search") or {}).get("uncertain") else "")
         out.append(f"| {_n(f.get('customers'))} | {_n(f.get('max_operators'))} | {_n(f.get('first_failing_operators'))} | {note} |")
     return out
 
 
-def _machine(doc: Mapping) -> str:
+def machine_line(doc: Mapping) -> str:
     m = doc.get("machine") or {}
     mem = m.get("memory_bytes")
     parts = [
@@ -181,22 +182,61 @@ def _durability(entry: Mapping) -> str:
     return text + (" as the server reports it" if rec.get("source") == "server" else "")
 
 
-def render_markdown(doc: Mapping) -> str:
-    lines = ["# jxcbench capacity report", ""]
+def _projections(p, lang: str = "en") -> list[str]:
+    """The projected limits of one profile (``reports.analysis.tables.ProfileAnalysis``)."""
+    from reports.analysis.projection import _limits
+
+    limits = sorted((x for x in _limits(p.models) if x.get("estimate") is not None), key=lambda x: x["estimate"])
+    out = []
+    if limits:
+        out += ["", "### " + t("projections", lang), "",
+                "| limit | model | customers (projected) | interval |", "|---|---|---:|---|"]
+        for x in limits[:8]:
+            out.append(f"| {x['what']} | {x['model']} | {_n(x['estimate'])} | {_n(x.get('low'))} – {_n(x.get('high')) if x.get('high') is not None else 'beyond'} |")
+    for f in p.models.get("frontier", []):
+        u = f.get("usl")
+        if u and u.get("peak_operators"):
+            out.append(f"- Operator frontier at {_n(f['customers'])} customers, USL fit (projected): σ = {u['sigma']:.4f}, "
+                       f"κ = {u['kappa']:.6f}, R² {u['r2']:.2f}; throughput peaks at about {u['peak_operators']:.0f} operators "
+                       f"({u['peak_rps']:.1f} req/s).")
+    size = p.models.get("size") or {}
+    if size.get("per_customer"):
+        out.append(f"- Database size: {size['per_customer']:,.0f} bytes per customer (linear fit over {size['points']} steps).")
+    return out
+
+
+def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) -> str:
+    """``analysis``: :func:`reports.analysis.tables.analyse` of ``doc`` (adds projections, costs and
+    CPU per request); ``charts``: [(title, path relative to the report)] to link."""
+    from reports.analysis.tables import cost_per_1000
+
+    by_name = {p.entry.get("name"): p for p in (analysis.profiles if analysis is not None else [])}
+
+    def with_projection(entry: Mapping) -> Mapping:
+        p = by_name.get(entry.get("name"))
+        return {**entry, **(p.projection or {})} if p is not None else entry
+
+    lines = [f"# {t('report_title', lang)}", ""]
     if doc.get("partial"):
         lines += ["> **Partial results**: the sweep was interrupted or is still running; re-run the same "
                   "`jxcbench sweep` command to finish it.", ""]
     for entry in doc.get("profiles", []):
-        lines.append(f"**{verdict(entry)}**")
-    lines += ["", f"Measured {doc.get('created')} on {_machine(doc)}."]
+        lines.append(f"**{verdict(with_projection(entry), lang)}**")
+    lines += ["", t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc))]
     if doc.get("unconstrained"):
-        lines.append("Hardware limits were **not** applied (native, unconstrained).")
-    lines.append("All figures are measured; none is projected.")
+        lines.append(t("unconstrained", lang))
+    if analysis is None and not any(e.get("projected_max_customers") is not None for e in doc.get("profiles", [])):
+        lines.append("All figures are measured; none is projected.")
+    else:
+        lines.append(t("projected_note", lang))
     for entry in doc.get("profiles", []):
         prof = entry.get("profile") or {}
         sweep = prof.get("sweep") or {}
         search = entry.get("search") or {}
-        lines += ["", f"## {entry.get('name')}", "", verdict(entry), ""]
+        lines += ["", f"## {entry.get('name')}", "", verdict(with_projection(entry), lang), ""]
+        cost = cost_per_1000(entry)
+        if cost:
+            lines += [t("md_cost", lang, c=cost["currency"], month=cost["per_month"], per1000=cost["per_1000_per_month"]), ""]
         lines.append(
             f"Search: grow ×{sweep.get('growth')} from {_n(sweep.get('start_customers'))} up to {_n(sweep.get('max_customers'))} "
             f"customers, bisect to ±{(search.get('precision') or 0):.0%}, boundary measured {search.get('repeats')}× each; "
@@ -210,32 +250,38 @@ def render_markdown(doc: Mapping) -> str:
         lines += ["", f"Durability ({(prof.get('database') or {}).get('engine', 'sqlite')}): {_durability(entry)}."]
         lf = entry.get("limiting_factor")
         if lf and lf.get("saturated") is False:
-            lines += ["", f"Limiting factor: **no resource saturated**; the samples point to "
-                          f"**{str(lf.get('points_to') or 'waits').replace('_', ' ')}**; operation "
+            points = t("points_" + str(lf.get("points_to") or "waits"), lang)
+            lines += ["", f"{t('md_limiting', lang)}: **{t('md_no_saturation', lang)} {points}**; operation "
                           f"**{lf.get('operation') or 'unknown'}** — {lf.get('detail')}."]
         elif lf:
-            lines += ["", f"Limiting factor: resource **{lf.get('resource') or 'unknown'}**, operation "
+            lines += ["", f"{t('md_limiting', lang)}: resource **{lf.get('resource') or 'unknown'}**, operation "
                           f"**{lf.get('operation') or 'unknown'}** — {lf.get('detail')}."]
         for note in search.get("notes") or []:
             lines.append(f"- {note}")
-        lines += ["", "### Steps", "", *_steps_table(entry)]
-        lines += _frontier(entry)
+        p = by_name.get(entry.get("name"))
+        if p is not None:
+            lines += _projections(p, lang)
+        mine = [(title, path) for title, path in charts if str(title).startswith(f"{entry.get('name')}: ")]
+        if mine:
+            lines += ["", "### " + t("charts", lang), ""] + [f"![{title}]({Path(path).as_posix()})" for title, path in mine]
+        lines += ["", "### " + t("md_steps", lang), "", *_steps_table(entry)]
+        lines += _frontier(entry, lang)
         lines += _unjudged(entry)
         invalid = [s for s in entry.get("steps", []) if not s.get("valid")]
-        lines += ["", "### Invalid steps (counted neither as pass nor as fail)", ""]
+        lines += ["", "### " + t("md_invalid", lang), ""]
         if invalid:
             lines += [f"- {s.get('dir')}: {s.get('invalid_reason') or 'no reason recorded'}" for s in invalid]
         else:
-            lines.append("None.")
+            lines.append(t("md_none", lang))
     return "\n".join(lines) + "\n"
 
 
-def write_report(out: Path, doc: Mapping) -> Path:
+def write_report(out: Path, doc: Mapping, lang: str = "en", analysis=None, charts=()) -> Path:
     path = Path(out) / REPORT_FILE
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_markdown(doc))
+    tmp.write_text(render_markdown(doc, lang, analysis, charts))
     tmp.replace(path)
     return path
 
 
-__all__ = ["REPORT_FILE", "render_markdown", "verdict", "write_report"]
+__all__ = ["REPORT_FILE", "machine_line", "render_markdown", "verdict", "write_report"]

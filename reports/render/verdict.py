@@ -7,16 +7,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
-def slo_text(slo: Mapping | None) -> str:
+from reports.render.i18n import t
+
+
+def slo_text(slo: Mapping | None, lang: str = "en") -> str:
     if not slo:
-        return "no SLO"
+        return t("no_slo", lang)
     parts = []
     if slo.get("p95_ms") is not None:
         parts.append(f"p95 ≤ {slo['p95_ms']:g} ms")
     if slo.get("p99_ms") is not None:
         parts.append(f"p99 ≤ {slo['p99_ms']:g} ms")
     if slo.get("error_rate") is not None:
-        parts.append(f"errors ≤ {slo['error_rate']:.1%}")
+        parts.append(t("errors_le", lang, x=slo["error_rate"]))
     for op, o in (slo.get("operations") or {}).items():
         own = [f"{k[:3]} ≤ {v:g} ms" for k, v in (o or {}).items() if v is not None]
         if own:
@@ -24,48 +27,58 @@ def slo_text(slo: Mapping | None) -> str:
     return ", ".join(parts)
 
 
-def _load(entry: Mapping) -> str:
+def _load(entry: Mapping, lang: str = "en") -> str:
     if entry.get("operators") is not None:
-        return f"{entry['operators']:,} operators"
+        return t("load_operators", lang, n=entry["operators"])
     if entry.get("rate") is not None:
-        return f"an arrival rate of {entry['rate']:g}/s"
-    return "the profile's load"
+        return t("load_rate", lang, r=entry["rate"])
+    return t("load_profile", lang)
 
 
-def verdict(entry: Mapping) -> str:
-    """The answer for one profile in one sentence."""
+def _n(x: float | None, lang: str) -> str:
+    return f"{x:,.0f}" if x is not None else t("beyond", lang)
+
+
+def verdict(entry: Mapping, lang: str = "en") -> str:
+    """The answer for one profile in one sentence (a projected capacity says it is projected)."""
     name = entry.get("name")
-    slo = slo_text((entry.get("profile") or {}).get("slo"))
+    slo = slo_text((entry.get("profile") or {}).get("slo"), lang)
     held, failed = entry.get("max_customers"), entry.get("first_failing_customers")
     lf = entry.get("limiting_factor") or {}
     search = entry.get("search") or {}
+    load = _load(entry, lang)
     why = ""
     if failed is not None:
         cause = (lf.get("detail") or "").split(": ", 1)[-1].split(";")[0] or "the SLO"
-        why = f"at {failed:,} it failed: {cause}" + (f" (limiting: {lf['resource']})" if lf.get("resource") else "")
+        why = t("v_why", lang, failed=failed, cause=cause) + (t("v_limiting", lang, resource=lf["resource"]) if lf.get("resource") else "")
         if lf.get("saturated") is False:
-            why += f" (no resource saturated; the samples point to {str(lf.get('points_to') or 'waits').replace('_', ' ')})"
+            why += t("v_unsaturated", lang, points_to=t("points_" + str(lf.get("points_to") or "waits"), lang))
+    projection = entry.get("projection") or {}
     if held is not None and failed is not None:
-        sentence = f"On {name}, the system held {held:,} customers with {_load(entry)} within the SLO ({slo}); {why}."
+        sentence = t("v_held_failed", lang, name=name, held=held, load=load, slo=slo, why=why)
     elif held is not None and search.get("stopped"):
-        sentence = f"On {name}, the system held {held:,} customers with {_load(entry)} within the SLO ({slo}); nothing above that was decided."
+        sentence = t("v_held_stopped", lang, name=name, held=held, load=load, slo=slo)
+    elif held is not None and entry.get("projected_max_customers") is not None:
+        sentence = t("v_held_projected", lang, name=name, held=held, load=load, slo=slo,
+                     proj=int(entry["projected_max_customers"]), model=projection.get("model") or "?",
+                     low=_n(projection.get("low"), lang), high=_n(projection.get("high"), lang),
+                     limit=projection.get("limit") or "?")
     elif held is not None:
-        sentence = (f"On {name}, the system held {held:,} customers with {_load(entry)} within the SLO ({slo}), "
-                    "the most this sweep searched; the capacity may be higher.")
+        sentence = t("v_held_max", lang, name=name, held=held, load=load, slo=slo)
     elif failed is not None:
-        sentence = f"On {name}, the system did not meet the SLO ({slo}) with {_load(entry)} even at the smallest level searched; {why}."
+        sentence = t("v_failed_smallest", lang, name=name, load=load, slo=slo, why=why)
     else:
-        sentence = f"On {name}, no step gave a pass or a fail yet, so there is no capacity figure."
+        sentence = t("v_nothing", lang, name=name)
     if search.get("stopped"):
-        sentence += f" The search {search['stopped']}."
+        sentence += t("v_stopped", lang, stopped=search["stopped"])
     unjudged = entry.get("unjudged_operations") or {}
     if held is not None and unjudged:
-        sentence += (" Not judged at that level, too few requests for a 95 % bound: "
-                     + ", ".join(f"{op} {'/'.join(u.get('percentiles', []))}" for op, u in unjudged.items()) + ".")
+        sentence += t("v_unjudged", lang, ops=", ".join(f"{op} {'/'.join(u.get('percentiles', []))}"
+                                                       for op, u in unjudged.items()))
     if search.get("boundary_agreed") is False:
-        sentence += " Repeated boundary steps disagreed: the figure is the conservative one and uncertain."
+        sentence += t("v_disagreed", lang)
     if not entry.get("complete", True):
-        sentence += " (Partial: the sweep has not finished this profile.)"
+        sentence += t("v_partial", lang)
     return sentence
 
 

@@ -51,6 +51,19 @@ def test_tiny_sqlite_sweep_through_the_cli(tmp_path):
         assert entry["max_customers"] == 800 and entry["first_failing_customers"] is None
     report = (out / "report.md").read_text()
     assert "On e2e-sqlite" in report and done.stdout.startswith("On e2e-sqlite")
+    # every report file, from the real raw samples; the HTML report's path is the last line printed
+    assert done.stdout.splitlines()[-1] == f"Report: {out / 'report.html'}"
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 3 and "On e2e-sqlite" in page
+    assert (out / "report.xlsx").is_file() and (out / "charts" / "e2e-sqlite-latency.png").is_file()
+    import pandas as pd
+
+    ops = pd.read_excel(out / "report.xlsx", sheet_name="operations")
+    first = entry["steps"][0]
+    name, stored = next(iter(first["operations"].items()))
+    row = ops[(ops["customers"] == first["customers"]) & (ops["operation"] == name)].iloc[0]
+    assert row["p95 (ms)"] == stored["p95_ms"] or abs(row["p95 (ms)"] - stored["p95_ms"]) < 1e-3
+    assert row["p95 low (ms)"] <= stored["p95_ms"]
 
     again = jxcbench("sweep", str(profile), "--out", str(out))
-    assert again.returncode == 0 and "0 step(s) measured, 2 reused" in again.stderr
+    assert again.returncode == 0 and "0 step(s) measured, 2 reused" in again.stderr, again.stderr

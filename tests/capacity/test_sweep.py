@@ -178,3 +178,30 @@ def test_operator_frontier_at_start_and_capacity(tmp_path):
     assert set(fronts) == {1000, entry["max_customers"]}
     for f in fronts.values():
         assert f["max_operators"] is not None and f["max_operators"] <= 30 < f["first_failing_operators"]
+
+
+def test_a_sweep_that_holds_its_maximum_gets_a_projected_capacity(tmp_path):
+    """The simulation's p95 grows linearly and crosses the SLO at 37,000: a sweep stopping at 16,000
+    projects about that, labelled with its model and interval, instead of "may be higher"."""
+    import jsonschema
+
+    from reports.render.verdict import verdict
+    from tests.capacity.capacity_schema import CAPACITY
+
+    doc = run_sweep([profile_dict(max_customers=16_000, growth=2.0)], tmp_path, runner=SimulatedStepRunner(37_000))
+    jsonschema.validate(doc, CAPACITY)
+    entry = doc["profiles"][0]
+    assert entry["max_customers"] == 16_000 and entry["first_failing_customers"] is None
+    assert abs(entry["projected_max_customers"] - 37_000) / 37_000 < 0.10, entry["projection"]
+    proj = entry["projection"]
+    assert proj["projected"] is True and proj["low"] <= entry["projected_max_customers"] <= proj["high"]
+    assert "projected capacity about" in verdict(entry) and "may be higher" not in verdict(entry)
+
+
+def test_price_and_disk_added_after_a_sweep_keep_its_results(tmp_path):
+    run_sweep([profile_dict(max_customers=4000)], tmp_path, runner=SimulatedStepRunner(37_000))
+    priced = profile_dict(max_customers=4000)
+    priced["hardware"].update(disk="40GiB", price={"amount": 100, "currency": "CNY", "per": "month"})
+    again = SimulatedStepRunner(37_000)
+    doc = run_sweep([priced], tmp_path, runner=again)
+    assert again.calls == [] and doc["profiles"][0]["profile"]["hardware"]["price"]["amount"] == 100

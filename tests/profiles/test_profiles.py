@@ -99,6 +99,11 @@ def test_external_url_is_kept_as_given():
          "is sqlite"),
         ("database: {engine: mysql, url: 'mysql://db.example/x'}\narchitecture: {network: {rtt_ms: 0.5}}\n",
          "architecture", "cannot move someone else's server"),
+        ("hardware: {disk: 3 parsecs}\n", "hardware.disk", "'3 parsecs'"),
+        ("hardware: {price: {amount: -5}}\n", "hardware.price.amount", "-5"),
+        ("hardware: {price: {amount: 5, currency: yuan}}\n", "hardware.price.currency", "'yuan'"),
+        ("hardware: {price: {amount: 5, per: week}}\n", "hardware.price.per", "'week'"),
+        ("hardware: {price: {amount: 5, cost: 3}}\n", "hardware.price.cost", "unknown field 'cost'"),
     ],
 )
 def test_errors_name_file_field_and_value(tmp_path, text, field, value):
@@ -109,6 +114,13 @@ def test_errors_name_file_field_and_value(tmp_path, text, field, value):
     assert msg.startswith(f"{p}: {field}"), msg
     assert value in msg, msg
     assert info.value.exit_code == 2
+
+
+def test_disk_and_price(tmp_path):
+    p = write(tmp_path, "priced.yaml", "hardware: {disk: 40GiB, price: {amount: 2, currency: usd, per: hour}}\n")
+    (prof,) = load_profiles([p])
+    assert prof.hardware.disk == 40 * 1024**3 and not prof.hardware.constrained  # not a limit to apply
+    assert prof.hardware.price.currency == "USD" and prof.hardware.price.per_month() == 2 * 730
 
 
 def test_missing_file_and_bad_yaml(tmp_path):
