@@ -6,10 +6,10 @@ where a step's directory or its samples are gone, the figures ``capacity.json`` 
 the bounds are left empty. Fields other branches add to step.json (``p95_ci_ms``, ``littles_law``) are
 taken as they are when present.
 
-**Bounds**: for the p-quantile of n samples, the order statistics x(r) ≤ ξp ≤ x(s) with
-r = F⁻¹(α/2), s = F⁻¹(1 − α/2) + 1 of the binomial(n, p) distribution hold ξp with probability
-≥ 1 − α whatever the latency distribution (α = 5 %). When s > n the upper bound does not exist: too
-few samples to bound that percentile from above; it is reported as ``None``.
+**Bounds**: the same order-statistic interval the step judged by (:mod:`loadgen.measure.bounds`:
+ranks from the binomial law, equal tails, 95 %), so that a report never shows other bounds than the
+verdict used. When no upper rank exists (too few samples to bound that percentile from above) it is
+reported as ``None``.
 """
 
 from __future__ import annotations
@@ -20,24 +20,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from scipy.stats import binom
 
-EXCLUDED_OPERATIONS = ("login",)  # as loadgen.measure.collector: logins are reported apart
-CONFIDENCE = 0.95
+from loadgen.measure.bounds import CONFIDENCE, quantile_ranks
+from loadgen.measure.collector import EXCLUDED_OPERATIONS  # logins are reported apart, as in the step
 QUANTILES = (50, 95, 99)
 
 
 def quantile_bounds(sorted_values: np.ndarray, q: float, confidence: float = CONFIDENCE) -> tuple[float | None, float | None]:
     """Distribution-free bounds of the ``q``-th percentile (0-100) from sorted samples (see module)."""
-    n = len(sorted_values)
-    if n == 0:
-        return None, None
-    p, alpha = q / 100.0, 1.0 - confidence
-    r = int(binom.ppf(alpha / 2, n, p))  # 1-based rank of the lower bound
-    s = int(binom.ppf(1 - alpha / 2, n, p)) + 1
-    low = float(sorted_values[r - 1]) if r >= 1 else None
-    high = float(sorted_values[s - 1]) if s <= n else None
-    return low, high
+    low, high = quantile_ranks(len(sorted_values), q / 100.0, confidence)
+    return (None if low is None else float(sorted_values[low - 1]),
+            None if high is None else float(sorted_values[high - 1]))
 
 
 def _higher(sorted_values: np.ndarray, q: float) -> float:
