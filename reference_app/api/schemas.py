@@ -282,6 +282,7 @@ class Page(BaseModel):
 
 class CustomerPage(Page):
     items: list[CustomerOut]
+    total: int | None = None   # only with ?with_total=true
 
 
 class CustomerList(BaseModel):

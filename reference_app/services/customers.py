@@ -11,7 +11,9 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Row, column, or_, select, text, update
+from collections.abc import Iterator
+
+from sqlalchemy import ColumnElement, Integer, Row, column, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,6 +61,35 @@ def list_customers(db: Database, actor: Actor, *, after: int, limit: int) -> tup
         ).all()
     next_after = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_after
+
+
+def count_customers(db: Database, actor: Actor) -> int:
+    """How many customers ``actor`` may see (the total of a paged list that asks for it)."""
+    scope = customer_scope(actor)
+    with db.read_rows() as conn:
+        return int(conn.execute(select(func.count()).select_from(Customer).where(scope)).scalar_one())
+
+
+EXPORT_PAGE = 1000
+
+
+def export_pages(db: Database, actor: Actor, *, page: int = EXPORT_PAGE) -> Iterator[list[Row]]:
+    """Every visible customer in id order, in keyset pages of ``page`` rows, each page read on its own
+    connection (an export of a million rows holds no transaction or memory for its whole length).
+    The scope is checked before the first row (a clerk gets Forbidden, not an empty file)."""
+    scope = customer_scope(actor)
+    after = 0
+    while True:
+        with db.read_rows() as conn:
+            rows = conn.execute(
+                select(*CUSTOMER_COLUMNS).where(scope, Customer.id > after).order_by(Customer.id).limit(page)
+            ).all()
+        if not rows:
+            return
+        yield rows
+        if len(rows) < page:
+            return
+        after = rows[-1].id
 
 
 def _search_condition(db: Database, q: str) -> ColumnElement[bool]:
@@ -180,6 +211,7 @@ def update_customer(db: Database, actor: Actor, customer_id: int, changes: dict[
 
 
 __all__ = [
-    "RECENT_ORDERS", "like_pattern", "visible_customer", "list_customers", "search_customers", "get_customer",
+    "RECENT_ORDERS", "like_pattern", "visible_customer", "list_customers", "count_customers", "export_pages",
+    "search_customers", "get_customer",
     "create_customer", "update_customer", "new_code",
 ]

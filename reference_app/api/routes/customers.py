@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi.concurrency import run_in_threadpool
 from fastapi import APIRouter, Path, Query, Request, status
+from fastapi.responses import StreamingResponse
 
 from reference_app.api.deps import CurrentOperator, DatabaseDep
+from reference_app.api.export import csv_chunks, xlsx_chunks
 from reference_app.api.schemas import (
     MAX_ID, CustomerIn, CustomerList, CustomerOut, CustomerPage, CustomerPatch, CustomerView, customer_dict,
 )
@@ -25,13 +27,39 @@ def _money_fields(fields: dict) -> dict:
     return fields
 
 
-@router.get("", response_model=CustomerPage)
+@router.get("", response_model=CustomerPage, response_model_exclude_unset=True)
 async def list_customers(db: DatabaseDep, actor: CurrentOperator,
                    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-                   limit: Annotated[int, Query(ge=1, le=100)] = 20):
-    """The operator's customers in id order; pass next_after as after for the next page."""
+                   limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                   with_total: bool = False):
+    """The operator's customers in id order; pass next_after as after for the next page. With
+    with_total=true the page also carries "total", how many customers the operator may see."""
     rows, next_after = await run_in_threadpool(customers.list_customers, db, actor, after=after, limit=limit)
-    return {"items": [customer_dict(c) for c in rows], "next_after": next_after}
+    page = {"items": [customer_dict(c) for c in rows], "next_after": next_after}
+    if with_total:
+        page["total"] = await run_in_threadpool(customers.count_customers, db, actor)
+    return page
+
+
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@router.get("/export")
+async def export_customers(db: DatabaseDep, actor: CurrentOperator,
+                           format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv"):
+    """Every customer the operator may see, as a streamed CSV (UTF-8 with BOM) or XLSX file."""
+    pages = customers.export_pages(db, actor)
+    first = await run_in_threadpool(next, pages, None)  # the scope check (clerk: 403) before any byte
+
+    def all_pages():
+        if first is not None:
+            yield first
+            yield from pages
+
+    chunks = csv_chunks(all_pages()) if format == "csv" else xlsx_chunks(all_pages())
+    return StreamingResponse(chunks, media_type=EXPORT_TYPES[format],
+                             headers={"Content-Disposition": f'attachment; filename="customers.{format}"'})
 
 
 @router.get("/search", response_model=CustomerList)
