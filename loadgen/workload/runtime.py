@@ -28,13 +28,18 @@ class Runtime:
     drained: bool = False
     inflight: int = 0                              # operations started and not finished
 
-    def open_session(self, client, persona: str, username: str | None, rng: random.Random) -> Session | None:
-        """A session logged in as ``username`` and prepared; None (counted) if login failed."""
+    def open_session(self, client, persona: str, username: str | None, rng: random.Random,
+                     auth: list | None = None) -> Session | None:
+        """A session logged in as ``username`` and prepared; None (counted) if login failed.
+        ``auth``: ``[token, operator]`` of a login made before the load (then no login request)."""
         s = Session(client, persona, username=username, rng=rng,
                     refusal_statuses=self.workload.refusal_statuses)
         s.state["ctx"] = self.plan.context
         try:
-            if self.workload.login is not None and username is not None:
+            if auth:
+                s.set_token(auth[0])
+                s.operator = auth[1] or {}
+            elif self.workload.login is not None and username is not None:
                 self.workload.login(s, username, self.plan.password or "")
             if self.workload.prepare is not None:
                 self.workload.prepare(s)

@@ -34,8 +34,9 @@ class Session:
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def call(self, op: str, method: str, path: str, *, json: Any = None, params: dict | None = None,
-             ok: tuple[int, ...] = (200, 201), refusable: bool = False) -> tuple[int, Any]:
-        """Make one request named ``op``; return (status, parsed JSON body or None)."""
+             ok: tuple[int, ...] = (200, 201), refusable: bool = False, parse: bool = True) -> tuple[int, Any]:
+        """Make one request named ``op``; return (status, parsed JSON body or None). The whole body is
+        read either way (its transfer is part of the latency); ``parse=False`` skips decoding it."""
         if params:
             from urllib.parse import urlencode
 
@@ -54,7 +55,7 @@ class Session:
                 ctx["outcome"] = "success"
                 r.success()
                 try:
-                    body = r.json()
+                    body = r.json() if parse else None
                 except Exception:  # noqa: BLE001 - an unparsable body on success is still a success
                     body = None
             elif refusable and status in self.refusal_statuses:

@@ -12,7 +12,8 @@ step (:mod:`loadgen.capacity.step` logs in the online share of them):
 
 Online at the peak: ``round(online_share * staff)`` per role, at least one per role present.
 Who is online is drawn across the whole book (never the first accounts) from a numpy Generator
-seeded with ``(seed, N, role)``: the same seed and level give the same people in every process.
+seeded with ``(seed, role)`` over the book's accounts of N: the same seed and level give the same
+people in every process (:func:`choose_online`).
 """
 
 from __future__ import annotations
@@ -75,11 +76,18 @@ def online_of(staff: dict[str, int], share: float) -> dict[str, int]:
 
 
 def choose_online(count: int, staff: int, *, seed: int, customers: int, role: str) -> list[int]:
-    """``count`` distinct indices out of ``range(staff)``, drawn across the whole book, reproducibly."""
+    """``count`` distinct indices out of ``range(staff)``, drawn across the whole book, reproducibly.
+
+    Every account of a role gets a fixed random key from ``(seed, role)`` (a prefix of one numpy
+    stream, so account i's key does not depend on the book's size); the ``count`` smallest keys among
+    the book's ``staff`` accounts are online. The same seed and level give the same people, and a
+    bigger book keeps most of a smaller one's people at work (their logins are reused in a sweep).
+    ``customers`` only states the level the choice is for (the staff size carries it)."""
     import numpy as np
 
-    rng = np.random.default_rng([int(seed), int(customers), zlib.crc32(role.encode())])
-    return sorted(int(i) for i in rng.choice(staff, size=min(count, staff), replace=False))
+    del customers  # the level enters through ``staff``
+    keys = np.random.default_rng([int(seed), zlib.crc32(role.encode())]).random(staff)
+    return sorted(int(i) for i in np.argsort(keys, kind="stable")[: min(count, staff)])
 
 
 def operator_seed(seed: int, customers: int, persona: str, index: int) -> int:
@@ -91,6 +99,12 @@ def operator_seed(seed: int, customers: int, persona: str, index: int) -> int:
     return int(ss.generate_state(2, dtype=np.uint64)[0])
 
 
+def expected_rate(online: dict[str, int], think_times: dict[str, tuple[float, float]]) -> float:
+    """Requests per second the online staff can make at most: each person one request per mean think
+    time (responses taken as instant, so an upper bound; a slower server gets fewer)."""
+    return sum(n / max(1e-9, sum(think_times[p]) / 2) for p, n in online.items() if n)
+
+
 def describe(staff: dict[str, int]) -> str:
     """``106 salespeople, 11 managers, 22 clerks, 11 back-office staff``."""
     words = {"sales": ("salesperson", "salespeople"), "manager": ("manager", "managers"),
@@ -99,5 +113,5 @@ def describe(staff: dict[str, int]) -> str:
 
 
 __all__ = ["ACCOUNT_ROLE", "FILL", "ROLES", "Staffing", "USERNAME_PREFIX", "choose_online", "describe",
-           "online_of", "operator_seed", "per_salesperson", "salespeople_for", "staff_for_salespeople",
+           "expected_rate", "online_of", "operator_seed", "per_salesperson", "salespeople_for", "staff_for_salespeople",
            "staff_of_book"]

@@ -29,6 +29,14 @@ from locust.contrib.fasthttp import FastHttpSession, FastHttpUser
 from locust.exception import StopUser
 
 from loadgen.workload.runtime import Runtime
+from loadgen.workload.staffing import operator_seed
+
+
+def seat_rng(plan, seat: list) -> random.Random:
+    """An operator's own random choices: from the plan's seed, the level and the operator's index
+    (the same in every process and run, unlike ``hash()`` of strings)."""
+    persona, index = seat[0], (seat[2] if len(seat) > 2 else 0)
+    return random.Random(operator_seed(plan.seed, plan.customers, persona, index))
 
 
 def _runtime(env) -> Runtime:
@@ -46,7 +54,7 @@ class OperatorUser(FastHttpUser):
     connection_timeout = 60.0
 
     def wait_time(self) -> float:
-        lo, hi = self.rt.plan.think_time_s
+        lo, hi = self.think
         return self.rng.uniform(lo, hi) if hi > 0 else 0.0
 
     def on_start(self) -> None:
@@ -55,9 +63,10 @@ class OperatorUser(FastHttpUser):
         if seat is None:
             self.rt.stats["no_seat"] += 1
             raise StopUser("no free operator seat")
-        persona, username = seat
-        self.rng = random.Random(hash((self.rt.plan.seed, username, persona)))
-        self.session = self.rt.open_session(self.client, persona, username, self.rng)
+        persona, username = seat[0], seat[1]
+        self.rng = seat_rng(self.rt.plan, seat)
+        self.think = self.rt.plan.think(persona)
+        self.session = self.rt.open_session(self.client, persona, username, self.rng, auth=seat[3:5] or None)
         if self.session is None:
             raise StopUser(f"operator {username} could not log in")
         self.names, self.weights = self.rt.chooser(persona)
@@ -107,7 +116,7 @@ NAP_S = 0.05  # the schedule sleeps in naps this long at most: a stop ends it th
 
 def run_open(rt: Runtime, env) -> None:
     plan = rt.plan
-    rng = random.Random(plan.seed)
+    rng = random.Random(operator_seed(plan.seed, plan.customers, "open-schedule", plan.worker_index))
 
     def stopped() -> bool:
         """The step was stopped early and its (shortened) window is over."""
@@ -120,11 +129,11 @@ def run_open(rt: Runtime, env) -> None:
             rt.stats["unserved_at_stop"] = rt.stats.get("unserved_at_stop", 0) + 1
 
     def make(seat):
-        persona, username = seat
+        persona, username = seat[0], seat[1]
         client = FastHttpSession(plan.base_url, request_event=env.events.request, user=None,
                                  network_timeout=plan.request_timeout_s,
                                  connection_timeout=plan.request_timeout_s)
-        return rt.open_session(client, persona, username, random.Random(rng.random()))
+        return rt.open_session(client, persona, username, seat_rng(plan, seat), auth=seat[3:5] or None)
 
     logins = [gevent.spawn(make, seat) for seat in plan.seats]
     gevent.joinall(logins)
@@ -216,4 +225,4 @@ def run_open(rt: Runtime, env) -> None:
         gevent.killall(servers, block=False)
 
 
-__all__ = ["OpenDriver", "OperatorUser", "run_open", "watch_closed_drain"]
+__all__ = ["OpenDriver", "OperatorUser", "run_open", "seat_rng", "watch_closed_drain"]

@@ -32,6 +32,36 @@ def _threshold(slo: Mapping, operation: str, key: str) -> float | None:
     return value if value is not None else slo.get(key)
 
 
+def resource_usage(step: Mapping, profile: Mapping, machine_cores: int | None = None) -> dict[str, float]:
+    """Each resource's use at a step as a fraction of what the profile grants: CPU percent (100 = one
+    core) over the CPU quota (or this machine's cores when unconstrained), RSS of app + database over
+    the memory limit (only with a limit)."""
+    resources = step.get("resources") or {}
+    hardware = profile.get("hardware") or {}
+    cpus = hardware.get("cpus") or machine_cores or os.cpu_count() or 1
+    memory_limit = _bytes(hardware.get("memory"))
+    usage: dict[str, float] = {}
+    for name, key in (("app_cpu", "app_cpu_pct"), ("db_cpu", "db_cpu_pct")):
+        if resources.get(key) is not None:
+            usage[name] = resources[key] / (100.0 * cpus)
+    rss = [resources.get(k) for k in ("app_rss_mb", "db_rss_mb") if resources.get(k) is not None]
+    if rss and memory_limit:
+        usage["memory"] = sum(rss) * 1024 * 1024 / memory_limit
+    return usage
+
+
+def headroom(step: Mapping, profile: Mapping, machine_cores: int | None = None) -> dict | None:
+    """At a passing step (e.g. the largest a sweep searched): the busiest resource and its share."""
+    if not step:
+        return None
+    usage = resource_usage(step, profile, machine_cores)
+    if not usage:
+        return None
+    busiest = max(usage, key=usage.get)
+    return {"resource": busiest, "share": round(usage[busiest], 4), "at_customers": step.get("customers"),
+            "usage": {k: round(v, 4) for k, v in usage.items()}}
+
+
 def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None = None) -> dict | None:
     """What broke first at a failing step: the operation furthest over its SLO and the busiest resource.
 
@@ -67,17 +97,7 @@ def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None =
         name = max(ops, key=lambda n: ops[n].get("errors") or 0) if ops else "all"
         worst = (0.0, name, f"error rate {step['error_rate']:.1%} > {error_budget:.1%} (most errors: {name})")
 
-    resources = step.get("resources") or {}
-    hardware = profile.get("hardware") or {}
-    cpus = hardware.get("cpus") or machine_cores or os.cpu_count() or 1
-    memory_limit = _bytes(hardware.get("memory"))
-    usage: dict[str, float] = {}
-    for name, key in (("app_cpu", "app_cpu_pct"), ("db_cpu", "db_cpu_pct")):
-        if resources.get(key) is not None:
-            usage[name] = resources[key] / (100.0 * cpus)
-    rss = [resources.get(k) for k in ("app_rss_mb", "db_rss_mb") if resources.get(k) is not None]
-    if rss and memory_limit:
-        usage["memory"] = sum(rss) * 1024 * 1024 / memory_limit
+    usage = resource_usage(step, profile, machine_cores)
     resource = max(usage, key=usage.get) if usage else None
     parts = [worst[2]] if worst else ["the SLO failed (no operation over its threshold recorded)"]
     if usage:
@@ -89,4 +109,4 @@ def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None =
     }
 
 
-__all__ = ["limiting_factor"]
+__all__ = ["headroom", "limiting_factor", "resource_usage"]
