@@ -11,6 +11,7 @@ from loadgen.measure.collector import SampleCollector
 from loadgen.workload.plan import LoadPlan
 from loadgen.workload.session import Session
 from loadgen.workload.spec import Workload
+from loadgen.workload.staffing import operator_seed
 
 log = logging.getLogger("jxcbench.load")
 
@@ -68,8 +69,22 @@ class Runtime:
         return names, [w[n] for n in names]
 
 
+def seat_rng(plan: LoadPlan, seat: list) -> random.Random:
+    """An operator's own random choices (which operation, which customer, what it types, how long it
+    thinks): from the plan's seed, the level and the operator's index among its persona's accounts —
+    the same in every process and run (never ``hash()`` of strings, which Python salts per process)."""
+    persona, index = seat[0], (seat[2] if len(seat) > 2 else 0)
+    return random.Random(operator_seed(plan.seed, plan.customers, persona, index))
+
+
+def next_operation(rng: random.Random, chooser: tuple[list[str], list[float]]) -> str:
+    """The operator's next operation, by its persona's weights."""
+    names, weights = chooser
+    return rng.choices(names, weights)[0]
+
+
 class LoginFailed(Exception):
     """An operator could not log in or prepare (wrong password, missing account, server down)."""
 
 
-__all__ = ["LoginFailed", "Runtime"]
+__all__ = ["LoginFailed", "Runtime", "next_operation", "seat_rng"]

@@ -28,15 +28,8 @@ from locust import User, task
 from locust.contrib.fasthttp import FastHttpSession, FastHttpUser
 from locust.exception import StopUser
 
-from loadgen.workload.runtime import Runtime
+from loadgen.workload.runtime import Runtime, next_operation, seat_rng
 from loadgen.workload.staffing import operator_seed
-
-
-def seat_rng(plan, seat: list) -> random.Random:
-    """An operator's own random choices: from the plan's seed, the level and the operator's index
-    (the same in every process and run, unlike ``hash()`` of strings)."""
-    persona, index = seat[0], (seat[2] if len(seat) > 2 else 0)
-    return random.Random(operator_seed(plan.seed, plan.customers, persona, index))
 
 
 def _runtime(env) -> Runtime:
@@ -69,7 +62,7 @@ class OperatorUser(FastHttpUser):
         self.session = self.rt.open_session(self.client, persona, username, self.rng, auth=seat[3:5] or None)
         if self.session is None:
             raise StopUser(f"operator {username} could not log in")
-        self.names, self.weights = self.rt.chooser(persona)
+        self.chooser = self.rt.chooser(persona)
 
     @task
     def operate(self) -> None:
@@ -77,8 +70,7 @@ class OperatorUser(FastHttpUser):
             # The window is over: start nothing new; what is in flight finishes and is recorded
             # (stopping users mid-request would drop exactly the slow ones).
             raise StopUser("measured window over")
-        op = self.rng.choices(self.names, self.weights)[0]
-        self.rt.run_operation(self.session, op)
+        self.rt.run_operation(self.session, next_operation(self.rng, self.chooser))
 
 
 def watch_closed_drain(rt: Runtime, on_drained) -> None:
@@ -225,4 +217,4 @@ def run_open(rt: Runtime, env) -> None:
         gevent.killall(servers, block=False)
 
 
-__all__ = ["OpenDriver", "OperatorUser", "run_open", "seat_rng", "watch_closed_drain"]
+__all__ = ["OpenDriver", "OperatorUser", "run_open", "watch_closed_drain"]
