@@ -2,9 +2,10 @@
 
 Seats: one per operator the load uses, ``[persona, username, index]`` (``index``: the account's
 place among the book's staff of that persona, which seeds the operator's random choices together
-with the plan's ``seed`` and level ``customers``; see :func:`loadgen.workload.staffing.operator_seed`).
-In the closed model each Locust user
-takes the next free seat of its process (so each user logs in as its own operator, never shared);
+with the plan's ``seed`` and level ``customers``; see :func:`loadgen.workload.staffing.operator_seed`),
+then ``token, operator`` when the operator logged in before the load (the step does that: staff start
+their shift logged in). In the closed model each Locust user takes the next free seat of its process
+(so each user works as its own operator, never shared);
 in the open model the seats are the pool of logged-in sessions that serve the arrivals (bounded
 concurrency: arrivals that find no idle session of their persona wait in a backlog, and that wait
 is part of their latency).
