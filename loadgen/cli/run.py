@@ -102,6 +102,11 @@ def _print_summary(step: dict, out: Path) -> None:
     console.print(f"{verdict}  {step['requests']} requests, {step['rps']} req/s (goodput {step['goodput_rps']}/s), "
                   f"errors {step['error_rate']:.2%}, refusals {step['refusals']}; "
                   f"p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms  max {lat['max']} ms", highlight=False)
+    st = step.get("staffing") or {}
+    if st.get("staff"):
+        from reports.render.verdict import staff_text
+
+        console.print(f"staff of {step['customers']:,} customers: {staff_text(st)}", highlight=False)
     if step.get("invalid_reason"):
         console.print(f"invalid: {step['invalid_reason']}", highlight=False)
     if step.get("stopped_early"):

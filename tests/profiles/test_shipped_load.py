@@ -36,7 +36,8 @@ def test_shipped_profile_can_produce_a_valid_step_at_its_first_level(profile):
 
 def test_the_expected_count_is_the_staff_over_their_think_time():
     (p,) = [x for x in PROFILES if x.name == "pg-managed-1cpu-2g"]
-    # 250,000 customers: 295 salespeople, 30 managers, 59 clerks, 30 back office; half online
-    # = 148, 15, 30, 15; mean think 9 s (sales, clerk) and 15 s (manager, back office)
-    want = (148 / 9 + 30 / 9 + 15 / 15 + 15 / 15) * 60
-    assert expected_requests(p, 250_000) == pytest.approx(want)
+    # 125,000 customers: 148 salespeople, 15 managers, 30 clerks, 15 back office; half online
+    # = 74, 8, 15, 8 (round half to even); mean think 9 s (sales, clerk), 15 s (manager, back office);
+    # a 120 s window
+    want = (74 / 9 + 15 / 9 + 8 / 15 + 8 / 15) * 120
+    assert expected_requests(p, 125_000) == pytest.approx(want)
