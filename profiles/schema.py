@@ -308,15 +308,68 @@ class Architecture(_Strict):
     """``None``: the database is local (127.0.0.1). Set: the managed server sits across a shaped link."""
 
 
+# Think times per persona, seconds, uniform between min and max: the time a person takes between two
+# requests (reading the answer, keying the next one). The floor is what a person at a keyboard can
+# do: the keystroke-level model (Card, Moran & Newell 1980) gives ~1.35 s of mental preparation plus
+# ~0.2-0.3 s per keystroke and ~1.1 s per pointing, i.e. >= ~3 s to key a short query or pick a
+# customer. The upper end follows TPC-C's terminal model (clause 5.2.5: keying 2-18 s plus a mean
+# think time of 5-12 s per transaction): a salesperson or clerk keys and reads in 3-15 s (TPC-C
+# Payment: 3 s keying + 12 s think); a manager or the back office reads a report before the next
+# one, 5-25 s (TPC-C Order-Status / Stock-Level: 2 s keying + 5-10 s think, doubled for a report
+# of many lines).
+DEFAULT_THINK_TIME_S: dict[str, tuple[float, float]] = {
+    "sales": (3.0, 15.0), "clerk": (3.0, 15.0), "manager": (5.0, 25.0), "back_office": (5.0, 25.0),
+}
+KEYBOARD_FLOOR_S = 2.0
+"""No person at a keyboard acts again sooner (the KLM: ~1.35 s mental preparation + ~1.1 s pointing or
+a few keystrokes). Every shipped profile keeps its think times at or above it (a test checks);
+the schema itself accepts down to 0 for synthetic loads (tests, what-if runs of a machine's limit)."""
+
+
+def _personas() -> dict:
+    from loadgen.workload.jxc import WORKLOAD  # the operations the load can run, by persona
+
+    return WORKLOAD.personas
+
+
+class Staffing(_Strict):
+    """The staff a book of N customers comes with (the default load of a sweep; see
+    ``loadgen/workload/staffing.py`` for the formula the seed and the step share)."""
+
+    customers_per_salesperson: int | None = Field(None, ge=1)
+    """The customer quota of a salesperson; each is seeded to 85 % of it. Default 1,000: the figure
+    the CRM/ERP sizing articles our users read give per salesperson (= ``workload.customer_quota``)."""
+    team_size: int = Field(10, ge=1)
+    """Salespeople per manager (a span of control of ~10, the common sales-team size)."""
+    sales_per_clerk: int = Field(5, ge=1)
+    """Salespeople per warehouse clerk (at least 2 clerks)."""
+    sales_per_back_office: int = Field(10, ge=1)
+    """Salespeople per back-office account (finance / owner, role admin; at least 1)."""
+    online_share: float = Field(0.5, ge=0, le=1)
+    """Share of the staff working at the peak (default 0.5: TPC-C likewise drives every terminal at
+    once but each spends most of its cycle keying and thinking; half the staff at the peak hour)."""
+
+
 class Workload(_Strict):
     mix: dict[str, float] = Field(default_factory=lambda: {"sales": 0.7, "clerk": 0.2, "manager": 0.1})
-    """Share of operators per role; sums to 1."""
-    think_time_s: tuple[float, float] = (1.0, 3.0)
-    operators: int | None = Field(20, ge=1)
-    """Closed model: this many concurrent operators."""
+    """Fixed-operator runs only: share of operators per persona; sums to 1. A staffed load takes the
+    book's own proportions."""
+    think_time_s: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_THINK_TIME_S))
+    """Per persona ``[min, max]`` seconds (uniform); one ``[min, max]`` applies to every persona.
+    Personas not named keep their defaults (:data:`DEFAULT_THINK_TIME_S`)."""
+    operators: int | None = Field(None, ge=1)
+    """Closed model, what-if: this many concurrent operators whatever N (default: the book's staff)."""
     rate: float | None = Field(None, gt=0)
     """Open model: target arrivals per second (exclusive with ``operators``)."""
     customer_quota: int = Field(1000, ge=1)
+    staffing: Staffing = Field(default_factory=Staffing)
+    seed: int = Field(42, ge=0)
+    """Seeds every random choice of the load (who is online, what each operator does), with the level
+    and the operator's index: two runs with the same seed issue the same operations per operator."""
+    customer_zipf: float = Field(1.0, ge=0, le=4)
+    """Popularity of a salesperson's own customers: the k-th most popular gets weight 1/k^s. 1.0
+    (default) is the 80/20 rule of sales (over ~850 accounts the top 20 % get ~78 % of the work);
+    0 = uniform. Range 0-4."""
     weights: dict[str, dict[str, float]] = Field(default_factory=dict)
     """Per persona, relative weights of its operations (``{sales: {customer_search: 5}}``); the
     operations not named keep their default weights (``loadgen/workload/jxc.py``)."""
@@ -324,12 +377,11 @@ class Workload(_Strict):
     @field_validator("weights")
     @classmethod
     def _weights(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        from loadgen.workload.jxc import WORKLOAD  # the operations the load can run, by persona
-
+        personas = _personas()
         for persona, ops in v.items():
-            if persona not in WORKLOAD.personas:
-                raise ValueError(f"unknown persona {persona!r} (personas: {', '.join(WORKLOAD.personas)})")
-            known = WORKLOAD.personas[persona].operations
+            if persona not in personas:
+                raise ValueError(f"unknown persona {persona!r} (personas: {', '.join(personas)})")
+            known = personas[persona].operations
             for op, weight in ops.items():
                 if op not in known:
                     raise ValueError(f"{persona}: unknown operation {op!r} (its operations: {', '.join(known)})")
@@ -343,9 +395,10 @@ class Workload(_Strict):
     @field_validator("mix")
     @classmethod
     def _mix(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(v) - set(ROLES))
+        personas = _personas()
+        unknown = sorted(set(v) - set(personas))
         if unknown:
-            raise ValueError(f"unknown role {unknown[0]!r} (roles: {', '.join(ROLES)})")
+            raise ValueError(f"unknown persona {unknown[0]!r} (personas: {', '.join(personas)})")
         if any(share < 0 for share in v.values()):
             raise ValueError("shares must not be negative")
         total = sum(v.values())
@@ -353,23 +406,45 @@ class Workload(_Strict):
             raise ValueError(f"shares sum to {total:g}, not 1")
         return v
 
-    @field_validator("think_time_s")
+    @field_validator("think_time_s", mode="before")
     @classmethod
-    def _think(cls, v: tuple[float, float]) -> tuple[float, float]:
-        lo, hi = v
-        if lo < 0 or hi < lo:
-            raise ValueError(f"think_time_s must be [min, max] with 0 <= min <= max, got [{lo:g}, {hi:g}]")
-        return v
+    def _think(cls, v: object) -> object:
+        if isinstance(v, list | tuple):
+            v = {p: v for p in DEFAULT_THINK_TIME_S}
+        if not isinstance(v, dict):
+            raise ValueError(f"think_time_s must be a pair (min, max) or a pair per persona, got {v!r}")
+        personas = _personas()
+        out = dict(DEFAULT_THINK_TIME_S)
+        for p, pair in v.items():
+            if p not in personas:
+                raise ValueError(f"unknown persona {p!r} (personas: {', '.join(personas)})")
+            try:
+                lo, hi = (float(x) for x in pair)
+            except (TypeError, ValueError):
+                raise ValueError(f"{p}: think time must be a pair of seconds (min, max), got {pair!r}") from None
+            if lo < 0 or hi < lo:
+                raise ValueError(f"{p}: think time (min, max) must have 0 <= min <= max, got ({lo:g}, {hi:g})")
+            out[p] = (lo, hi)
+        return out
 
     @model_validator(mode="after")
     def _closed_or_open(self) -> Workload:
-        if self.rate is not None:
-            if "operators" in self.model_fields_set and self.operators is not None:
-                raise ValueError("give either operators (closed model) or rate (open model), not both")
-            self.operators = None
-        elif self.operators is None:
-            raise ValueError("give operators (closed model) or rate (open model)")
+        if self.rate is not None and self.operators is not None:
+            raise ValueError("give either operators (closed model) or rate (open model), not both")
+        cps = self.staffing.customers_per_salesperson
+        if cps is None:
+            self.staffing.customers_per_salesperson = self.customer_quota
+        elif "customer_quota" in self.model_fields_set and cps != self.customer_quota:
+            raise ValueError(f"customer_quota {self.customer_quota} and staffing.customers_per_salesperson "
+                             f"{cps} differ; they are the same figure, give one")
+        else:
+            self.customer_quota = cps
         return self
+
+    @property
+    def staffed(self) -> bool:
+        """The load is the book's own staff (neither a fixed operator count nor a rate)."""
+        return self.operators is None and self.rate is None
 
 
 class OperationSlo(_Strict):
@@ -411,6 +486,9 @@ class Sweep(_Strict):
 class Profile(_Strict):
     name: str | None = None
     """Defaults to the file's stem (the loader fills it in)."""
+    business: str | None = None
+    """Which business the profile's load models, in words (the verdict names it), e.g. for a profile
+    busier than a sizing one, so that nobody takes its figure for a sizing figure."""
     hardware: Hardware = Field(default_factory=Hardware)
     database: Database = Field(default_factory=Database)
     architecture: Architecture = Field(default_factory=Architecture)
@@ -440,10 +518,23 @@ class Profile(_Strict):
             raise ValueError(f"name {v!r} may hold only letters, digits, '.', '_' and '-' (it names files)")
         return v
 
+    @model_validator(mode="after")
+    def _someone_online(self) -> Profile:
+        if self.workload.staffed:
+            from loadgen.workload.staffing import Staffing as Formula
+            from loadgen.workload.staffing import online_of, staff_of_book
+
+            n = self.sweep.start_customers
+            online = online_of(staff_of_book(n, Formula.of(self.workload.staffing)), self.workload.staffing.online_share)
+            if sum(online.values()) == 0:
+                raise ValueError(f"workload.staffing.online_share {self.workload.staffing.online_share:g} puts no "
+                                 f"operator online at the first level ({n:,} customers); raise it")
+        return self
+
 
 __all__ = [
-    "ENGINES", "ROLES", "PRICE_PERIODS", "Price", "Profile", "Hardware", "Database", "Architecture", "Network",
-    "Workload", "Slo",
+    "ENGINES", "ROLES", "DEFAULT_THINK_TIME_S", "KEYBOARD_FLOOR_S", "PRICE_PERIODS", "Price", "Profile", "Hardware",
+    "Database", "Architecture", "Network", "Workload", "Staffing", "Slo",
     "OperationSlo", "Sweep", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
     "parse_bandwidth", "format_bandwidth",
 ]

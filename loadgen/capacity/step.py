@@ -1,12 +1,16 @@
-"""One step: the profile's system with N customers, loaded by U operators (or a rate), measured.
+"""One step: the profile's system with N customers, loaded by its staff (or U operators, or a rate), measured.
 
 ``run_step`` (the contract the sweep calls) brings the system up (:mod:`loadgen.sut`), grows its
 database to N customers (:mod:`loadgen.seed`), then ``measure_step``:
 
 1. reads the book before the load: operators per role (each Locust user logs in as its own account),
-   catalogue ids; creates missing operator accounts through the app's admin API when the book has
-   fewer salespeople / clerks / managers than the load needs (new hires without customers, counted
-   in ``operators_created``);
+   catalogue ids. By default the load is the book's **staff** (:mod:`loadgen.workload.staffing`):
+   the online share of every role of the book of N, drawn across the whole book from
+   ``(workload.seed, N, role)``; a book with fewer accounts than its staffing is refused with the
+   numbers. A fixed ``operators=U`` (what-if runs, the operator frontier) takes U accounts the same
+   way and creates what the book lacks through the app's admin API (new hires without customers,
+   counted in ``operators_created``). step.json's ``staffing`` records staff, online and the
+   operators used (indices into the book's accounts of each persona);
 2. runs the load (:mod:`loadgen.workload.load_run`) while sampling app, DB and load generator;
 3. audits the books (:func:`reference_app.audit.audit`): any violation fails the step with
    "books not consistent";
@@ -40,17 +44,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from loadgen.capacity.book import ensure_operators, read_book
+from loadgen.capacity.book import accounts_by_persona, check_staff, ensure_operators, log_in, read_book
 from loadgen.capacity.machine import machine_info, tool_version
 from loadgen.errors import JxcError
 from loadgen.measure.db_size import db_size_fn
 from loadgen.measure.slo import (INCONCLUSIVE, PASS, inconclusive_reasons, judge_operations, slo_failures,
                                  slo_thresholds, step_verdict)
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
-from loadgen.workload.plan import LoadPlan, assign_seats, open_pool, persona_counts
+from loadgen.workload.plan import LoadPlan, open_pool, persona_counts, staffed_seats
+from loadgen.workload.staffing import ACCOUNT_ROLE, Staffing, choose_online, online_of, staff_of_book
 
 SCHEMA_VERSION = 1
-ROLES_OF_PERSONAS = {"sales": "sales", "clerk": "clerk", "manager": "manager", "admin": "admin"}
+ROLES_OF_PERSONAS = ACCOUNT_ROLE
 
 
 # -- judging ------------------------------------------------------------------------------------------
@@ -130,7 +135,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                  min_requests: int | None = None, extra: dict | None = None, early_stop: bool = True,
                  max_extension: float | None = None,
                  cgroup_stats: Callable[[], dict] | None = None, max_foreign_cpu: float | str | None = None,
-                 allowance: dict | None = None,
+                 allowance: dict | None = None, tokens: dict | None = None,
                  shared_pids: Iterable[int] | Callable[[], Iterable[int]] = ()) -> dict:
     """Measure one step on a running system and write ``step.json`` (see the module docstring).
 
@@ -156,29 +161,67 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     if rate is None and operators is None:
         operators = _get(wl, "operators")
         rate = _get(wl, "rate") if operators is None else None
-    if rate is None and not operators:
-        raise JxcError("a step needs --operators U (closed model) or --rate R (open model)")
     model = "open" if rate is not None else "closed"
-    seats_total = operators if operators else open_pool_seats(rate, mix_of(wl), _get(profile, "slo"))
-    mix = dict(_get(wl, "mix") or {"sales": 0.7, "clerk": 0.2, "manager": 0.1})
-    mix = {p: w for p, w in mix.items() if p in ("sales", "clerk", "manager") and w > 0}
+    staffed = model == "closed" and not operators
+    seed = int(_get(wl, "seed", 42) or 42)
+    quota = int(_get(wl, "customer_quota", 1000))
+    staffing = Staffing.of(_get(wl, "staffing"))
+    staffing = Staffing(**{**staffing.__dict__, "customers_per_salesperson": quota})
+    staff = staff_of_book(customers, staffing)
     book = read_book(db_url)
-    need = {ROLES_OF_PERSONAS[p]: n for p, n in persona_counts(mix, seats_total).items()}
-    created = ensure_operators(base_url, book, need, LOADTEST_PASSWORD, int(_get(wl, "customer_quota", 1000)))
-    try:
-        seats = assign_seats(mix, seats_total, {p: book["operators"].get(ROLES_OF_PERSONAS[p], []) for p in mix})
-    except ValueError as exc:
-        raise JxcError(str(exc)) from None
+    accounts = accounts_by_persona(book)
+    created: list[str] = []
+    if staffed:
+        # The book's own staff: the online share of every role, drawn across the whole book.
+        check_staff(accounts, staff, customers)
+        online = online_of(staff, staffing.online_share)
+        if not sum(online.values()):
+            raise JxcError(f"workload.staffing.online_share {staffing.online_share:g} puts nobody online at "
+                           f"{customers:,} customers")
+        mix = {p: n / sum(online.values()) for p, n in online.items() if n}
+        pools = {p: accounts[p][:staff[p]] for p in staff}
+    else:
+        # What-if: a fixed number of operators (or the open model's session pool), in the profile's
+        # mix when it fixes the load itself, else in the proportions of the book's staff.
+        if _get(wl, "operators") is not None or model == "open":
+            mix = dict(_get(wl, "mix") or {"sales": 0.7, "clerk": 0.2, "manager": 0.1})
+        else:
+            mix = {p: n / sum(staff.values()) for p, n in staff.items()}
+        mix = {p: w for p, w in mix.items() if p in ROLES_OF_PERSONAS and w > 0}
+        seats_total = operators if operators else open_pool_seats(rate, mix, _get(profile, "slo"))
+        online = persona_counts(mix, seats_total)
+        created = ensure_operators(base_url, book, online, LOADTEST_PASSWORD, quota, persona_pools=accounts)
+        pools = accounts
+    chosen = {p: [(i, pools[p][i]) for i in choose_online(n, len(pools[p]), seed=seed, customers=customers, role=p)]
+              for p, n in online.items() if n}
+    seats = staffed_seats(chosen)
+    seats_total = len(seats)
+    # Staff start their shift logged in: one login each before the load (logins are not part of the
+    # measurement, and a sweep's system keeps the tokens for the next level: ``tokens``).
+    shift = log_in(base_url, seats, book, LOADTEST_PASSWORD, tokens)
+    think = _get(wl, "think_time_s", None) or {}
+    if isinstance(think, (list, tuple)):
+        think = {p: tuple(think) for p in ROLES_OF_PERSONAS}
     plan = LoadPlan(
         base_url=base_url, mode=model, seats=seats, password=LOADTEST_PASSWORD, mix=mix,
         weights=dict(_get(wl, "weights", None) or {}),
-        think_time_s=tuple(_get(wl, "think_time_s", (1.0, 3.0))), rate=rate,
-        warmup_s=float(warmup_s), duration_s=float(duration_s), processes=processes,
+        think_times={p: tuple(v) for p, v in think.items()}, customers=int(customers), seed=seed,
+        rate=rate, warmup_s=float(warmup_s), duration_s=float(duration_s), processes=processes,
         expect_workers=expect_workers, master_port=master_port,
-        context={k: book[k] for k in ("product_ids", "warehouse_ids", "supplier_ids")},
+        context={**{k: book[k] for k in ("product_ids", "warehouse_ids", "supplier_ids")},
+                 "zipf_s": float(_get(wl, "customer_zipf", 1.0))},
         # open model without an explicit pool (--operators): sized by Little's law as it runs
         pool_headroom=POOL_HEADROOM if model == "open" and not operators else 0.0,
     )
+    staff_record = {
+        "mode": "staffed" if staffed else ("open" if model == "open" else "fixed"),
+        "staff": staff if staffed else None,
+        "online": {p: len(v) for p, v in chosen.items()},
+        "online_share": staffing.online_share if staffed else None,
+        "operators_used": {p: [i for i, _ in v] for p, v in chosen.items()},
+        "seed": seed,
+        "shift_logins": shift,
+    }
     size = db_size_fn(db_url)
     kwargs: dict[str, Any] = {"min_requests": min_requests} if min_requests is not None else {}
     slo = _get(profile, "slo")
@@ -249,6 +292,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         # extras
         "model": model,
         "rate": rate,
+        "staffing": staff_record,
         "warmup_s": float(warmup_s),
         "measured_s": res["measured_s"],
         "stopped_early": stopped,             # {"at_s", "reason"} or None
@@ -352,7 +396,8 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
     stage("measuring")
     # Roots only (uvicorn supervisor, postmaster): their children come and go, roots must not.
     limits = getattr(sut, "limits", None) or {}
-    step = measure_step(profile, base_url=sut.base_url, db_url=sut.db_url, customers=customers,
+    tokens = sut.__dict__.setdefault("jxc_tokens", {})  # logins kept for the next step on this system
+    step = measure_step(profile, base_url=sut.base_url, db_url=sut.db_url, customers=customers, tokens=tokens,
                         operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
                         out_dir=out_dir, app_pids=lambda: sut.app_pids()[:1], db_pids=lambda: sut.db_pids()[:1],
                         health=sut.healthy, cgroup_stats=getattr(sut, "cgroup_stats", None),

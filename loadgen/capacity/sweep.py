@@ -46,7 +46,7 @@ from loadgen.capacity.search import (
     frontier_search,
 )
 from loadgen.errors import JxcError, Terminated
-from reports.analysis.limiting import limiting_factor
+from reports.analysis.limiting import headroom, limiting_factor
 from reports.analysis.projection import projected_capacity
 
 MANIFEST = "sweep.json"
@@ -218,7 +218,7 @@ def prepare_out(out: Path, plans: Sequence[ProfilePlan], *, unconstrained: bool,
 
 
 def step_dir_name(customers: int, operators: int | None, rate: float | None, repeat: int) -> str:
-    load = f"u{operators}" if operators is not None else f"rate{rate:g}"
+    load = f"u{operators}" if operators is not None else (f"rate{rate:g}" if rate is not None else "staff")
     return f"c{customers}-{load}-r{repeat}"
 
 
@@ -375,7 +375,9 @@ class Sweep:
             self.log(f"{plan.name}: {rel} already measured in this sweep, reused")
             return run.seen[rel]
         step = _read_finished(step_dir)
-        label = f"{plan.name}: {customers} customers, " + (f"{operators} operators" if operators is not None else f"{rate:g}/s")
+        load = (f"{operators} operators" if operators is not None
+                else f"{rate:g}/s" if rate is not None else "its staff")
+        label = f"{plan.name}: {customers} customers, {load}"
         if step is not None:
             self.reused += 1
             self.log(f"{label} (r{repeat}, {phase}): reused {rel}/step.json")
@@ -418,6 +420,11 @@ class Sweep:
              and StepOutcome.from_step(s).status == FAIL),  # not an inconclusive one
             None,
         )
+        def main_step(n):
+            return next((s for s in run.steps if s["search"] == "customers" and s.get("customers") == n
+                         and s.get("valid") and s.get("passed")), None)
+
+        held = main_step(result.max_passing) if result.max_passing is not None else None
         frontier = []
         for sub in run.searches[1:]:
             r = sub.result or conclude(sub.spec, sub.levels, stopped="interrupted")
@@ -438,6 +445,11 @@ class Sweep:
             "projected_max_customers": None,  # filled below when the sweep held its maximum
             "projection": None,
             "limiting_factor": limiting_factor(failing, plan.data) if failing else None,
+            # the staff at the capacity (per role, online per role, operators used) and, when nothing
+            # failed, how busy the busiest resource was at the largest level measured
+            "staffing": (held or {}).get("staffing"),
+            "staffed": plan.operators is None and plan.rate is None,
+            "headroom": headroom(held, plan.data) if held and result.first_failing is None else None,
             "search": {**result.to_dict(), "precision": plan.spec.precision, "repeats": plan.spec.repeats},
             "frontier": frontier,
             "steps": run.steps,

@@ -34,7 +34,7 @@ def run(
     profile: Annotated[Path, typer.Argument(help="Profile YAML file.", show_default=False)],
     customers: Annotated[int, typer.Option("--customers", "-n", min=1, help="Customers in the book (grown if needed).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for step.json, samples.parquet, resources.csv.")],
-    operators: Annotated[int | None, typer.Option("--operators", "-u", min=1, help="Closed model: concurrent operators (default: the profile's). With --rate: the session pool.")] = None,
+    operators: Annotated[int | None, typer.Option("--operators", "-u", min=1, help="Closed model: a fixed number of concurrent operators (default: the profile's, else the book's online staff). With --rate: the session pool.")] = None,
     rate: Annotated[float | None, typer.Option("--rate", "-r", min=0.001, help="Open model: target arrivals per second.")] = None,
     duration: Annotated[str, typer.Option("--duration", help="Measured window (e.g. 60s, 2m).")] = "60s",
     warmup: Annotated[str, typer.Option("--warmup", help="Warm-up before the window, kept apart.")] = "10s",
@@ -65,8 +65,6 @@ def run(
     if (out / "step.json").exists() and not force:
         raise JxcError(f"--out: {out / 'step.json'} exists; choose another directory or pass --force")
     prof = load_profile(profile)
-    if rate is None and operators is None and prof.workload.operators is None and prof.workload.rate is None:
-        raise JxcError(f"{profile}: workload sets neither operators nor rate; pass --operators or --rate")
     from loadgen.capacity.step import run_step
 
     stops.remove_leftovers(console)
@@ -149,6 +147,11 @@ def _print_summary(step: dict, out: Path) -> None:
     console.print(f"{verdict}  {step['requests']} requests, {step['rps']} req/s (goodput {step['goodput_rps']}/s), "
                   f"errors {step['error_rate']:.2%}, refusals {step['refusals']}; "
                   f"p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms  max {lat['max']} ms", highlight=False)
+    st = step.get("staffing") or {}
+    if st.get("staff"):
+        from reports.render.verdict import staff_text
+
+        console.print(f"staff of {step['customers']:,} customers: {staff_text(st)}", highlight=False)
     if step.get("invalid_reason"):
         console.print(f"invalid: {step['invalid_reason']}", highlight=False)
     if step.get("stopped_early"):

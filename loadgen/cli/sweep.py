@@ -106,7 +106,12 @@ def quickstart(
 
     if not QUICKSTART_PROFILE.is_file():
         raise JxcError(f"the quickstart profile is missing: {QUICKSTART_PROFILE} (reinstall jxcbench)", exit_code=1)
-    console.print(f"Quickstart: capacity search of {QUICKSTART_PROFILE.name} into {out}/", highlight=False)
+    from profiles.loader import load_profile
+
+    business = load_profile(QUICKSTART_PROFILE).business
+    models = f" — it models {business}, not a sizing figure" if business else ""
+    console.print(f"Quickstart: capacity search of {QUICKSTART_PROFILE.name} into {out}/{models}", highlight=False,
+                  markup=False)
     t0 = time.monotonic()
     sweep(profiles=[QUICKSTART_PROFILE], out=out, max_foreign_cpu=max_foreign_cpu, lang=lang)
     console.print(f"Quickstart took {time.monotonic() - t0:.0f} s.", highlight=False)

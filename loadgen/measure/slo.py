@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from loadgen.measure.bounds import interval, interval_whatever, min_samples_for_upper, quantile_ranks
+from loadgen.measure.bounds import interval_whatever, min_samples_for_upper, quantile_ranks
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 

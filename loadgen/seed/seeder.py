@@ -27,6 +27,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, inspect, make_url, text
@@ -40,6 +41,7 @@ from loadgen.synth import BLOCK, LEVEL_NAMES, LOADTEST_PASSWORD, WAREHOUSES, ass
 from loadgen.synth.catalogue import Catalogue, make_catalogue
 from loadgen.synth.customers import CustomerBlock, customer_block
 from loadgen.synth.history import History, block_history
+from loadgen.workload.staffing import Staffing
 from reference_app.db import make_engine
 from reference_app.schema import INDEX_LEVELS, create_schema, foreign_tables, has_schema, set_index_level
 from reference_app.security import hash_password
@@ -138,6 +140,7 @@ def seed_database(
     history: bool = True,
     anchor: dt.date | None = None,
     chunk_customers: int = DEFAULT_CHUNK,
+    staffing: Any = None,
 ) -> SeedSummary:
     """Bring the database at ``url`` to ``customers`` seeded customers (grow in place; no-op if there).
 
@@ -146,7 +149,9 @@ def seed_database(
 
     ``anchor`` is the day the synthetic history ends (default: today, UTC, at the first seed; kept in
     ``app_meta`` so that a later grow continues the same history). ``history=False`` seeds customers
-    without orders (the customers-only benchmark). Raises :class:`JxcError` on bad input, having
+    without orders (the customers-only benchmark). ``staffing`` (a
+    :class:`loadgen.workload.staffing.Staffing` or a profile's ``workload.staffing``) sizes the
+    managers, clerks and back office per salesperson (default: the schema's defaults). Raises :class:`JxcError` on bad input, having
     written nothing.
     """
     t0 = time.perf_counter()
@@ -155,13 +160,15 @@ def seed_database(
     threading.Thread(target=_warm_pyarrow, daemon=True).start()
     engine = _connect(url)
     try:
+        staff = Staffing.of(staffing)
+        staff = Staffing(**{**staff.__dict__, "customers_per_salesperson": customer_quota})
         return _seed(engine, customers, seed, customer_quota, index_level, progress, history, anchor,
-                     chunk_customers, t0)
+                     chunk_customers, t0, staff)
     finally:
         engine.dispose()
 
 
-def _seed(engine, customers, seed, quota, index_level, progress, history, anchor, chunk, t0) -> SeedSummary:
+def _seed(engine, customers, seed, quota, index_level, progress, history, anchor, chunk, t0, staffing) -> SeedSummary:
     foreign = foreign_tables(engine)
     if foreign:
         raise _fail(f"database holds tables that are not jxcbench's: {', '.join(sorted(foreign))}; "
@@ -197,7 +204,7 @@ def _seed(engine, customers, seed, quota, index_level, progress, history, anchor
     writer = open_writer(engine)
     added: dict[str, int] = {}
     try:
-        seeder = _Seeder(writer, engine.dialect, seed, quota, history, _anchor_us(anchor), added)
+        seeder = _Seeder(writer, engine.dialect, seed, quota, history, _anchor_us(anchor), added, staffing)
         seeder.setup(meta, anchor, customers)
         with SeedProgress(enabled=progress, total=customers - have, start=have, target=customers) as bar:
             seeder.grow(have, customers, chunk, bar)
@@ -305,8 +312,9 @@ def _prepared_in_child(prepare, have: int, bounds: list[tuple[int, int]]):
 
 
 class _Seeder:
-    def __init__(self, writer: BulkWriter, dialect, seed, quota, history, anchor_us, added) -> None:
+    def __init__(self, writer: BulkWriter, dialect, seed, quota, history, anchor_us, added, staffing) -> None:
         self.w = writer
+        self.staffing = staffing
         self.dialect = dialect
         self.seed = seed
         self.quota = quota
@@ -425,7 +433,7 @@ class _Seeder:
         self.owner_bounds = np.cumsum(takes)
         need = max(int(self.owner_js.max()) + 1 if len(self.owner_js) else 0,
                    sum(1 for n in by_name if n.startswith("sales")))
-        missing = [r for r in operator_rows(need, self.quota) if r["username"] not in by_name]
+        missing = [r for r in operator_rows(need, self.quota, self.staffing) if r["username"] not in by_name]
         if missing:
             # One Argon2 hash for every seeded operator: hashing is deliberately slow (~50 ms), and all
             # of them share the one load-test password anyway.

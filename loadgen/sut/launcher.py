@@ -189,7 +189,8 @@ class SystemUnderTest:
         """Create the schema and grow the database to ``customers`` (the seeder; no-op if there)."""
         from loadgen.seed import seed_database
 
-        return seed_database(self.db_url, customers, customer_quota=self.profile.workload.customer_quota,
+        wl = self.profile.workload
+        return seed_database(self.db_url, customers, customer_quota=wl.customer_quota, staffing=wl.staffing,
                              index_level=self.profile.database.index_level, progress=progress)
 
     def start_app(self, *, timeout: float = HEALTH_TIMEOUT_S) -> str:

@@ -1,9 +1,11 @@
-"""Operators sized by quota: salespeople, their managers, clerks, one admin.
+"""Operators sized by quota: salespeople, their managers, clerks, a back office, one admin.
 
 Each salesperson is filled to :data:`FILL` of the quota (85 %), leaving 15 % headroom so that the
 customers salespeople create through the API during a load run are not all refused for quota.
-Salespeople form teams of :data:`TEAM_SIZE` with one manager each; there is one clerk per
-:data:`SALES_PER_CLERK` salespeople (at least two) and one admin.
+Salespeople form teams of ``team_size`` with one manager each; there is one clerk per
+``sales_per_clerk`` salespeople (at least two), one back-office account (finance / owner, role
+``admin``, ``office0001`` …) per ``sales_per_back_office`` salespeople (at least one) and one
+``admin``. The formula lives in :mod:`loadgen.workload.staffing`, which the step reads too.
 
 Seeded customer ``k`` (0-based) nominally belongs to salesperson ``k // per_salesperson``. When
 the API has already given that salesperson customers of its own (a grow after a load step), the
@@ -13,18 +15,13 @@ so nobody ever ends up over quota.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-FILL = 0.85
-TEAM_SIZE = 10
-SALES_PER_CLERK = 5
+from loadgen.workload.staffing import FILL, Staffing, per_salesperson, salespeople_for, staff_for_salespeople
+
+TEAM_SIZE = Staffing().team_size
+SALES_PER_CLERK = Staffing().sales_per_clerk
 LOADTEST_PASSWORD = "jxcbench-load"
-
-
-def per_salesperson(quota: int) -> int:
-    return max(1, math.floor(quota * FILL))
 
 
 def sales_username(j: int) -> str:
@@ -39,24 +36,26 @@ def clerk_username(c: int) -> str:
     return f"clerk{c + 1:04d}"
 
 
+def office_username(b: int) -> str:
+    return f"office{b + 1:04d}"
+
+
 def team_name(t: int) -> str:
     return f"team{t + 1:04d}"
 
 
-def salespeople_for(customers: int, quota: int) -> int:
-    return max(1, math.ceil(customers / per_salesperson(quota)))
-
-
-def operator_rows(salespeople: int, quota: int) -> list[dict]:
+def operator_rows(salespeople: int, quota: int, staffing: Staffing | None = None) -> list[dict]:
     """Every operator a book with ``salespeople`` salespeople has (no ids, no password)."""
-    teams = math.ceil(salespeople / TEAM_SIZE)
-    clerks = max(2, math.ceil(salespeople / SALES_PER_CLERK))
+    st = staffing or Staffing(customers_per_salesperson=quota)
+    staff = staff_for_salespeople(salespeople, st)
     rows = [dict(username="admin", role="admin", team=None, customer_quota=quota)]
     rows += [dict(username=manager_username(t), role="manager", team=team_name(t), customer_quota=quota)
-             for t in range(teams)]
-    rows += [dict(username=sales_username(j), role="sales", team=team_name(j // TEAM_SIZE), customer_quota=quota)
+             for t in range(staff["manager"])]
+    rows += [dict(username=sales_username(j), role="sales", team=team_name(j // st.team_size), customer_quota=quota)
              for j in range(salespeople)]
-    rows += [dict(username=clerk_username(c), role="clerk", team=None, customer_quota=0) for c in range(clerks)]
+    rows += [dict(username=clerk_username(c), role="clerk", team=None, customer_quota=0) for c in range(staff["clerk"])]
+    rows += [dict(username=office_username(b), role="admin", team=None, customer_quota=0)
+             for b in range(staff["back_office"])]
     return rows
 
 
@@ -85,4 +84,5 @@ def assign_owners(start: int, stop: int, quota: int, room: dict[int, int]) -> tu
 
 
 __all__ = ["FILL", "TEAM_SIZE", "SALES_PER_CLERK", "LOADTEST_PASSWORD", "per_salesperson", "salespeople_for",
-           "operator_rows", "assign_owners", "sales_username", "manager_username", "clerk_username", "team_name"]
+           "operator_rows", "assign_owners", "sales_username", "manager_username", "clerk_username",
+           "office_username", "team_name"]

@@ -110,6 +110,14 @@ def _spawn_count(plan: LoadPlan, workers: int) -> int:
     return workers if plan.mode == "open" else len(plan.seats)
 
 
+def _spawn_rate(plan: LoadPlan, n: int) -> float:
+    """Users per second: the staff start over the first half of the warm-up (nobody's shift starts at
+    the same millisecond as everyone else's), at least 10 per second, and all within 0.1 s when there
+    is no warm-up to ramp in."""
+    ramp_s = plan.warmup_s / 2 if plan.mode == "closed" else 0.0
+    return max(n / ramp_s, 10.0) if ramp_s > 0.1 else max(n, 1) * 10.0
+
+
 def _emit(progress, **kw) -> None:
     if progress:
         print(json.dumps(kw), flush=True)
@@ -153,7 +161,7 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     runner = env.create_local_runner()
     cpu = CpuMonitor()
     n = _spawn_count(plan, 1)
-    runner.start(n, spawn_rate=max(n, 1) * 10)
+    runner.start(n, spawn_rate=_spawn_rate(plan, n))
     if plan.mode == "closed":
         gevent.spawn(watch_closed_drain, rt, None)
     _run_clock(plan, lambda: {**collector.counts(), "inflight": rt.pending()}, lambda: rt.drained, progress, tally)
@@ -280,7 +288,7 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
             runner.send_message("jxc_plan", plan.share(i, len(clients)).to_dict(), client_id=cid)
         gevent.sleep(0.2)
         n = _spawn_count(plan, len(clients))
-        runner.start(n, spawn_rate=max(n, 1) * 10)
+        runner.start(n, spawn_rate=_spawn_rate(plan, n))
         _run_clock(plan, lambda: dict(counts), lambda: len(drained) >= len(clients), progress, tally)
         runner.stop()
         for cid in clients:

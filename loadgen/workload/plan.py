@@ -1,7 +1,11 @@
 """A load plan: everything a load-generator process needs, as plain data (JSON; sent to workers).
 
-Seats: one per operator the load uses, ``[persona, username]``. In the closed model each Locust user
-takes the next free seat of its process (so each user logs in as its own operator, never shared);
+Seats: one per operator the load uses, ``[persona, username, index]`` (``index``: the account's
+place among the book's staff of that persona, which seeds the operator's random choices together
+with the plan's ``seed`` and level ``customers``; see :func:`loadgen.workload.staffing.operator_seed`),
+then ``token, operator`` when the operator logged in before the load (the step does that: staff start
+their shift logged in). In the closed model each Locust user takes the next free seat of its process
+(so each user works as its own operator, never shared);
 in the open model the seats are the pool of logged-in sessions that serve the arrivals (bounded
 concurrency: arrivals that find no idle session of their persona wait in a backlog, and that wait
 is part of their latency).
@@ -23,11 +27,13 @@ class LoadPlan:
     base_url: str
     workload: str = "loadgen.workload.jxc:WORKLOAD"
     mode: str = "closed"                      # closed | open
-    seats: list[list] = field(default_factory=list)   # [[persona, username|None], ...]
+    seats: list[list] = field(default_factory=list)   # [[persona, username|None, index], ...]
     password: str | None = None
     mix: dict[str, float] = field(default_factory=dict)
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
-    think_time_s: tuple[float, float] = (1.0, 3.0)
+    think_time_s: tuple[float, float] = (1.0, 3.0)   # personas without their own entry below
+    think_times: dict[str, tuple[float, float]] = field(default_factory=dict)   # per persona
+    customers: int = 0                        # the level: seeds every random choice with ``seed``
     rate: float | None = None                  # open model: arrivals per second (all processes)
     arrival: str = "poisson"                  # poisson | constant
     warmup_s: float = 10.0
@@ -99,7 +105,11 @@ class LoadPlan:
     def from_dict(cls, d: dict) -> "LoadPlan":
         d = dict(d)
         d["think_time_s"] = tuple(d.get("think_time_s") or (0.0, 0.0))
+        d["think_times"] = {p: tuple(v) for p, v in (d.get("think_times") or {}).items()}
         return cls(**d)
+
+    def think(self, persona: str) -> tuple[float, float]:
+        return tuple(self.think_times.get(persona, self.think_time_s))
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1))
@@ -114,7 +124,8 @@ class LoadPlan:
         d["seats"] = self.seats[index::count]
         d["rate"] = None if self.rate is None else self.rate / count
         d["worker_index"], d["worker_count"] = index, count
-        d["seed"] = self.seed + 7919 * index
+        # The seed stays: each operator's choices derive from (seed, customers, its index), so they do
+        # not depend on which process runs it; the open schedule adds worker_index itself.
         return LoadPlan.from_dict(d)
 
 
@@ -176,9 +187,22 @@ def assign_seats(mix: dict[str, float], total: int, usernames_by_persona: dict[s
     taken = {p: 0 for p in counts}
     seats = []
     for p in interleave(counts):
-        seats.append([p, usernames_by_persona[p][taken[p]]])
+        seats.append([p, usernames_by_persona[p][taken[p]], taken[p]])
         taken[p] += 1
     return seats
 
 
-__all__ = ["LoadPlan", "assign_seats", "interleave", "open_pool", "persona_counts"]
+def staffed_seats(chosen: dict[str, list[tuple[int, str]]]) -> list[list]:
+    """Seats for the chosen staff, ``{persona: [(index in the book, username), ...]}``, interleaved by
+    persona (so any process's share keeps the proportions)."""
+    counts = {p: len(v) for p, v in chosen.items() if v}
+    taken = {p: 0 for p in counts}
+    seats = []
+    for p in interleave(counts):
+        index, username = chosen[p][taken[p]]
+        seats.append([p, username, index])
+        taken[p] += 1
+    return seats
+
+
+__all__ = ["LoadPlan", "assign_seats", "interleave", "open_pool", "persona_counts", "staffed_seats"]

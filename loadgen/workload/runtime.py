@@ -18,6 +18,7 @@ from loadgen.measure.collector import SampleCollector
 from loadgen.workload.plan import LoadPlan
 from loadgen.workload.session import Session
 from loadgen.workload.spec import Workload
+from loadgen.workload.staffing import operator_seed
 
 log = logging.getLogger("jxcbench.load")
 
@@ -44,13 +45,18 @@ class Runtime:
         """Requests the window holds that have not finished: in flight, and (open model) queued."""
         return self.inflight + self.queued()
 
-    def open_session(self, client, persona: str, username: str | None, rng: random.Random) -> Session | None:
-        """A session logged in as ``username`` and prepared; None (counted) if login failed."""
+    def open_session(self, client, persona: str, username: str | None, rng: random.Random,
+                     auth: list | None = None) -> Session | None:
+        """A session logged in as ``username`` and prepared; None (counted) if login failed.
+        ``auth``: ``[token, operator]`` of a login made before the load (then no login request)."""
         s = Session(client, persona, username=username, rng=rng,
                     refusal_statuses=self.workload.refusal_statuses)
         s.state["ctx"] = self.plan.context
         try:
-            if self.workload.login is not None and username is not None:
+            if auth:
+                s.set_token(auth[0])
+                s.operator = auth[1] or {}
+            elif self.workload.login is not None and username is not None:
                 self.workload.login(s, username, self.plan.password or "")
             if self.workload.prepare is not None:
                 self.workload.prepare(s)
@@ -123,8 +129,22 @@ class Runtime:
         return names, [w[n] for n in names]
 
 
+def seat_rng(plan: LoadPlan, seat: list) -> random.Random:
+    """An operator's own random choices (which operation, which customer, what it types, how long it
+    thinks): from the plan's seed, the level and the operator's index among its persona's accounts —
+    the same in every process and run (never ``hash()`` of strings, which Python salts per process)."""
+    persona, index = seat[0], (seat[2] if len(seat) > 2 else 0)
+    return random.Random(operator_seed(plan.seed, plan.customers, persona, index))
+
+
+def next_operation(rng: random.Random, chooser: tuple[list[str], list[float]]) -> str:
+    """The operator's next operation, by its persona's weights."""
+    names, weights = chooser
+    return rng.choices(names, weights)[0]
+
+
 class LoginFailed(Exception):
     """An operator could not log in or prepare (wrong password, missing account, server down)."""
 
 
-__all__ = ["LoginFailed", "Runtime"]
+__all__ = ["LoginFailed", "Runtime", "next_operation", "seat_rng"]

@@ -41,8 +41,9 @@ class Session:
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def call(self, op: str, method: str, path: str, *, json: Any = None, params: dict | None = None,
-             ok: tuple[int, ...] = (200, 201), refusable: bool = False) -> tuple[int, Any]:
-        """Make one request named ``op``; return (status, parsed JSON body or None)."""
+             ok: tuple[int, ...] = (200, 201), refusable: bool = False, parse: bool = True) -> tuple[int, Any]:
+        """Make one request named ``op``; return (status, parsed JSON body or None). The whole body is
+        read either way (its transfer is part of the latency); ``parse=False`` skips decoding it."""
         if params:
             from urllib.parse import urlencode
 
@@ -57,12 +58,12 @@ class Session:
         start = time.time()
         self.current = {"op": op, "start": start, "intended": ctx.get("intended", start), "flag": ctx["call"]}
         try:
-            return self._call(op, method, path, ctx, json, ok, refusable)
+            return self._call(op, method, path, ctx, json, ok, refusable, parse)
         finally:
             self.current = None
 
     def _call(self, op: str, method: str, path: str, ctx: dict, json: Any, ok: tuple[int, ...],
-              refusable: bool) -> tuple[int, Any]:
+              refusable: bool, parse: bool) -> tuple[int, Any]:
         with self.client.request(method, path, name=op, json=json, headers=self.headers,
                                  catch_response=True, context=ctx) as r:
             status = int(getattr(r, "status_code", 0) or 0)
@@ -73,7 +74,7 @@ class Session:
                 ctx["outcome"] = "success"
                 r.success()
                 try:
-                    body = r.json()
+                    body = r.json() if parse else None
                 except Exception:  # noqa: BLE001 - an unparsable body on success is still a success
                     body = None
             elif refusable and status in self.refusal_statuses:

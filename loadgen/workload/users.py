@@ -29,7 +29,8 @@ from locust import User, task
 from locust.contrib.fasthttp import FastHttpSession, FastHttpUser
 from locust.exception import StopUser
 
-from loadgen.workload.runtime import Runtime
+from loadgen.workload.runtime import Runtime, next_operation, seat_rng
+from loadgen.workload.staffing import operator_seed
 
 
 def _runtime(env) -> Runtime:
@@ -47,7 +48,7 @@ class OperatorUser(FastHttpUser):
     connection_timeout = 60.0
 
     def wait_time(self) -> float:
-        lo, hi = self.rt.plan.think_time_s
+        lo, hi = self.think
         self._think_planned = self.rng.uniform(lo, hi) if hi > 0 else 0.0
         return self._think_planned * self.rt.plan.think_scale  # think_scale: a test hook, 1.0 in use
 
@@ -57,12 +58,13 @@ class OperatorUser(FastHttpUser):
         if seat is None:
             self.rt.stats["no_seat"] += 1
             raise StopUser("no free operator seat")
-        persona, username = seat
-        self.rng = random.Random(hash((self.rt.plan.seed, username, persona)))
-        self.session = self.rt.open_session(self.client, persona, username, self.rng)
+        persona, username = seat[0], seat[1]
+        self.rng = seat_rng(self.rt.plan, seat)
+        self.think = self.rt.plan.think(persona)
+        self.session = self.rt.open_session(self.client, persona, username, self.rng, auth=seat[3:5] or None)
         if self.session is None:
             raise StopUser(f"operator {username} could not log in")
-        self.names, self.weights = self.rt.chooser(persona)
+        self.chooser = self.rt.chooser(persona)
         self._last_end: float | None = None
         self._think_planned = 0.0
 
@@ -76,8 +78,7 @@ class OperatorUser(FastHttpUser):
             # The window is over: start nothing new; what is in flight finishes and is recorded
             # (stopping users mid-request would drop exactly the slow ones).
             raise StopUser("measured window over")
-        op = self.rng.choices(self.names, self.weights)[0]
-        self.rt.run_operation(self.session, op)
+        self.rt.run_operation(self.session, next_operation(self.rng, self.chooser))
         self._last_end = time.time()
 
 
@@ -242,7 +243,7 @@ class SessionPool:
 
 def run_open(rt: Runtime, env) -> None:
     plan = rt.plan
-    rng = random.Random(plan.seed)
+    rng = random.Random(operator_seed(plan.seed, plan.customers, "open-schedule", plan.worker_index))
 
     def stopped() -> bool:
         """The step was stopped early and its (shortened) window is over."""
@@ -255,11 +256,11 @@ def run_open(rt: Runtime, env) -> None:
             rt.stats["unserved_at_stop"] = rt.stats.get("unserved_at_stop", 0) + 1
 
     def make(seat):
-        persona, username = seat
+        persona, username = seat[0], seat[1]
         client = FastHttpSession(plan.base_url, request_event=env.events.request, user=None,
                                  network_timeout=plan.request_timeout_s,
                                  connection_timeout=plan.request_timeout_s)
-        return rt.open_session(client, persona, username, random.Random(rng.random()))
+        return rt.open_session(client, persona, username, seat_rng(plan, seat), auth=seat[3:5] or None)
 
     pool = SessionPool(plan, make)
     sessions = pool.start()

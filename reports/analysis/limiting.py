@@ -33,6 +33,21 @@ def _threshold(slo: Mapping, operation: str, key: str) -> float | None:
     return value if value is not None else slo.get(key)
 
 
+def headroom(step: Mapping, profile: Mapping, machine_cores: int | None = None) -> dict | None:
+    """At a passing step (e.g. the largest a sweep searched): the busiest resource and its share."""
+    if not step:
+        return None
+    usage = resource_usage(step, profile, machine_cores)
+    # the resources themselves, not the parts of the CPU (app_cpu, db_cpu) nor throttling (a share of
+    # periods): what "the busiest resource was at X % of the allowance" can honestly name
+    whole = {k: v for k, v in usage.items() if k in ("cpu", "app_workers", "memory")}
+    if not whole:
+        return None
+    busiest = max(whole, key=whole.get)
+    return {"resource": busiest, "share": round(whole[busiest], 4), "at_customers": step.get("customers"),
+            "usage": usage}
+
+
 def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None = None) -> dict | None:
     """What broke first at a failing step: the operation furthest over its SLO and the busiest resource.
 
@@ -194,4 +209,4 @@ def resource_verdict(step: Mapping, profile: Mapping, machine_cores: int | None 
                    f"saturated means >= {SATURATED:.0%}); the samples point to {hint}"}
 
 
-__all__ = ["SATURATED", "cpu_allowance", "limiting_factor", "resource_usage", "resource_verdict"]
+__all__ = ["SATURATED", "cpu_allowance", "headroom", "limiting_factor", "resource_usage", "resource_verdict"]

@@ -92,11 +92,29 @@ def operation_figures(path: Path) -> dict[str, dict] | None:
     return dict(sorted(figures.items()))
 
 
-def _think_mean(profile: Mapping) -> float | None:
+def think_ranges(profile: Mapping) -> dict[str, tuple[float, float]]:
+    """The profile's think times per persona, ``[min, max]`` s (older profiles: one range for all)."""
     think = ((profile or {}).get("workload") or {}).get("think_time_s")
     if not think:
+        return {}
+    if isinstance(think, Mapping):
+        return {p: (float(v[0]), float(v[-1])) for p, v in think.items()}
+    return {"*": (float(think[0]), float(think[-1]))}
+
+
+def _think_mean(profile: Mapping, step: Mapping | None = None) -> float | None:
+    """Mean think time of the step's operators: per persona, weighted by who was online."""
+    ranges = think_ranges(profile)
+    if not ranges:
         return None
-    return (float(think[0]) + float(think[-1])) / 2
+    means = {p: (lo + hi) / 2 for p, (lo, hi) in ranges.items()}
+    if "*" in means:
+        return means["*"]
+    online = ((step or {}).get("staffing") or {}).get("online") or {}
+    weights = {p: n for p, n in online.items() if n and p in means}
+    if not weights:
+        return sum(means.values()) / len(means)
+    return sum(means[p] * n for p, n in weights.items()) / sum(weights.values())
 
 
 def littles_law(step: Mapping, profile: Mapping, mean_latency_ms: float | None) -> dict | None:
@@ -105,7 +123,7 @@ def littles_law(step: Mapping, profile: Mapping, mean_latency_ms: float | None) 
     given = step.get("littles_law")
     if isinstance(given, Mapping) and given.get("ratio") is not None:
         return dict(given)
-    operators, rps, z = step.get("operators"), step.get("rps"), _think_mean(profile)
+    operators, rps, z = step.get("operators"), step.get("rps"), _think_mean(profile, step)
     if not operators or rps is None or z is None or mean_latency_ms is None:
         return None
     expected = operators / (z + mean_latency_ms / 1000.0)
@@ -185,5 +203,5 @@ def step_figures(step: Mapping, profile: Mapping, root: Path | None, *, read_sam
     }
 
 
-__all__ = ["CONFIDENCE", "db_cpu_sampled", "littles_law", "operation_figures", "quantile_bounds", "resource_figures",
+__all__ = ["CONFIDENCE", "db_cpu_sampled", "littles_law", "think_ranges", "operation_figures", "quantile_bounds", "resource_figures",
            "step_figures"]

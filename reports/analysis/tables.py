@@ -16,7 +16,7 @@ import pandas as pd
 
 from profiles.schema import PRICE_PERIODS
 from reports.analysis.projection import analyse_profile, projected_capacity
-from reports.analysis.samples import step_figures
+from reports.analysis.samples import step_figures, think_ranges
 
 
 def cost_per_1000(entry: Mapping, customers: float | None = None) -> dict | None:
@@ -176,7 +176,8 @@ def profiles_table(a: Analysis) -> pd.DataFrame:
             "profile": p.entry.get("name"), **_hw(prof),
             "price": price.get("amount"), "currency": price.get("currency"), "price per": price.get("per"),
             "operators": wl.get("operators"), "rate (1/s)": wl.get("rate"),
-            "think time min (s)": (wl.get("think_time_s") or [None, None])[0], "think time max (s)": (wl.get("think_time_s") or [None, None])[-1],
+            "think time min (s)": min((lo for lo, _ in think_ranges(prof).values()), default=None),
+            "think time max (s)": max((hi for _, hi in think_ranges(prof).values()), default=None),
             "SLO p95 (ms)": slo.get("p95_ms"), "SLO p99 (ms)": slo.get("p99_ms"), "SLO error rate": slo.get("error_rate"),
             "sweep start customers": sweep.get("start_customers"), "sweep max customers": sweep.get("max_customers"),
             "sweep precision": sweep.get("precision"), "step duration (s)": sweep.get("step_duration_s"),

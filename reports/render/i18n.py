@@ -7,7 +7,7 @@ from __future__ import annotations
 
 LANGS = ("en", "zh")
 
-TEXT: dict[str, dict[str, str]] = {
+TEXT: dict[str, dict[str, str | list[str]]] = {
     "report_title": {"en": "jxcbench capacity report", "zh": "jxcbench 容量报告"},
     "guide_title": {"en": "Sizing guide", "zh": "选型指南"},
     "partial": {"en": "Partial results: the sweep was interrupted or is still running.",
@@ -70,14 +70,24 @@ TEXT: dict[str, dict[str, str]] = {
     "md_cost": {"en": "Cost: {c} {month:,.0f} per month for the hardware, {c} {per1000:,.2f} per month per 1,000 customers held.",
                 "zh": "成本：硬件每月 {c} {month:,.0f}，每千客户每月 {c} {per1000:,.2f}。"},
     # verdict sentences
-    "v_held_failed": {"en": "On {name}, the system held {held:,} customers with {load} within the SLO ({slo}); {why}.",
-                      "zh": "在 {name} 上，系统在 {load} 下容纳了 {held:,} 个客户并满足 SLO（{slo}）；{why}。"},
-    "v_held_stopped": {"en": "On {name}, the system held {held:,} customers with {load} within the SLO ({slo}); nothing above that was decided.",
-                       "zh": "在 {name} 上，系统在 {load} 下容纳了 {held:,} 个客户并满足 SLO（{slo}）；更高的规模未能判定。"},
-    "v_held_max": {"en": "On {name}, the system held {held:,} customers with {load} within the SLO ({slo}), the most this sweep searched; the capacity may be higher.",
-                   "zh": "在 {name} 上，系统在 {load} 下容纳了 {held:,} 个客户并满足 SLO（{slo}），这是本次扫描的上限；实际容量可能更高。"},
-    "v_held_projected": {"en": "On {name}, the system held {held:,} customers with {load} within the SLO ({slo}), the most this sweep searched; projected capacity about {proj:,} customers ({model}; interval {low}–{high}; first limit: {limit}).",
-                         "zh": "在 {name} 上，系统在 {load} 下容纳了 {held:,} 个客户并满足 SLO（{slo}），这是本次扫描的上限；预测容量约 {proj:,} 个客户（{model}；区间 {low}–{high}；首个限制：{limit}）。"},
+    "v_held_failed": {"en": "On {name}, the system held {held_with} within the SLO ({slo}); {why}.",
+                      "zh": "在 {name} 上，系统容纳了 {held_with}并满足 SLO（{slo}）；{why}。"},
+    "v_held_stopped": {"en": "On {name}, the system held {held_with} within the SLO ({slo}); nothing above that was decided.",
+                       "zh": "在 {name} 上，系统容纳了 {held_with}并满足 SLO（{slo}）；更高的规模未能判定。"},
+    "v_held_max": {"en": "On {name}, the system held {held_with} within the SLO ({slo}) and did not fail up to the most this sweep searched (sweep.max_customers){room}; the capacity may be higher: raise sweep.max_customers.",
+                   "zh": "在 {name} 上，系统容纳了 {held_with}并满足 SLO（{slo}），直到本次扫描的上限（sweep.max_customers）都未失败{room}；实际容量可能更高：请提高 sweep.max_customers。"},
+    "v_held_projected": {"en": "On {name}, the system held {held_with} within the SLO ({slo}) and did not fail up to the most this sweep searched{room}; projected capacity about {proj:,} customers ({model}; interval {low}–{high}; first limit: {limit}).",
+                         "zh": "在 {name} 上，系统容纳了 {held_with}并满足 SLO（{slo}），直到本次扫描的上限都未失败{room}；预测容量约 {proj:,} 个客户（{model}；区间 {low}–{high}；首个限制：{limit}）。"},
+    "v_room": {"en": "; there the busiest resource, {resource}, was at {share:.0%} of the profile's allowance",
+               "zh": "；此时最忙的资源 {resource} 占配置额度的 {share:.0%}"},
+    "held_with_staff": {"en": "{held:,} customers ({staff})", "zh": "{held:,} 个客户（{staff}）"},
+    "held_with_load": {"en": "{held:,} customers with {load}", "zh": "{load}下的 {held:,} 个客户"},
+    "staff_online": {"en": "{words}; {online:,} working at once", "zh": "{words}；{online:,} 人同时在线"},
+    "load_staff": {"en": "the book's own staff", "zh": "账本自身的员工"},
+    "role_sales": {"en": ["salesperson", "salespeople"], "zh": ["名销售", "名销售"]},
+    "role_manager": {"en": ["manager", "managers"], "zh": ["名经理", "名经理"]},
+    "role_clerk": {"en": ["clerk", "clerks"], "zh": ["名仓管", "名仓管"]},
+    "role_back_office": {"en": ["back-office staff", "back-office staff"], "zh": ["名后台人员", "名后台人员"]},
     "v_failed_smallest": {"en": "On {name}, the system did not meet the SLO ({slo}) with {load} even at the smallest level searched; {why}.",
                           "zh": "在 {name} 上，即使在搜索的最小规模，系统在 {load} 下也未满足 SLO（{slo}）；{why}。"},
     "v_nothing": {"en": "On {name}, no step gave a pass or a fail yet, so there is no capacity figure.",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
-from reports.render.i18n import t
+from reports.render.i18n import TEXT, t
 
 
 def slo_text(slo: Mapping | None, lang: str = "en") -> str:
@@ -27,7 +27,25 @@ def slo_text(slo: Mapping | None, lang: str = "en") -> str:
     return ", ".join(parts)
 
 
+def staff_text(staffing: Mapping | None, lang: str = "en") -> str | None:
+    """``106 salespeople, 11 managers, 22 clerks, 11 back-office staff; 75 working at once``."""
+    staff = (staffing or {}).get("staff")
+    if not staff:
+        return None
+    parts = []
+    for role, n in staff.items():
+        if not n:
+            continue
+        key = f"role_{role}"
+        words = TEXT[key].get(lang) or TEXT[key]["en"] if key in TEXT else [role, role]
+        parts.append(f"{n:,} {words[n != 1]}" if lang != "zh" else f"{n:,} {words[0]}")
+    online = sum(((staffing or {}).get("online") or {}).values())
+    return t("staff_online", lang, words=("、" if lang == "zh" else ", ").join(parts), online=online)
+
+
 def _load(entry: Mapping, lang: str = "en") -> str:
+    if entry.get("staffed"):
+        return t("load_staff", lang)
     if entry.get("operators") is not None:
         return t("load_operators", lang, n=entry["operators"])
     if entry.get("rate") is not None:
@@ -54,17 +72,26 @@ def verdict(entry: Mapping, lang: str = "en") -> str:
         if lf.get("saturated") is False:
             why += t("v_unsaturated", lang, points_to=t("points_" + str(lf.get("points_to") or "waits"), lang))
     projection = entry.get("projection") or {}
+    staff = staff_text(entry.get("staffing"), lang) if entry.get("staffed") else None
+    held_with = (t("held_with_staff", lang, held=held, staff=staff) if staff and held is not None
+                 else t("held_with_load", lang, held=held or 0, load=load))
+    business = (entry.get("profile") or {}).get("business")
+    if business:
+        name = f"{name}（{business}）" if lang == "zh" else f"{name} ({business})"
+    room_of = entry.get("headroom") or {}
+    room = (t("v_room", lang, resource=room_of["resource"], share=room_of["share"])
+            if room_of.get("resource") and room_of.get("share") is not None else "")
     if held is not None and failed is not None:
-        sentence = t("v_held_failed", lang, name=name, held=held, load=load, slo=slo, why=why)
+        sentence = t("v_held_failed", lang, name=name, held_with=held_with, slo=slo, why=why)
     elif held is not None and search.get("stopped"):
-        sentence = t("v_held_stopped", lang, name=name, held=held, load=load, slo=slo)
+        sentence = t("v_held_stopped", lang, name=name, held_with=held_with, slo=slo)
     elif held is not None and entry.get("projected_max_customers") is not None:
-        sentence = t("v_held_projected", lang, name=name, held=held, load=load, slo=slo,
+        sentence = t("v_held_projected", lang, name=name, held_with=held_with, slo=slo, room=room,
                      proj=int(entry["projected_max_customers"]), model=projection.get("model") or "?",
                      low=_n(projection.get("low"), lang), high=_n(projection.get("high"), lang),
                      limit=projection.get("limit") or "?")
     elif held is not None:
-        sentence = t("v_held_max", lang, name=name, held=held, load=load, slo=slo)
+        sentence = t("v_held_max", lang, name=name, held_with=held_with, slo=slo, room=room)
     elif failed is not None:
         sentence = t("v_failed_smallest", lang, name=name, load=load, slo=slo, why=why)
     else:
@@ -82,4 +109,4 @@ def verdict(entry: Mapping, lang: str = "en") -> str:
     return sentence
 
 
-__all__ = ["slo_text", "verdict"]
+__all__ = ["slo_text", "staff_text", "verdict"]

@@ -29,7 +29,7 @@ def _check_one_merged_step(res, srv, seats, tmp_path, workers):
     assert len(res["load"]["workers"]) == workers and res["load"]["workers_missing_final_report"] == 0
     # every seat logged in exactly once, across workers: no operator used twice
     logins = collections.Counter(p.split("u=")[1] for p in srv.paths if p.startswith("/login"))
-    assert logins == collections.Counter(u for _, u in seats)
+    assert logins == collections.Counter(seat[1] for seat in seats)
     cpu = [w["cpu"] for w in res["load"]["workers"]]
     assert all(len(c) >= 2 for c in cpu)  # each worker reported its own CPU use for the validity rule
 

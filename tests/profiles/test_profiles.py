@@ -26,7 +26,8 @@ def test_minimal_profile_is_three_lines_and_gets_defaults(tmp_path):
     assert prof.name == "pg-small"
     assert prof.database.managed is True and prof.database.url is None
     assert prof.hardware.memory == 1024**3
-    assert prof.architecture.workers == 2 and prof.workload.operators == 20
+    assert prof.architecture.workers == 2 and prof.workload.operators is None and prof.workload.staffed
+    assert prof.workload.staffing.customers_per_salesperson == 1000 and prof.workload.staffing.online_share == 0.5
     assert prof.slo.p95_ms == 500 and prof.sweep.growth == 4.0
 
 

@@ -188,7 +188,10 @@ def test_operators_sized_by_quota(db_url):
     managers = {o.team for o in ops if o.role == "manager"}
     assert teams == managers
     assert all(sum(1 for s in sales if s.team == t) <= 10 for t in teams)
-    assert sum(o.role == "admin" for o in ops) == 1 and sum(o.role == "clerk" for o in ops) >= 2
+    assert sum(o.role == "clerk" for o in ops) == max(2, -(-len(sales) // 5))
+    # one admin, and a back office (role admin too) of one per 10 salespeople
+    assert [o.username for o in ops if o.role == "admin" and not o.username.startswith("office")] == ["admin"]
+    assert sum(o.username.startswith("office") for o in ops if o.role == "admin") == max(1, -(-len(sales) // 10))
     assert len({o.password_hash for o in ops}) == 1
     assert verify_password(ops[0].password_hash, LOADTEST_PASSWORD)
     _audit_ok(db_url)

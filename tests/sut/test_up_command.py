@@ -47,7 +47,8 @@ def test_sigterm_to_up_leaves_nothing_behind(cgroups_writable, tmp_path):
     try:
         desc = _read_json_line(proc, timeout=90)
         assert httpx.get(f"{desc['base_url']}/healthz", timeout=10).status_code == 200
-        assert desc["password"] == "jxcbench-load" and desc["operators"]["admin"] == ["admin"]
+        # role admin: the admin and the back office (one per 10 salespeople, at least one)
+        assert desc["password"] == "jxcbench-load" and desc["operators"]["admin"] == ["admin", "office0001"]
         assert desc["limits"]["memory"] == 768 * 1024**2
         cgroup_dirs = [Path(p) for p in desc["cgroup"].split(",")]
         assert all(d.is_dir() for d in cgroup_dirs)
