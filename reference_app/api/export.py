@@ -9,6 +9,9 @@ XLSX cannot hold the control characters below U+0020 other than tab and newlines
 character set): a name or address containing one (the API accepts any text) is written with those
 characters removed, not refused half-way through a download.
 
+Times are UTC: CSV writes the offset (``+00:00``, as the JSON answers do); an XLSX cell holds no
+time zone, so there ``created_at`` is the UTC wall time.
+
 Money is a decimal string in CSV ("123.45", as in the JSON API) and a number in XLSX (so that the
 spreadsheet can sum it).
 """
@@ -16,6 +19,7 @@ spreadsheet can sum it).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -50,6 +54,11 @@ def _record(row: tuple, money) -> list:  # noqa: ANN001 - cents -> str or Decima
     return out
 
 
+def _utc_text(value: dt.datetime) -> str:
+    """The tables keep naive UTC; the file says so, as the JSON answers do (``...+00:00``)."""
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+
+
 def csv_chunks(pages: Iterable[list[tuple]]) -> Iterator[bytes]:
     yield ("\ufeff" + ",".join(COLUMNS) + "\r\n").encode("utf-8")
     for rows in pages:
@@ -57,7 +66,7 @@ def csv_chunks(pages: Iterable[list[tuple]]) -> Iterator[bytes]:
         writer = csv.writer(buf)
         for row in rows:
             rec = _record(row, format_money)
-            rec[_CREATED] = rec[_CREATED].isoformat()
+            rec[_CREATED] = _utc_text(rec[_CREATED])
             writer.writerow(rec)
         yield buf.getvalue().encode("utf-8")
 

@@ -109,8 +109,10 @@ def test_xlsx_export_reads_back_with_openpyxl(world, book, who):
     for row, c in zip(rows, want, strict=True):
         assert (row[1], row[2], row[3], row[5]) == (c["name"], c["phone"], "华东", c["owner_id"])
         assert Decimal(str(row[6])) == Decimal("1234.56") and Decimal(str(row[7])) == 0
-        # A spreadsheet date is a float of days: exact to the millisecond, not the microsecond.
-        assert abs(row[8] - dt.datetime.fromisoformat(c["created_at"])) < dt.timedelta(milliseconds=1)
+        # A spreadsheet date is a float of days: exact to the millisecond, not the microsecond; and it
+        # holds no zone: the UTC wall time of the API's created_at (which says +00:00).
+        utc = dt.datetime.fromisoformat(c["created_at"]).astimezone(dt.UTC).replace(tzinfo=None)
+        assert abs(row[8] - utc) < dt.timedelta(milliseconds=1)
 
 
 def test_export_is_refused_to_clerks_and_unknown_formats(world, book):

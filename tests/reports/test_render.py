@@ -97,7 +97,7 @@ def test_chinese_report(synthetic, tmp_path):
     written = write_all(tmp_path, doc, lang="zh")
     assert written.notes == []  # no fallback to English
     page = written.html.read_text()
-    assert "在 grows 上，系统在 50 个操作员 下容纳了 32,000 个客户" in page and "lang='zh-CN'" in page
+    assert "在 grows 上，系统容纳了 50 个操作员下的 32,000 个客户" in page and "lang='zh-CN'" in page
     import openpyxl
 
     assert openpyxl.load_workbook(written.xlsx).sheetnames[:5] == ["摘要", "步骤", "操作", "资源", "配置"]

@@ -25,9 +25,10 @@ def test_unbounded_sweep_says_so_with_the_headroom():
     step = {"customers": 256_000, "passed": True, "valid": True,
             "resources": {"app_cpu_pct": 35.0, "db_cpu_pct": 12.0, "app_rss_mb": 100, "db_rss_mb": 0}}
     room = headroom(step, {"hardware": {"cpus": 1}})
-    assert room["resource"] == "app_cpu" and room["share"] == 0.35
+    # app + database together against the 1-CPU allowance (issue 12: one quota, not two halves)
+    assert room["resource"] == "cpu" and room["share"] == 0.47
     v = verdict(_entry(max_customers=256_000, first_failing_customers=None, headroom=room,
                        profile={"slo": {"p95_ms": 500}, "business": "a busy order desk"}))
     assert v.startswith("On p (a busy order desk), the system held 256,000 customers (")
     assert "did not fail up to the most this sweep searched (sweep.max_customers)" in v
-    assert "app_cpu, was at 35% of the profile's allowance" in v
+    assert "cpu, was at 47% of the profile's allowance" in v
