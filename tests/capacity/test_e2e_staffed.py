@@ -34,12 +34,13 @@ sweep: {start_customers: 2000, growth: 1.9, max_customers: 16000, precision: 0.9
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(540)  # a real sweep of 5-7 steps with extended windows: ~4 min on 2 cores
 def test_staffed_sweep_finds_a_failing_level_above_a_passing_one(tmp_path):
     profile = tmp_path / "e2e-staffed.yaml"
     profile.write_text(PROFILE)
     out = tmp_path / "out"
     t0 = time.monotonic()
-    done = jxcbench("sweep", str(profile), "--out", str(out), "--invalid-retries", "1", timeout=240)
+    done = jxcbench("sweep", str(profile), "--out", str(out), "--invalid-retries", "1", timeout=480)
     took = time.monotonic() - t0
     assert done.returncode == 0, done.stderr[-3000:]
     entry = json.loads((out / "capacity.json").read_text())["profiles"][0]

@@ -131,7 +131,9 @@ def _profile(tmp_path: Path, name: str, text_: str) -> Path:
     return p
 
 
-SQLITE_2W = "architecture: {workers: 2}\n"
+# Brisk synthetic operators: a 2 s window must see every one of them work (Little's law counts the
+# operators active in the window), whatever the persona defaults (3-25 s between actions).
+SQLITE_2W = "architecture: {workers: 2}\nworkload: {think_time_s: [0.1, 0.3]}\n"
 
 
 @pytest.fixture(autouse=True)
