@@ -41,8 +41,15 @@ from loadgen.capacity.book import ensure_operators, read_book
 from loadgen.capacity.machine import machine_info, tool_version
 from loadgen.errors import JxcError
 from loadgen.measure.db_size import db_size_fn
-from loadgen.measure.slo import (INCONCLUSIVE, PASS, inconclusive_reasons, judge_operations, slo_failures,
-                                 slo_thresholds, step_verdict)
+from loadgen.measure.slo import (
+    INCONCLUSIVE,
+    PASS,
+    inconclusive_reasons,
+    judge_operations,
+    slo_failures,
+    slo_thresholds,
+    step_verdict,
+)
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.workload.plan import LoadPlan, assign_seats, persona_counts
 

@@ -16,14 +16,17 @@ thresholds and can never disagree.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import math
-
 import numpy as np
 
-from loadgen.measure.bounds import interval, interval_whatever, min_samples_for_upper, quantile_ranks
+from loadgen.measure.bounds import (
+    interval_whatever,
+    min_samples_for_upper,
+    quantile_ranks,
+)
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 

@@ -83,10 +83,10 @@ def _unjudged(entry: Mapping) -> list[str]:
     if not steps:
         return []
     out = ["", "### Operations too rare to judge", "",
-           "Too few requests for a 95 % upper bound of their p95 (72 needed) or p99 (368 needed), even after "
-           "the window's extension: they were not judged on their maximum, and a pass does not cover them "
-           "(a lower bound above the threshold still fails a step). Lengthen `sweep.step_duration_s` or "
-           "raise their weight to judge them.", ""]
+           ("Too few requests for a 95 % upper bound of their p95 (72 needed) or p99 (368 needed), even after "
+            "the window's extension: they were not judged on their maximum, and a pass does not cover them "
+            "(a lower bound above the threshold still fails a step). Lengthen `sweep.step_duration_s` or "
+            "raise their weight to judge them."), ""]
     at = entry.get("unjudged_operations") or {}
     if at:
         out.append(f"At the capacity ({_n(entry.get('max_customers'))} customers): " + "; ".join(
