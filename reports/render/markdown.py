@@ -48,6 +48,8 @@ def _window(s: Mapping) -> str:
     (``measured_s``) out of the planned, e.g. "8.0 s of 30 s window"."""
     planned = s.get("duration_s")
     if not s.get("early_stopped"):
+        if s.get("extension_s") and s.get("measured_s") is not None and planned is not None:
+            return f"{s['measured_s']:.1f} s window ({planned:g} s + {s['extension_s']:.1f} s extension)"
         return f"{planned:g} s window" if planned is not None else "–"
     real = s.get("measured_s")
     if real is None:
@@ -112,7 +114,7 @@ def _steps_table(entry: Mapping) -> list[str]:
         result = "invalid" if not s.get("valid") else ("pass" if s.get("passed") else
                                                        "inconclusive" if s.get("verdict") == "inconclusive" else "FAIL")
         if s.get("extension_s"):
-            result += f" (window extended {s['extension_s']:g} s)"
+            result += f" (window extended {s['extension_s']:.1f} s)"
         if s.get("early_stopped"):
             result += " (stopped early)"
         measured = _window(s)
