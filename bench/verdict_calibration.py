@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +41,19 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from loadgen.measure.bounds import quantile_ranks  # noqa: E402
-from loadgen.measure.slo import EXTENSION_CONFIDENCE, FAIL, INCONCLUSIVE, PASS, percentile_verdict  # noqa: E402
+from loadgen.measure.bounds import quantile_ranks
+from loadgen.measure.slo import (
+    EXTENSION_CONFIDENCE,
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    percentile_verdict,
+)
 
 Z95 = 1.6448536269514722
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ranks(n: int, confidence: float) -> tuple[int | None, int | None]:
     return quantile_ranks(n, 0.95, confidence)
 

@@ -48,8 +48,15 @@ from loadgen.capacity.book import accounts_by_persona, check_staff, ensure_opera
 from loadgen.capacity.machine import machine_info, tool_version
 from loadgen.errors import JxcError
 from loadgen.measure.db_size import db_size_fn
-from loadgen.measure.slo import (INCONCLUSIVE, PASS, inconclusive_reasons, judge_operations, slo_failures,
-                                 slo_thresholds, step_verdict)
+from loadgen.measure.slo import (
+    INCONCLUSIVE,
+    PASS,
+    inconclusive_reasons,
+    judge_operations,
+    slo_failures,
+    slo_thresholds,
+    step_verdict,
+)
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.workload.plan import LoadPlan, open_pool, persona_counts, staffed_seats
 from loadgen.workload.staffing import ACCOUNT_ROLE, Staffing, choose_online, online_of, staff_of_book

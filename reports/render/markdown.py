@@ -49,6 +49,8 @@ def _window(s: Mapping) -> str:
     (``measured_s``) out of the planned, e.g. "8.0 s of 30 s window"."""
     planned = s.get("duration_s")
     if not s.get("early_stopped"):
+        if s.get("extension_s") and s.get("measured_s") is not None and planned is not None:
+            return f"{s['measured_s']:.1f} s window ({planned:g} s + {s['extension_s']:.1f} s extension)"
         return f"{planned:g} s window" if planned is not None else "–"
     real = s.get("measured_s")
     if real is None:
@@ -84,10 +86,10 @@ def _unjudged(entry: Mapping) -> list[str]:
     if not steps:
         return []
     out = ["", "### Operations too rare to judge", "",
-           "Too few requests for a 95 % upper bound of their p95 (72 needed) or p99 (368 needed), even after "
-           "the window's extension: they were not judged on their maximum, and a pass does not cover them "
-           "(a lower bound above the threshold still fails a step). Lengthen `sweep.step_duration_s` or "
-           "raise their weight to judge them.", ""]
+           ("Too few requests for a 95 % upper bound of their p95 (72 needed) or p99 (368 needed), even after "
+            "the window's extension: they were not judged on their maximum, and a pass does not cover them "
+            "(a lower bound above the threshold still fails a step). Lengthen `sweep.step_duration_s` or "
+            "raise their weight to judge them."), ""]
     at = entry.get("unjudged_operations") or {}
     if at:
         out.append(f"At the capacity ({_n(entry.get('max_customers'))} customers): " + "; ".join(
@@ -113,7 +115,7 @@ def _steps_table(entry: Mapping) -> list[str]:
         result = "invalid" if not s.get("valid") else ("pass" if s.get("passed") else
                                                        "inconclusive" if s.get("verdict") == "inconclusive" else "FAIL")
         if s.get("extension_s"):
-            result += f" (window extended {s['extension_s']:g} s)"
+            result += f" (window extended {s['extension_s']:.1f} s)"
         if s.get("early_stopped"):
             result += " (stopped early)"
         measured = _window(s)

@@ -208,7 +208,7 @@ def test_fallback_boundary_is_confirmed_with_as_many_repeats_as_the_one_it_repla
     for repeats in (2, 3):
         first: dict[int, bool] = {}
 
-        def flaky(p):
+        def flaky(p, first=first):
             if p.level > 20_000:
                 return StepOutcome(FAIL)
             if p.level >= 19_000 and first.get(p.level):

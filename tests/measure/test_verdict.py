@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from loadgen.measure.percentiles import summarise_frame
-from loadgen.measure.slo import INCONCLUSIVE, PASS, judge_operations, slo_failures, step_verdict
+from loadgen.measure.slo import (
+    INCONCLUSIVE,
+    PASS,
+    judge_operations,
+    slo_failures,
+    step_verdict,
+)
 from loadgen.workload.load_run import EarlyStop, measure_load
 from loadgen.workload.plan import LoadPlan
 from tests.measure.toyserver import ToyServer
@@ -58,8 +64,8 @@ def test_an_interval_that_straddles_the_threshold_makes_the_step_inconclusive_ne
 
 # -- the window's extension (real load on the toy server) ----------------------------------------------
 def _plan(url: str, **kw) -> LoadPlan:
-    base = dict(base_url=url, workload="tests.measure.workloads:PING", mode="closed",
-                seats=[["pinger", None]] * 4, think_time_s=(0.0, 0.005), warmup_s=1.0, duration_s=3.0)
+    base = {"base_url": url, "workload": "tests.measure.workloads:PING", "mode": "closed",
+            "seats": [["pinger", None]] * 4, "think_time_s": (0.0, 0.005), "warmup_s": 1.0, "duration_s": 3.0}
     base.update(kw)
     return LoadPlan(**base)
 
