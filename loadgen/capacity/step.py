@@ -50,6 +50,7 @@ from loadgen.errors import JxcError
 from loadgen.measure.db_size import db_size_fn
 from loadgen.measure.slo import (
     INCONCLUSIVE,
+    field_of as _get,
     PASS,
     inconclusive_reasons,
     judge_operations,
@@ -66,21 +67,9 @@ ROLES_OF_PERSONAS = ACCOUNT_ROLE
 
 
 # -- judging ------------------------------------------------------------------------------------------
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    if obj is None:
-        return default
-    if isinstance(obj, dict):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
-
 
 POOL_HEADROOM = 2.0
 POOL_MAX_RESPONSE_S = 1.0
-
-
-def mix_of(wl: Any) -> dict[str, float]:
-    mix = dict(_get(wl, "mix") or {"sales": 0.7, "clerk": 0.2, "manager": 0.1})
-    return {p: w for p, w in mix.items() if p in ("sales", "clerk", "manager") and w > 0}
 
 
 def open_pool_seats(rate: float, mix: dict[str, float], slo: Any) -> int:

@@ -46,6 +46,7 @@ from loadgen.capacity.search import (
     frontier_search,
 )
 from loadgen.errors import JxcError, Terminated
+from loadgen.measure.slo import field_of as _get
 from reports.analysis.limiting import headroom, limiting_factor
 from reports.analysis.projection import projected_capacity
 
@@ -68,13 +69,6 @@ def _dump(profile: Any) -> dict:
         return profile.model_dump(mode="json")
     return json.loads(json.dumps(profile))
 
-
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    if obj is None:
-        return default
-    if isinstance(obj, Mapping):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
 
 
 @dataclass

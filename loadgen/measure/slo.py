@@ -27,13 +27,17 @@ from loadgen.measure.bounds import interval_whatever, min_samples_for_upper, qua
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
 
-def _get(o: object, key: str, default: Any = None) -> Any:
-    """``o.key`` or ``o[key]`` (SLOs arrive as pydantic models or as plain dicts), ``default`` if absent."""
+def field_of(o: object, key: str, default: Any = None) -> Any:
+    """``o.key`` or ``o[key]`` (profiles and SLOs arrive as pydantic models or as plain dicts),
+    ``default`` if absent. The one reader the step, the sweep and the SLO share."""
     if o is None:
         return default
     if isinstance(o, Mapping):
         return o.get(key, default)
     return getattr(o, key, default)
+
+
+_get = field_of
 
 
 def slo_thresholds(slo: Any) -> dict[str, Any]:
@@ -258,6 +262,6 @@ def pending_judgements(latencies_by_operation: Mapping[str, Sequence[float]], *,
     return pending
 
 
-__all__ = ["EXTENSION_CONFIDENCE", "FAIL", "INCONCLUSIVE", "PASS", "QUANTILES", "early_stop_reason", "inconclusive_reasons", "judge_operations",
+__all__ = ["EXTENSION_CONFIDENCE", "FAIL", "INCONCLUSIVE", "PASS", "QUANTILES", "field_of", "early_stop_reason", "inconclusive_reasons", "judge_operations",
            "operation_thresholds", "pending_judgements", "percentile_verdict", "slo_clearly_lost", "slo_failures", "slo_thresholds",
            "step_verdict"]
