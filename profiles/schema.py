@@ -483,6 +483,66 @@ class Sweep(_Strict):
         return self
 
 
+# The placeholders each command of an external system may use; any other ``{name}`` is a typo.
+SYSTEM_PLACEHOLDERS = {
+    "start": ("port", "workdir"), "stop": ("port", "workdir"), "base_url": ("port",),
+    "seed": ("customers", "port", "base_url", "workdir"),
+}
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class System(_Strict):
+    """Someone else's JXC product, sized with the same search (``loadgen/sut/external.py``).
+
+    Commands are split like a shell line (``shlex``) but run without a shell, in the profile file's
+    folder, with a clean environment (``PATH``, ``HOME``, ``LANG``) plus ``env``; their output goes
+    to the step folder."""
+
+    kind: Literal["external"] = "external"
+    base_url: str
+    """Where the system answers, e.g. ``http://127.0.0.1:{port}``; ``{port}``: a free port jxcbench picks.
+    Commands may also name ``{workdir}``: the sweep's folder for this profile (a fresh database there
+    per sweep)."""
+    seed: str
+    """Grows the database to ``{customers}`` customers (required placeholder); idempotent, run before each level."""
+    workload: str
+    """A plain Locust locustfile (relative to the profile file); its User classes are the personas."""
+    start: str | None = None
+    """Starts the system in the foreground; jxcbench keeps it running for the sweep and stops it after.
+    Without it the system is already running at ``base_url``."""
+    stop: str | None = None
+    """Optional: run after the sweep (a started system is also sent SIGTERM, then SIGKILL)."""
+    health: str = "/"
+    """A path answering 2xx once the system is up (and after each step: still up)."""
+    health_timeout_s: float = Field(30.0, gt=0)
+    env: dict[str, str] = Field(default_factory=dict)
+    min_requests: int = Field(1000, ge=1)
+    """A measured window with fewer requests is invalid (too few to judge a p99)."""
+    dir: str | None = None
+    """The folder commands and ``workload`` are relative to; the loader sets the profile file's."""
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> System:
+        for fieldname, allowed in SYSTEM_PLACEHOLDERS.items():
+            value = getattr(self, fieldname)
+            if value is None:
+                continue
+            for name in _PLACEHOLDER.findall(value):
+                if name not in allowed:
+                    raise ValueError(f"system.{fieldname}: placeholder {{{name}}} in {value!r} does not exist "
+                                     f"(it may use: {', '.join('{' + a + '}' for a in allowed)})")
+        if "{customers}" not in self.seed:
+            raise ValueError(f"system.seed: {self.seed!r} must take the customer count as {{customers}}")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"system.base_url: {self.base_url!r} is not an http(s) URL")
+        if not self.health.startswith("/"):
+            raise ValueError(f"system.health: {self.health!r} must be a path starting with '/'")
+        if "{port}" in self.base_url and self.start is None:
+            raise ValueError(f"system.base_url: {self.base_url!r} has a {{port}} but there is no system.start to "
+                             "give it to (write the real port, or add a start command)")
+        return self
+
+
 class Profile(_Strict):
     name: str | None = None
     """Defaults to the file's stem (the loader fills it in)."""
@@ -495,6 +555,8 @@ class Profile(_Strict):
     workload: Workload = Field(default_factory=Workload)
     slo: Slo = Field(default_factory=Slo)
     sweep: Sweep = Field(default_factory=Sweep)
+    system: System | None = None
+    """Absent: the reference app. ``kind: external``: a vendor's own product (see :class:`System`)."""
 
     @field_validator("architecture")
     @classmethod
@@ -535,6 +597,6 @@ class Profile(_Strict):
 __all__ = [
     "ENGINES", "ROLES", "DEFAULT_THINK_TIME_S", "KEYBOARD_FLOOR_S", "PRICE_PERIODS", "Price", "Profile", "Hardware",
     "Database", "Architecture", "Network", "Workload", "Staffing", "Slo",
-    "OperationSlo", "Sweep", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
+    "OperationSlo", "Sweep", "System", "SYSTEM_PLACEHOLDERS", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
     "parse_bandwidth", "format_bandwidth",
 ]

@@ -51,6 +51,10 @@ class LoadPlan:
     pool_headroom: float = 0.0
     pool_initial_response_s: float = 0.25      # the response time assumed before any is measured
     context: dict = field(default_factory=dict)   # facts the workload needs (catalogue ids...)
+    # A plain Locust locustfile (loadgen.workload.locustfile) instead of ``workload``: its User
+    # classes run as they are, ``users`` of them (closed model), spread by their own weights.
+    locustfile: str | None = None
+    users: int = 0
     # Progress lines carry the measured window's latencies and errors of the last second, for a
     # parent that may stop the step early (off by default: it costs the generator a little).
     report_window: bool = False

@@ -1,0 +1,87 @@
+"""A plain Locust locustfile as the personas of a step: its User classes, unchanged.
+
+A vendor's locustfile was written for ``locust -f locustfile.py``; jxcbench runs it as it is. Each
+concrete User class is a persona (its name), spawned in the proportions of its ``weight`` (Locust's
+own rule); every request it makes reaches the step's raw samples through Locust's ``request`` event
+(:class:`loadgen.measure.collector.SampleCollector`), named as the locustfile names it, so the SLO's
+``operations`` are the request names.
+
+Two halves, because of gevent: :func:`check_locustfile` reads the file with ``ast`` in the step
+process (which must never import Locust: importing it monkey-patches the whole process) and names
+what is wrong before anything starts; :func:`user_classes` imports it, in the engine process only.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+
+from loadgen.errors import JxcError
+
+# Base classes a locustfile's users derive from; a class deriving from one of its own users counts too.
+_LOCUST_USERS = {"User", "HttpUser", "FastHttpUser"}
+
+
+def check_locustfile(path: Path, *, where: str = "workload") -> list[str]:
+    """The User class names a locustfile defines (statically); a clear error naming the file and
+    ``where`` (the profile field) if it is missing, does not parse or defines none."""
+    path = Path(path)
+    if not path.is_file():
+        raise JxcError(f"{where}: locustfile {str(path)!r} does not exist")
+    try:
+        tree = ast.parse(path.read_text(), str(path))
+    except SyntaxError as exc:
+        raise JxcError(f"{where}: locustfile {str(path)!r} has a syntax error at line {exc.lineno}: {exc.msg}") from None
+    users: list[str] = []
+    known = set(_LOCUST_USERS)
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        bases = {b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", None) for b in node.bases}
+        if bases & known:
+            known.add(node.name)
+            abstract = any(isinstance(s, ast.Assign) and any(getattr(t, "id", None) == "abstract" for t in s.targets)
+                           and getattr(s.value, "value", False) is True for s in node.body)
+            if not abstract:
+                users.append(node.name)
+    if not users:
+        raise JxcError(f"{where}: locustfile {str(path)!r} defines no User class (a class deriving from "
+                       "locust's User, HttpUser or FastHttpUser)")
+    return users
+
+
+def user_classes(path: Path) -> list[type]:
+    """Import the locustfile (engine process only) and return its concrete User classes, each
+    tagging its requests with its persona (its class name) through Locust's ``User.context``."""
+    from locust import User
+
+    path = Path(path).resolve()
+    sys.path.insert(0, str(path.parent))  # a locustfile may import its helpers, as under plain locust
+    spec = importlib.util.spec_from_file_location(f"jxc_locustfile_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except Exception as exc:  # noqa: BLE001 - any error of someone else's file, named
+        raise ValueError(f"locustfile {str(path)!r} failed to import: {type(exc).__name__}: {exc}") from None
+    found = [c for c in vars(module).values()
+             if isinstance(c, type) and issubclass(c, User) and c.__module__ == module.__name__
+             and not getattr(c, "abstract", False)]
+    if not found:
+        raise ValueError(f"locustfile {str(path)!r} defines no User class")
+    for cls in found:
+        _tag_persona(cls)
+    return found
+
+
+def _tag_persona(cls: type) -> None:
+    own = cls.context
+
+    def context(self) -> dict:
+        return {**(own(self) or {}), "persona": type(self).__name__}
+
+    cls.context = context
+
+
+__all__ = ["check_locustfile", "user_classes"]
