@@ -110,6 +110,7 @@ def _validate(path: Path, data: dict[str, Any], *, combo: str = "") -> Profile:
 
         base = Path(profile.system.dir) if profile.system.dir else Path(path).resolve().parent
         profile.system.dir = str(base if base.is_absolute() else Path(path).resolve().parent / base)
+        profile.system.source = str(path)
         try:
             check_locustfile(Path(profile.system.dir) / profile.system.workload, where="system.workload")
         except JxcError as exc:

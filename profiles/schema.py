@@ -520,6 +520,8 @@ class System(_Strict):
     """A measured window with fewer requests is invalid (too few to judge a p99)."""
     dir: str | None = None
     """The folder commands and ``workload`` are relative to; the loader sets the profile file's."""
+    source: str | None = None
+    """The profile file (the loader sets it): errors at run time name it with the field."""
 
     @model_validator(mode="after")
     def _placeholders(self) -> System:

@@ -82,8 +82,8 @@ class ExternalLevels:
         out_dir = Path(out_dir)
         seed_s = self.sut.run("seed", out_dir, customers=int(customers))
         if not self.sut.healthy():
-            raise JxcError(f"system.health: {self.sut.base_url}{profile.system.health} stopped answering after "
-                           f"system.seed at {customers:,} customers", exit_code=1)
+            raise JxcError(f"{self.sut.where}system.health: {self.sut.base_url}{profile.system.health} stopped "
+                           f"answering after system.seed at {customers:,} customers")
         users, staffing = users_at(profile, customers, operators)
         step = measure_external(profile, self.sut, locustfile=self.locustfile, customers=customers, users=users,
                                 duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir)

@@ -12,7 +12,9 @@ audit of its own), so everything goes through those commands:
 * the started process gets the parent-death signal (:mod:`loadgen.lifeline`) and a session of its
   own, is recorded in the run registry (:mod:`loadgen.sut.registry`: a killed jxcbench's next run
   reaps it), and is stopped with SIGTERM, then SIGKILL, on its whole process group;
-* a command that fails stops with its exit code and the tail of its output, naming the field.
+* a command that fails stops with its exit code and the tail of its output, naming the profile file
+  and the field; exit 2 like any bad input (the profile names a command that does not work), and
+  whatever was started is stopped first.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class ExternalSystem:
 
     def __init__(self, system: Any, *, log_dir: Path) -> None:
         self.system = system
+        self.where = f"{system.source}: " if system.source else ""  # errors name the profile file
         self.cwd = Path(system.dir or ".")
         self.log_dir = Path(log_dir)
         self.port = free_port() if system.start else None
@@ -71,15 +74,15 @@ class ExternalSystem:
         try:
             return template.format(**{k: v for k, v in values.items() if v is not None})
         except (KeyError, IndexError, ValueError) as exc:
-            raise JxcError(f"system.{fieldname}: cannot fill {template!r}: {exc}") from None
+            raise JxcError(f"{self.where}system.{fieldname}: cannot fill {template!r}: {exc}") from None
 
     def _argv(self, fieldname: str, line: str) -> list[str]:
         try:
             argv = shlex.split(line)
         except ValueError as exc:
-            raise JxcError(f"system.{fieldname}: cannot split {line!r}: {exc}") from None
+            raise JxcError(f"{self.where}system.{fieldname}: cannot split {line!r}: {exc}") from None
         if not argv:
-            raise JxcError(f"system.{fieldname}: empty command")
+            raise JxcError(f"{self.where}system.{fieldname}: empty command")
         return argv
 
     def run(self, fieldname: str, out_dir: Path, timeout_s: float = 3600.0, **values: Any) -> float:
@@ -96,15 +99,14 @@ class ExternalSystem:
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         start_new_session=True, preexec_fn=lifeline.preexec())
             except OSError as exc:
-                raise JxcError(f"system.{fieldname}: cannot run {line!r} (in {self.cwd}): {exc.strerror}") from None
+                raise JxcError(f"{self.where}system.{fieldname}: cannot run {line!r} (in {self.cwd}): {exc.strerror}") from None
             try:
                 rc = proc.wait(timeout=timeout_s)
             except BaseException:
                 _kill_group(proc)
                 raise
         if rc != 0:
-            raise JxcError(f"system.{fieldname}: {line!r} exited with {rc}; last output ({log}):\n{_tail(log)}",
-                           exit_code=1)
+            raise JxcError(f"{self.where}system.{fieldname}: {line!r} exited with {rc}; last output ({log}):\n{_tail(log)}")
         return time.time() - t0
 
     # -- the running system -----------------------------------------------------------------------------
@@ -122,7 +124,7 @@ class ExternalSystem:
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          start_new_session=True, preexec_fn=lifeline.preexec())
         except OSError as exc:
-            raise JxcError(f"system.start: cannot run {line!r} (in {self.cwd}): {exc.strerror}") from None
+            raise JxcError(f"{self.where}system.start: cannot run {line!r} (in {self.cwd}): {exc.strerror}") from None
         finally:
             out.close()
         registry.claim_process(self.proc.pid)
@@ -139,14 +141,14 @@ class ExternalSystem:
         deadline = time.time() + self.system.health_timeout_s
         while time.time() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                raise JxcError(f"system.start: {self.system.start!r} exited with {self.proc.returncode} before "
+                raise JxcError(f"{self.where}system.start: {self.system.start!r} exited with {self.proc.returncode} before "
                                f"{self.base_url}{self.system.health} answered; last output ({self.start_log}):\n"
-                               f"{_tail(self.start_log)}", exit_code=1)
+                               f"{_tail(self.start_log)}")
             if self.healthy(timeout_s=1.0):
                 return
             time.sleep(0.2)
-        raise JxcError(f"system.health: {self.base_url}{self.system.health} did not answer 2xx within "
-                       f"{self.system.health_timeout_s:g} s (system.health_timeout_s)", exit_code=1)
+        raise JxcError(f"{self.where}system.health: {self.base_url}{self.system.health} did not answer 2xx within "
+                       f"{self.system.health_timeout_s:g} s (system.health_timeout_s)")
 
     def pids(self) -> list[int]:
         """The started process (the sampler follows its children): its CPU and memory are the app's."""
