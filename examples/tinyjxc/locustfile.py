@@ -13,7 +13,7 @@ CUSTOMERS_SEEN = 500  # ids below this exist at every level the example sweeps
 
 class Salesperson(HttpUser):
     weight = 3
-    wait_time = between(0.1, 0.3)
+    wait_time = between(0.05, 0.2)
 
     @task(3)
     def search_customer(self):
@@ -28,7 +28,7 @@ class Salesperson(HttpUser):
 
 class BackOffice(HttpUser):
     weight = 1
-    wait_time = between(0.1, 0.3)
+    wait_time = between(0.05, 0.2)
 
     @task
     def open_customer(self):

@@ -164,3 +164,9 @@ def test_a_health_url_that_never_answers_gives_up_and_leaves_nothing_running(exa
     assert code == 2, text
     assert str(profile) in text and "system.health" in text and "/health" in text and "within 1.5 s" in text
     assert marked(marker) == []
+
+
+def test_one_step_commands_refuse_an_external_profile_instead_of_measuring_the_reference_app(tmp_path: Path):
+    code, text = jxcbench("run", str(EXAMPLE / "tinyjxc.yaml"), "--customers", "10", "--out", str(tmp_path / "run"))
+    assert code == 2, text
+    assert "tinyjxc.yaml: system:" in text and "jxcbench sweep" in text
