@@ -582,6 +582,27 @@ class Profile(_Strict):
             raise ValueError(f"name {v!r} may hold only letters, digits, '.', '_' and '-' (it names files)")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _external_takes_no_reference_sections(cls, data: object) -> object:
+        # An external system is started by its own command: jxcbench does not (yet) put it in a
+        # cgroup, pick its database or its workers, so such settings would be silently ignored.
+        # Read from the file's own keys: the sections' validators fill in fields of their own.
+        if not isinstance(data, dict) or not data.get("system"):
+            return data
+        for section in ("hardware", "database", "architecture"):
+            given = data.get(section)
+            if given:
+                first = sorted(given)[0] if isinstance(given, dict) else ""
+                raise ValueError(f"{section}.{first}: not applied to an external system (system.kind external); "
+                                 f"drop the {section} section (jxcbench does not yet limit or configure a system "
+                                 "it does not start as the reference app)")
+        rate = (data.get("workload") or {}).get("rate") if isinstance(data.get("workload"), dict) else None
+        if rate is not None:
+            raise ValueError(f"workload.rate {rate}: a locustfile runs closed (its own users and waits); drop "
+                             "workload.rate for an external system")
+        return data
+
     @model_validator(mode="after")
     def _someone_online(self) -> Profile:
         if self.workload.staffed:

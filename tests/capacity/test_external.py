@@ -170,3 +170,18 @@ def test_one_step_commands_refuse_an_external_profile_instead_of_measuring_the_r
     code, text = jxcbench("run", str(EXAMPLE / "tinyjxc.yaml"), "--customers", "10", "--out", str(tmp_path / "run"))
     assert code == 2, text
     assert "tinyjxc.yaml: system:" in text and "jxcbench sweep" in text
+
+
+@pytest.mark.parametrize("section,value,says", [
+    ("hardware", {"cpus": 1}, "hardware.cpus"),
+    ("database", {"engine": "postgresql"}, "database.engine"),
+    ("workload", {"rate": 5}, "workload.rate 5"),
+])
+def test_settings_an_external_system_would_ignore_are_refused(example: Path, tmp_path: Path, section, value, says):
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    doc.setdefault(section, {}).update(value)
+    profile = example / "ignored.yaml"
+    profile.write_text(yaml.safe_dump(doc))
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and says in text and "external system" in text
