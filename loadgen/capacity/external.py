@@ -11,7 +11,8 @@ system for the whole sweep (:class:`loadgen.sut.external.ExternalSystem`), and p
    (:func:`loadgen.workload.engine.run_locustfile`), through the same
    :func:`loadgen.workload.load_run.measure_load` as the reference workload: raw samples, resources
    of the started process tree, early stop, validity;
-3. the verdicts are the SLO's (:mod:`loadgen.measure.slo`), on the locustfile's request names.
+3. the verdicts are the SLO's, judged by the same :func:`loadgen.capacity.step.judge_load` as the
+   reference app's steps, on the locustfile's request names.
 
 What an external system does not give: no book to read (no per-operator accounts: a locustfile logs
 in as it likes), no audit of its books, no database size (it is not ours to open).
@@ -26,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.capacity.machine import machine_info, tool_version
-from loadgen.capacity.step import SCHEMA_VERSION, cpu_allowance
+from loadgen.capacity.step import SCHEMA_VERSION, cpu_allowance, judge_load
 from loadgen.errors import JxcError
-from loadgen.measure.slo import (INCONCLUSIVE, PASS, inconclusive_reasons, judge_operations, slo_failures,
-                                 slo_thresholds, step_verdict)
+from loadgen.measure.slo import PASS, slo_thresholds
 from loadgen.sut.external import ExternalSystem
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.workload.locustfile import check_locustfile
@@ -108,18 +108,8 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
     except LoadFailed as exc:
         raise JxcError(f"system.workload: {exc}", exit_code=1) from None
     fig, validity, stopped = res["figures"], res["validity"], res["stopped_early"]
-    failures = list(res.get("sut_failures") or [])
-    if stopped:
-        failures.append(f"stopped early at {stopped['at_s']:.1f} s of {float(duration_s):g} s: {stopped['reason']}")
-    failures += slo_failures(fig, slo)
-    verdicts, unjudged = judge_operations(fig["operations"], slo)
-    for name, v in verdicts.items():
-        fig["operations"][name]["verdict"] = v["verdict"]
-    verdict = step_verdict(verdicts, unjudged, failures) if validity.valid else INCONCLUSIVE
+    failures, verdict, unjudged, inconclusive = judge_load(res, slo, duration_s)  # the reference app's rules
     window = res["window"]
-    inconclusive = None
-    if validity.valid and verdict == INCONCLUSIVE:
-        inconclusive = (f"after {window['measured_s']:g} s: " + "; ".join(inconclusive_reasons(fig, slo, unjudged)))
     resources = dict(res["resources"])
     resources.pop("extra", None)
     resources.update(cpu_allowance(None, None, None))
