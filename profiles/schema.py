@@ -512,6 +512,10 @@ class System(_Strict):
     Without it the system is already running at ``base_url``."""
     stop: str | None = None
     """Optional: run after the sweep (a started system is also sent SIGTERM, then SIGKILL)."""
+    users: str | None = None
+    """A CSV of per-user logins (a header row, e.g. ``username,password``; relative to the profile
+    file): the i-th user of a step gets row i as ``self.jxcbench_operator`` (``{"index": i, ...}``)
+    before its ``on_start``. A step needing more users than rows is refused with the numbers."""
     health: str = "/"
     """A path answering 2xx once the system is up (and after each step: still up)."""
     health_timeout_s: float = Field(30.0, gt=0)

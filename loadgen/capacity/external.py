@@ -32,7 +32,7 @@ from loadgen.errors import JxcError
 from loadgen.measure.slo import PASS, slo_thresholds
 from loadgen.sut.external import ExternalSystem
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
-from loadgen.workload.locustfile import check_locustfile
+from loadgen.workload.locustfile import check_locustfile, read_credentials
 from loadgen.workload.plan import LoadPlan
 from loadgen.workload.staffing import Staffing, online_of, staff_of_book
 
@@ -42,7 +42,8 @@ def users_at(profile: Any, customers: int, operators: int | None) -> tuple[int, 
     wl = profile.workload
     if operators or wl.operators:
         n = int(operators or wl.operators)
-        return n, {"mode": "fixed", "online": n}
+        # no persona counts: Locust spreads the users over the classes by their weights
+        return n, {"mode": "fixed", "online": {}, "users": n}
     staffing = Staffing.of(wl.staffing)
     staffing = Staffing(**{**staffing.__dict__, "customers_per_salesperson": wl.customer_quota})
     staff = staff_of_book(customers, staffing)
@@ -62,6 +63,11 @@ class ExternalLevels:
         self.locustfile = Path(profile.system.dir or ".") / profile.system.workload
         self.personas = check_locustfile(self.locustfile, where="system.workload")
         self.sut = ExternalSystem(profile.system, log_dir=Path(log_dir))
+        self.credentials_csv = Path(profile.system.dir or ".") / profile.system.users if profile.system.users else None
+        try:  # read now, to refuse a missing or empty file before anything starts
+            self.credentials = read_credentials(self.credentials_csv) if self.credentials_csv else []
+        except JxcError as exc:
+            raise JxcError(f"{self.sut.where}{exc}") from None
 
     def __enter__(self) -> ExternalLevels:
         self.sut.__enter__()
@@ -85,8 +91,12 @@ class ExternalLevels:
             raise JxcError(f"{self.sut.where}system.health: {self.sut.base_url}{profile.system.health} stopped "
                            f"answering after system.seed at {customers:,} customers")
         users, staffing = users_at(profile, customers, operators)
+        if self.credentials and users > len(self.credentials):
+            raise JxcError(f"{self.sut.where}system.users: {profile.system.users!r} holds {len(self.credentials)} "
+                           f"logins; the step at {customers:,} customers needs {users} users")
         step = measure_external(profile, self.sut, locustfile=self.locustfile, customers=customers, users=users,
-                                duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir)
+                                duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir,
+                                credentials_csv=self.credentials_csv)
         step.update({"staffing": staffing, "seed_s": round(seed_s, 3), "wall_s": round(time.time() - t_start, 3),
                      "personas": self.personas, "unconstrained": True})
         (out_dir / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
@@ -94,11 +104,12 @@ class ExternalLevels:
 
 
 def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, customers: int, users: int,
-                     duration_s: float, warmup_s: float, out_dir: Path) -> dict:
+                     duration_s: float, warmup_s: float, out_dir: Path, credentials_csv: Path | None = None) -> dict:
     """Run the locustfile against the system and judge the step (contract fields of step.json)."""
     slo = profile.slo
     max_extension = float(profile.sweep.max_extension or 0.0)
     plan = LoadPlan(base_url=sut.base_url, locustfile=str(locustfile.resolve()), users=users, customers=int(customers),
+                    credentials_csv=str(credentials_csv.resolve()) if credentials_csv else None,
                     seed=int(profile.workload.seed or 42), warmup_s=float(warmup_s), duration_s=float(duration_s))
     stop = EarlyStop(slo_thresholds(slo), duration_s, in_flight_max=users,
                      cap_s=float(duration_s) * (1.0 + max_extension))

@@ -180,9 +180,10 @@ def run_locustfile(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     """A plain locustfile's User classes, ``plan.users`` of them, through the same clock, samples
     and stop signals as the reference workload. Its users know nothing of the window: at its end
     they are stopped, and what they had in flight is not recorded (a plain task has no hook for it)."""
-    from loadgen.workload.locustfile import user_classes
+    from loadgen.workload.locustfile import read_credentials, user_classes
 
-    classes = user_classes(Path(plan.locustfile))
+    credentials = read_credentials(Path(plan.credentials_csv)) if plan.credentials_csv else []
+    classes = user_classes(Path(plan.locustfile), credentials)
     writer = SampleWriter(out_dir / "samples.parquet")
     plan.t0 = time.time() + 0.2  # one process, no worker to hand a plan to: no START_MARGIN_S
     tally = WindowTally() if plan.report_window else None

@@ -52,9 +52,27 @@ def check_locustfile(path: Path, *, where: str = "workload") -> list[str]:
     return users
 
 
-def user_classes(path: Path) -> list[type]:
+def read_credentials(path: Path, *, where: str = "system.users") -> list[dict]:
+    """The rows of a per-user logins CSV (header row first); a clear error naming ``where``."""
+    import csv
+
+    path = Path(path)
+    try:
+        with open(path, newline="") as f:
+            rows = [dict(r) for r in csv.DictReader(f)]
+    except OSError as exc:
+        raise JxcError(f"{where}: cannot read {str(path)!r}: {exc.strerror}") from None
+    if not rows:
+        raise JxcError(f"{where}: {str(path)!r} holds no user (a header row, then one row per user)")
+    return rows
+
+
+def user_classes(path: Path, credentials: list[dict] | None = None) -> list[type]:
     """Import the locustfile (engine process only) and return its concrete User classes, each
-    tagging its requests with its persona (its class name) through Locust's ``User.context``."""
+    tagging its requests with its persona (its class name) through Locust's ``User.context``.
+    ``credentials``: the i-th user started gets ``{"index": i, **credentials[i]}`` as
+    ``self.jxcbench_operator`` before its own ``on_start`` (a plain locustfile that does not read it
+    runs unchanged)."""
     from locust import User
 
     path = Path(path).resolve()
@@ -70,9 +88,22 @@ def user_classes(path: Path) -> list[type]:
              and not getattr(c, "abstract", False)]
     if not found:
         raise ValueError(f"locustfile {str(path)!r} defines no User class")
+    counter = iter(range(1 << 30))
     for cls in found:
         _tag_persona(cls)
+        _give_operator(cls, credentials or [], counter)
     return found
+
+
+def _give_operator(cls: type, credentials: list[dict], counter) -> None:
+    own = cls.on_start
+
+    def on_start(self) -> None:
+        i = next(counter)
+        self.jxcbench_operator = {"index": i, **(credentials[i] if i < len(credentials) else {})}
+        own(self)
+
+    cls.on_start = on_start
 
 
 def _tag_persona(cls: type) -> None:
@@ -84,4 +115,4 @@ def _tag_persona(cls: type) -> None:
     cls.context = context
 
 
-__all__ = ["check_locustfile", "user_classes"]
+__all__ = ["check_locustfile", "read_credentials", "user_classes"]

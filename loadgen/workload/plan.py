@@ -55,6 +55,9 @@ class LoadPlan:
     # classes run as they are, ``users`` of them (closed model), spread by their own weights.
     locustfile: str | None = None
     users: int = 0
+    # A CSV of per-user logins (system.users), read by the engine: plan.json, kept in the step
+    # folder, holds its path and never the passwords.
+    credentials_csv: str | None = None
     # Progress lines carry the measured window's latencies and errors of the last second, for a
     # parent that may stop the step early (off by default: it costs the generator a little).
     report_window: bool = False

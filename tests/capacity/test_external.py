@@ -185,3 +185,43 @@ def test_settings_an_external_system_would_ignore_are_refused(example: Path, tmp
     code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
     assert code == 2, text
     assert str(profile) in text and says in text and "external system" in text
+
+
+LOGIN_LOCUSTFILE = '''from locust import HttpUser, between, task
+
+
+class Clerk(HttpUser):
+    wait_time = between(0.01, 0.03)
+
+    @task
+    def whoami(self):
+        # a plain locustfile of a system with per-user logins reads the user jxcbench gives it
+        self.client.get("/health", name=f"as_{self.jxcbench_operator['username']}")
+'''
+
+
+def logins_profile(example: Path, operators: int) -> Path:
+    (example / "logins.py").write_text(LOGIN_LOCUSTFILE)
+    (example / "users.csv").write_text("username,password\nalice,a1\nbob,b2\ncarol,c3\n")
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    doc["system"].update(workload="logins.py", users="users.csv")
+    doc["workload"] = {"operators": operators}
+    doc["sweep"].update(start_customers=100, max_customers=100)
+    path = example / "logins.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_each_user_gets_its_own_login_from_the_csv(example: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    code, text = jxcbench("sweep", str(logins_profile(example, 2)), "--out", str(out))
+    assert code == 0, text
+    step = json.loads(next(out.glob("logins/c100-*/step.json")).read_text())
+    assert set(step["operations"]) == {"as_alice", "as_bob"}, step["operations"].keys()
+    assert "a1" not in next(out.glob("logins/c100-*/plan.json")).read_text()  # no password in the results
+
+
+def test_a_step_needing_more_users_than_logins_is_refused(example: Path, tmp_path: Path):
+    code, text = jxcbench("sweep", str(logins_profile(example, 5)), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert "logins.yaml" in text and "system.users" in text and "holds 3 logins" in text and "needs 5 users" in text
