@@ -225,3 +225,30 @@ def test_a_step_needing_more_users_than_logins_is_refused(example: Path, tmp_pat
     code, text = jxcbench("sweep", str(logins_profile(example, 5)), "--out", str(tmp_path / "out"))
     assert code == 2, text
     assert "logins.yaml" in text and "system.users" in text and "holds 3 logins" in text and "needs 5 users" in text
+
+
+def test_the_started_system_and_the_load_die_with_a_killed_sweep(example: Path, tmp_path: Path):
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    doc["sweep"].update(step_duration_s=60)
+    profile = example / "long.yaml"
+    profile.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "loadgen.cli", "sweep", str(profile), "--out", str(out)],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        # the app (its --db is in out) and the load engine (its plan is in out) both running
+        def children() -> list[psutil.Process]:
+            return [p for p in marked(str(out)) if p.pid != proc.pid]  # the sweep's own --out matches too
+
+        while time.time() < deadline and not (len(children()) >= 2 and list(out.glob("long/c*/plan.json"))):
+            assert proc.poll() is None, "the sweep ended before its first step was under way"
+            time.sleep(0.2)
+        running = children()
+        assert len(running) >= 2, [p.info["cmdline"] for p in running]
+    finally:
+        proc.kill()
+        proc.wait()
+    gone, alive = psutil.wait_procs(running, timeout=5)
+    assert alive == [], [p.cmdline() for p in alive]
