@@ -522,9 +522,11 @@ class System(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
     min_requests: int = Field(1000, ge=1)
     """A measured window with fewer requests is invalid (too few to judge a p99)."""
-    dir: str | None = None
+    # Where the profile was read from, not what it says: kept out of dumps, so that step.json and a
+    # resumed sweep's comparison of profiles do not depend on the folder jxcbench was run from.
+    dir: str | None = Field(None, exclude=True)
     """The folder commands and ``workload`` are relative to; the loader sets the profile file's."""
-    source: str | None = None
+    source: str | None = Field(None, exclude=True)
     """The profile file (the loader sets it): errors at run time name it with the field."""
 
     @model_validator(mode="after")

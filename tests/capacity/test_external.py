@@ -109,6 +109,12 @@ def test_the_example_system_is_swept_end_to_end(tmp_path: Path):
     assert not list(EXAMPLE.glob("*.db")) and not (EXAMPLE / "__pycache__").exists()
     print(f"example sweep: {len(steps)} steps in {wall:.1f} s, held {entry['max_customers']}, "
           f"failed at {entry['first_failing_customers']}")
+    # Resuming, from another folder with a relative path to the same profile: every step is reused.
+    again = subprocess.run([sys.executable, "-m", "loadgen.cli", "sweep", "examples/tinyjxc/tinyjxc.yaml", "--out", str(out)],
+                           cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert f"0 step(s) measured, {len(steps)} reused" in " ".join((again.stdout + again.stderr).split())
 
 
 @pytest.mark.parametrize("field,value,says", [
