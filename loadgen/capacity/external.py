@@ -32,7 +32,7 @@ from loadgen.errors import JxcError
 from loadgen.measure.slo import PASS, slo_thresholds
 from loadgen.sut.external import ExternalSystem
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
-from loadgen.workload.locustfile import check_locustfile, read_credentials
+from loadgen.workload.locustfile import check_locustfile, import_check, read_credentials
 from loadgen.workload.plan import LoadPlan
 from loadgen.workload.staffing import Staffing, online_of, staff_of_book
 
@@ -61,8 +61,12 @@ class ExternalLevels:
         self.profile = profile
         self.unconstrained = unconstrained
         self.locustfile = Path(profile.system.dir or ".") / profile.system.workload
-        self.personas = check_locustfile(self.locustfile, where="system.workload")
         self.sut = ExternalSystem(profile.system, log_dir=Path(log_dir))
+        try:
+            self.personas = check_locustfile(self.locustfile, where="system.workload")
+            import_check(self.locustfile, where="system.workload")
+        except JxcError as exc:
+            raise JxcError(f"{self.sut.where}{exc}") from None
         self.credentials_csv = Path(profile.system.dir or ".") / profile.system.users if profile.system.users else None
         try:  # read now, to refuse a missing or empty file before anything starts
             self.credentials = read_credentials(self.credentials_csv) if self.credentials_csv else []

@@ -8,7 +8,8 @@ own rule); every request it makes reaches the step's raw samples through Locust'
 
 Two halves, because of gevent: :func:`check_locustfile` reads the file with ``ast`` in the step
 process (which must never import Locust: importing it monkey-patches the whole process) and names
-what is wrong before anything starts; :func:`user_classes` imports it, in the engine process only.
+what is wrong before anything starts; :func:`user_classes` imports it, in the engine process only
+(and once in a child of its own, :func:`import_check`, before a sweep starts the system).
 """
 
 from __future__ import annotations
@@ -50,6 +51,29 @@ def check_locustfile(path: Path, *, where: str = "workload") -> list[str]:
         raise JxcError(f"{where}: locustfile {str(path)!r} defines no User class (a class deriving from "
                        "locust's User, HttpUser or FastHttpUser)")
     return users
+
+
+def import_check(path: Path, *, where: str = "workload", timeout_s: float = 60.0) -> None:
+    """Import the locustfile once in a child process (Locust and gevent stay out of this one), so
+    that an import error in it (a missing module, an exception at import) is bad input named before
+    anything starts, not a failed step."""
+    import json
+    import os
+    import subprocess
+
+    from loadgen import lifeline
+
+    code = ("import json, sys\nfrom loadgen.workload.locustfile import user_classes\n"
+            "try:\n    print(json.dumps([c.__name__ for c in user_classes(sys.argv[1])]))\n"
+            "except ValueError as exc:\n    print(json.dumps({'error': str(exc)})); sys.exit(1)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=timeout_s,
+                          cwd=os.getcwd(), preexec_fn=lifeline.preexec())
+    try:
+        answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        answer = {"error": proc.stderr.strip()[-800:] or f"exit {proc.returncode}"}
+    if isinstance(answer, dict):
+        raise JxcError(f"{where}: {answer['error']}")
 
 
 def read_credentials(path: Path, *, where: str = "system.users") -> list[dict]:
@@ -115,4 +139,4 @@ def _tag_persona(cls: type) -> None:
     cls.context = context
 
 
-__all__ = ["check_locustfile", "read_credentials", "user_classes"]
+__all__ = ["check_locustfile", "import_check", "read_credentials", "user_classes"]

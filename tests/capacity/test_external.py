@@ -258,3 +258,15 @@ def test_the_started_system_and_the_load_die_with_a_killed_sweep(example: Path, 
         proc.wait()
     gone, alive = psutil.wait_procs(running, timeout=5)
     assert alive == [], [p.cmdline() for p in alive]
+
+
+def test_a_locustfile_that_fails_to_import_is_refused_before_the_system_starts(example: Path, tmp_path: Path):
+    marker = f"i17-{uuid.uuid4().hex[:8]}"
+    (example / "imports.py").write_text("import no_such_helper_module\nfrom locust import HttpUser\n\n\n"
+                                        "class Sales(HttpUser):\n    pass\n")
+    profile = write_profile(example, workload="imports.py",
+                            start=f"python3 app.py --db {{workdir}}/tiny.db --port {{port}} --marker-{marker}")
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.workload" in text and "no_such_helper_module" in text
+    assert marked(marker) == [] and not (tmp_path / "out" / "broken" / "start.log").exists()
