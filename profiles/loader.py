@@ -100,9 +100,22 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _validate(path: Path, data: dict[str, Any], *, combo: str = "") -> Profile:
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
     except ValidationError as exc:
         raise ProfileError(f"{path}: {format_validation_error(exc)}{combo}") from None
+    if profile.system is not None:
+        # An external system's commands and locustfile are relative to the profile file, wherever
+        # jxcbench is run from; its locustfile is checked now, before anything starts.
+        from loadgen.workload.locustfile import check_locustfile
+
+        base = Path(profile.system.dir) if profile.system.dir else Path(path).resolve().parent
+        profile.system.dir = str(base if base.is_absolute() else Path(path).resolve().parent / base)
+        profile.system.source = str(path)
+        try:
+            check_locustfile(Path(profile.system.dir) / profile.system.workload, where="system.workload")
+        except JxcError as exc:
+            raise ProfileError(f"{path}: {exc}{combo}") from None
+    return profile
 
 
 def format_validation_error(exc: ValidationError) -> str:

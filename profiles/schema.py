@@ -483,6 +483,74 @@ class Sweep(_Strict):
         return self
 
 
+# The placeholders each command of an external system may use; any other ``{name}`` is a typo.
+SYSTEM_PLACEHOLDERS = {
+    "start": ("port", "workdir"), "stop": ("port", "workdir"), "base_url": ("port",),
+    "seed": ("customers", "port", "base_url", "workdir"),
+}
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class System(_Strict):
+    """Someone else's JXC product, sized with the same search (``loadgen/sut/external.py``).
+
+    Commands are split like a shell line (``shlex``) but run without a shell, in the profile file's
+    folder, with a clean environment (``PATH``, ``HOME``, ``LANG``) plus ``env``; their output goes
+    to the step folder."""
+
+    kind: Literal["external"] = "external"
+    base_url: str
+    """Where the system answers, e.g. ``http://127.0.0.1:{port}``; ``{port}``: a free port jxcbench picks.
+    Commands may also name ``{workdir}``: the sweep's folder for this profile (a fresh database there
+    per sweep)."""
+    seed: str
+    """Grows the database to ``{customers}`` customers (required placeholder); idempotent, run before each level."""
+    workload: str
+    """A plain Locust locustfile (relative to the profile file); its User classes are the personas."""
+    start: str | None = None
+    """Starts the system in the foreground; jxcbench keeps it running for the sweep and stops it after.
+    Without it the system is already running at ``base_url``."""
+    stop: str | None = None
+    """Optional: run after the sweep (a started system is also sent SIGTERM, then SIGKILL)."""
+    users: str | None = None
+    """A CSV of per-user logins (a header row, e.g. ``username,password``; relative to the profile
+    file): the i-th user of a step gets row i as ``self.jxcbench_operator`` (``{"index": i, ...}``)
+    before its ``on_start``. A step needing more users than rows is refused with the numbers."""
+    health: str = "/"
+    """A path answering 2xx once the system is up (and after each step: still up)."""
+    health_timeout_s: float = Field(30.0, gt=0)
+    env: dict[str, str] = Field(default_factory=dict)
+    min_requests: int = Field(1000, ge=1)
+    """A measured window with fewer requests is invalid (too few to judge a p99)."""
+    # Where the profile was read from, not what it says: kept out of dumps, so that step.json and a
+    # resumed sweep's comparison of profiles do not depend on the folder jxcbench was run from.
+    dir: str | None = Field(None, exclude=True)
+    """The folder commands and ``workload`` are relative to; the loader sets the profile file's."""
+    source: str | None = Field(None, exclude=True)
+    """The profile file (the loader sets it): errors at run time name it with the field."""
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> System:
+        for fieldname, allowed in SYSTEM_PLACEHOLDERS.items():
+            value = getattr(self, fieldname)
+            if value is None:
+                continue
+            for name in _PLACEHOLDER.findall(value):
+                if name not in allowed:
+                    raise ValueError(f"system.{fieldname}: placeholder {{{name}}} in {value!r} does not exist "
+                                     f"(it may use: {', '.join('{' + a + '}' for a in allowed)})")
+        if "{customers}" not in self.seed:
+            raise ValueError(f"system.seed: {self.seed!r} must take the customer count as {{customers}}")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"system.base_url: {self.base_url!r} is not an http(s) URL")
+        if not self.health.startswith("/"):
+            raise ValueError(f"system.health: {self.health!r} must be a path starting with '/'")
+        if "{port}" in self.base_url and self.start is None:
+            raise ValueError(f"system.base_url: {self.base_url!r} has a {{port}} but there is no system.start to "
+                             "give it to (write the real port, or add a start command)")
+        return self
+
+
 class Profile(_Strict):
     name: str | None = None
     """Defaults to the file's stem (the loader fills it in)."""
@@ -495,6 +563,8 @@ class Profile(_Strict):
     workload: Workload = Field(default_factory=Workload)
     slo: Slo = Field(default_factory=Slo)
     sweep: Sweep = Field(default_factory=Sweep)
+    system: System | None = None
+    """Absent: the reference app. ``kind: external``: a vendor's own product (see :class:`System`)."""
 
     @field_validator("architecture")
     @classmethod
@@ -518,6 +588,27 @@ class Profile(_Strict):
             raise ValueError(f"name {v!r} may hold only letters, digits, '.', '_' and '-' (it names files)")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _external_takes_no_reference_sections(cls, data: object) -> object:
+        # An external system is started by its own command: jxcbench does not (yet) put it in a
+        # cgroup, pick its database or its workers, so such settings would be silently ignored.
+        # Read from the file's own keys: the sections' validators fill in fields of their own.
+        if not isinstance(data, dict) or not data.get("system"):
+            return data
+        for section in ("hardware", "database", "architecture"):
+            given = data.get(section)
+            if given:
+                first = sorted(given)[0] if isinstance(given, dict) else ""
+                raise ValueError(f"{section}.{first}: not applied to an external system (system.kind external); "
+                                 f"drop the {section} section (jxcbench does not yet limit or configure a system "
+                                 "it does not start as the reference app)")
+        rate = (data.get("workload") or {}).get("rate") if isinstance(data.get("workload"), dict) else None
+        if rate is not None:
+            raise ValueError(f"workload.rate {rate}: a locustfile runs closed (its own users and waits); drop "
+                             "workload.rate for an external system")
+        return data
+
     @model_validator(mode="after")
     def _someone_online(self) -> Profile:
         if self.workload.staffed:
@@ -535,6 +626,6 @@ class Profile(_Strict):
 __all__ = [
     "ENGINES", "ROLES", "DEFAULT_THINK_TIME_S", "KEYBOARD_FLOOR_S", "PRICE_PERIODS", "Price", "Profile", "Hardware",
     "Database", "Architecture", "Network", "Workload", "Staffing", "Slo",
-    "OperationSlo", "Sweep", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
+    "OperationSlo", "Sweep", "System", "SYSTEM_PLACEHOLDERS", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
     "parse_bandwidth", "format_bandwidth",
 ]

@@ -121,6 +121,30 @@ def cpu_allowance(cpus: float | None, cpuset: str | None, memory: int | None) ->
     return {"cpu_allowance_cores": cores, "cpu_allowance_source": source, "memory_allowance_bytes": memory}
 
 
+def judge_load(res: dict, slo: Any, duration_s: float, also: list[str] = ()) -> tuple[list[str], str, dict, str | None]:
+    """A measured load (:func:`loadgen.workload.load_run.measure_load`'s result) against the SLO, the
+    same for every system and workload: ``(failures, verdict, unjudged operations, inconclusive
+    reason)``; each operation's verdict is written into ``res["figures"]["operations"]``. ``also``:
+    the caller's own failures (the reference app's audit), after the system's (out of memory, a
+    dead worker) and before the early stop and the SLO's."""
+    fig, validity, stopped = res["figures"], res["validity"], res["stopped_early"]
+    failures = list(res.get("sut_failures") or []) + list(also)
+    if stopped:
+        # Failed whatever the partial figures say: the full window could not have met the SLO.
+        failures.append(f"stopped early at {stopped['at_s']:.1f} s of {float(duration_s):g} s: {stopped['reason']}")
+    failures += slo_failures(fig, slo)
+    verdicts, unjudged = judge_operations(fig["operations"], slo)
+    for name, v in verdicts.items():
+        fig["operations"][name]["verdict"] = v["verdict"]
+    verdict = step_verdict(verdicts, unjudged, failures) if validity.valid else INCONCLUSIVE
+    window = res["window"]
+    inconclusive = None
+    if validity.valid and verdict == INCONCLUSIVE:
+        inconclusive = (f"after {window['measured_s']:g} s (window {float(duration_s):g} s, cap {window['cap_s']:g} s): "
+                        + "; ".join(inconclusive_reasons(fig, slo, unjudged)))
+    return failures, verdict, unjudged, inconclusive
+
+
 # -- one measured step on a running system ------------------------------------------------------------
 def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, operators: int | None = None,
                  rate: float | None = None, duration_s: float, warmup_s: float, out_dir: Path,
@@ -248,22 +272,10 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     finally:
         eng.dispose()
     fig, validity, stopped = res["figures"], res["validity"], res["stopped_early"]
-    failures = [] if books.ok else ["books not consistent: " + ", ".join(f"{k} {v}" for k, v in books.counts.items() if v)]
-    failures = list(res.get("sut_failures") or []) + failures  # out of memory, a dead worker: first
-    if stopped:
-        # Failed whatever the partial figures say: the full window could not have met the SLO.
-        failures.append(f"stopped early at {stopped['at_s']:.1f} s of {float(duration_s):g} s: {stopped['reason']}")
-    failures += slo_failures(fig, slo)
+    books_failed = [] if books.ok else ["books not consistent: " + ", ".join(f"{k} {v}" for k, v in books.counts.items() if v)]
+    failures, verdict, unjudged, inconclusive = judge_load(res, slo, duration_s, books_failed)
     pool = _open_pool(res["load"].get("workers", []))
-    verdicts, unjudged = judge_operations(fig["operations"], slo)
-    for name, v in verdicts.items():
-        fig["operations"][name]["verdict"] = v["verdict"]
-    verdict = step_verdict(verdicts, unjudged, failures) if validity.valid else INCONCLUSIVE
     window = res["window"]
-    inconclusive = None
-    if validity.valid and verdict == INCONCLUSIVE:
-        inconclusive = (f"after {window['measured_s']:g} s (window {float(duration_s):g} s, cap {window['cap_s']:g} s): "
-                        + "; ".join(inconclusive_reasons(fig, slo, unjudged)))
     passed = validity.valid and verdict == PASS
     load = res["load"]
     workers = load.get("workers", [])
@@ -406,4 +418,4 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
     return step
 
 
-__all__ = ["SCHEMA_VERSION", "cpu_allowance", "measure_on", "measure_step", "run_step"]
+__all__ = ["SCHEMA_VERSION", "cpu_allowance", "judge_load", "measure_on", "measure_step", "run_step"]

@@ -305,6 +305,15 @@ class Sweep:
                 if self.runner is not None:
                     self._run_profile(run, self.runner)
                     continue
+                if _get(run.plan.profile, "system") is not None:
+                    # A vendor's own product: started, seeded and loaded through its profile's
+                    # commands and locustfile (loadgen.capacity.external), the same search and verdicts.
+                    from loadgen.capacity.external import ExternalLevels
+
+                    with ExternalLevels(run.plan.profile, log_dir=self.out / run.plan.name,
+                                        unconstrained=self.unconstrained) as system:
+                        self._run_profile(run, system)
+                    continue
                 # One system per profile, its database grown and taken back between levels
                 # (loadgen.capacity.levels), instead of a fresh system and a seed from zero per step.
                 from loadgen.capacity.levels import LevelledSystem

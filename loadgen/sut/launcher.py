@@ -91,6 +91,13 @@ class SystemUnderTest:
 
     def __init__(self, profile: Any, *, unconstrained: bool = False, run_dir: Path | None = None,
                  port: int | None = None, run_id: str | None = None, app_host: str | None = None) -> None:
+        system = profile.get("system") if isinstance(profile, dict) else getattr(profile, "system", None)
+        if system is not None:
+            # An external system is brought up by its own commands (loadgen.sut.external), never as
+            # the reference app: refuse here rather than measure the wrong system.
+            source = (system.get("source") if isinstance(system, dict) else system.source) or "the profile"
+            raise JxcError(f"{source}: system: an external system is measured with `jxcbench sweep` only "
+                           "(`run`, `up`, `seed` and `serve` bring up the reference app)")
         self.profile = profile
         self.unconstrained = unconstrained
         self.run_id = run_id or cg.new_run_id()

@@ -147,6 +147,8 @@ def _wait_until(t: float, done=lambda: False) -> None:
 
 # -- local ----------------------------------------------------------------------------------------
 def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
+    if plan.locustfile:
+        return run_locustfile(plan, out_dir, progress)
     workload = load_workload(plan.workload)
     writer = SampleWriter(out_dir / "samples.parquet")
     plan.t0 = time.time() + START_MARGIN_S
@@ -171,6 +173,38 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     collector.flush()
     writer.close()
     return {"workers": [{"index": 0, "stats": rt.stats, "cpu": cpu.series, "lag": cpu.lag, "pid": os.getpid()}],
+            "samples_rows": writer.rows}
+
+
+def run_locustfile(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
+    """A plain locustfile's User classes, ``plan.users`` of them, through the same clock, samples
+    and stop signals as the reference workload. Its users know nothing of the window: at its end
+    they are stopped, and what they had in flight is not recorded (a plain task has no hook for it)."""
+    from loadgen.workload.locustfile import read_credentials, user_classes
+
+    credentials = read_credentials(Path(plan.credentials_csv)) if plan.credentials_csv else []
+    classes = user_classes(Path(plan.locustfile), credentials)
+    writer = SampleWriter(out_dir / "samples.parquet")
+    plan.t0 = time.time() + 0.2  # one process, no worker to hand a plan to: no START_MARGIN_S
+    tally = WindowTally() if plan.report_window else None
+    collector = SampleCollector(worker=0, measure_start=plan.measure_start, sink=writer.add, tally=tally)
+    _on_stop_signal(plan)
+    env = Environment(user_classes=classes, host=plan.base_url)
+    env.events.request.add_listener(collector.on_request)
+    runner = env.create_local_runner()
+    cpu = CpuMonitor()
+    n = max(1, int(plan.users))
+    _wait_until(plan.t0)
+    runner.start(n, spawn_rate=_spawn_rate(plan, n))
+    _run_clock(plan, collector.counts, lambda: True, progress, tally)
+    users = runner.user_count
+    runner.stop()
+    runner.quit()
+    cpu.stop()
+    collector.flush()
+    writer.close()
+    stats = {"sessions": users, "operators_active": users, "personas": [c.__name__ for c in classes]}
+    return {"workers": [{"index": 0, "stats": stats, "cpu": cpu.series, "lag": cpu.lag, "pid": os.getpid()}],
             "samples_rows": writer.rows}
 
 

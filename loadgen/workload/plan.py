@@ -51,6 +51,13 @@ class LoadPlan:
     pool_headroom: float = 0.0
     pool_initial_response_s: float = 0.25      # the response time assumed before any is measured
     context: dict = field(default_factory=dict)   # facts the workload needs (catalogue ids...)
+    # A plain Locust locustfile (loadgen.workload.locustfile) instead of ``workload``: its User
+    # classes run as they are, ``users`` of them (closed model), spread by their own weights.
+    locustfile: str | None = None
+    users: int = 0
+    # A CSV of per-user logins (system.users), read by the engine: plan.json, kept in the step
+    # folder, holds its path and never the passwords.
+    credentials_csv: str | None = None
     # Progress lines carry the measured window's latencies and errors of the last second, for a
     # parent that may stop the step early (off by default: it costs the generator a little).
     report_window: bool = False

@@ -1,0 +1,176 @@
+"""Steps on an external system: the sweep's step runner for a profile with ``system: {kind: external}``.
+
+Same call as :class:`loadgen.capacity.levels.LevelledSystem` (the sweep cannot tell them apart): one
+system for the whole sweep (:class:`loadgen.sut.external.ExternalSystem`), and per step
+
+1. the seed command grows the database to N customers (idempotent: the vendor's script decides how;
+   going back to a smaller N is its business too), its output in the step folder as ``seed.log``;
+2. the load is the book's staff as for the reference app (:mod:`loadgen.workload.staffing`: the
+   online share of the staff of N, or the profile's fixed ``workload.operators``), run as that many
+   users of the locustfile's User classes, spread by their own weights
+   (:func:`loadgen.workload.engine.run_locustfile`), through the same
+   :func:`loadgen.workload.load_run.measure_load` as the reference workload: raw samples, resources
+   of the started process tree, early stop, validity;
+3. the verdicts are the SLO's, judged by the same :func:`loadgen.capacity.step.judge_load` as the
+   reference app's steps, on the locustfile's request names.
+
+What an external system does not give: no book to read (no per-operator accounts: a locustfile logs
+in as it likes), no audit of its books, no database size (it is not ours to open).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from loadgen.capacity.machine import machine_info, tool_version
+from loadgen.capacity.step import SCHEMA_VERSION, cpu_allowance, judge_load
+from loadgen.errors import JxcError
+from loadgen.measure.slo import PASS, slo_thresholds
+from loadgen.sut.external import ExternalSystem
+from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
+from loadgen.workload.locustfile import check_locustfile, import_check, read_credentials
+from loadgen.workload.plan import LoadPlan
+from loadgen.workload.staffing import Staffing, online_of, staff_of_book
+
+
+def users_at(profile: Any, customers: int, operators: int | None) -> tuple[int, dict]:
+    """How many users work the step, and the staffing record step.json keeps."""
+    wl = profile.workload
+    if operators or wl.operators:
+        n = int(operators or wl.operators)
+        # no persona counts: Locust spreads the users over the classes by their weights
+        return n, {"mode": "fixed", "online": {}, "users": n}
+    staffing = Staffing.of(wl.staffing)
+    staffing = Staffing(**{**staffing.__dict__, "customers_per_salesperson": wl.customer_quota})
+    staff = staff_of_book(customers, staffing)
+    online = online_of(staff, staffing.online_share)
+    return sum(online.values()), {"mode": "staffed", "staff": staff, "online": online,
+                                  "online_share": staffing.online_share}
+
+
+class ExternalLevels:
+    """A step runner over one external system (``with ExternalLevels(profile, out) as runner``)."""
+
+    def __init__(self, profile: Any, *, log_dir: Path, unconstrained: bool = False) -> None:
+        if profile.system is None:
+            raise JxcError(f"profile {profile.name}: no system section; this runner is for external systems", exit_code=1)
+        self.profile = profile
+        self.unconstrained = unconstrained
+        self.locustfile = Path(profile.system.dir or ".") / profile.system.workload
+        self.sut = ExternalSystem(profile.system, log_dir=Path(log_dir))
+        try:
+            self.personas = check_locustfile(self.locustfile, where="system.workload")
+            import_check(self.locustfile, where="system.workload")
+        except JxcError as exc:
+            raise JxcError(f"{self.sut.where}{exc}") from None
+        self.credentials_csv = Path(profile.system.dir or ".") / profile.system.users if profile.system.users else None
+        try:  # read now, to refuse a missing or empty file before anything starts
+            self.credentials = read_credentials(self.credentials_csv) if self.credentials_csv else []
+        except JxcError as exc:
+            raise JxcError(f"{self.sut.where}{exc}") from None
+
+    def __enter__(self) -> ExternalLevels:
+        self.sut.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sut.close()
+
+    def __call__(self, profile: Any, *, customers: int, operators: int | None = None, rate: float | None = None,
+                 duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool = False,
+                 **measure: Any) -> dict:
+        if profile is not self.profile:
+            raise JxcError("an ExternalLevels runs the steps of the profile it was made for", exit_code=1)
+        if rate is not None:
+            raise JxcError("workload.rate: the open model needs jxcbench's own workload; a locustfile runs closed "
+                           "(drop workload.rate)")
+        t_start = time.time()
+        out_dir = Path(out_dir)
+        seed_s = self.sut.run("seed", out_dir, customers=int(customers))
+        if not self.sut.healthy():
+            raise JxcError(f"{self.sut.where}system.health: {self.sut.base_url}{profile.system.health} stopped "
+                           f"answering after system.seed at {customers:,} customers")
+        users, staffing = users_at(profile, customers, operators)
+        if self.credentials and users > len(self.credentials):
+            raise JxcError(f"{self.sut.where}system.users: {profile.system.users!r} holds {len(self.credentials)} "
+                           f"logins; the step at {customers:,} customers needs {users} users")
+        step = measure_external(profile, self.sut, locustfile=self.locustfile, customers=customers, users=users,
+                                duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir,
+                                credentials_csv=self.credentials_csv)
+        step.update({"staffing": staffing, "seed_s": round(seed_s, 3), "wall_s": round(time.time() - t_start, 3),
+                     "personas": self.personas, "unconstrained": True})
+        (out_dir / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
+        return step
+
+
+def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, customers: int, users: int,
+                     duration_s: float, warmup_s: float, out_dir: Path, credentials_csv: Path | None = None) -> dict:
+    """Run the locustfile against the system and judge the step (contract fields of step.json)."""
+    slo = profile.slo
+    max_extension = float(profile.sweep.max_extension or 0.0)
+    plan = LoadPlan(base_url=sut.base_url, locustfile=str(locustfile.resolve()), users=users, customers=int(customers),
+                    credentials_csv=str(credentials_csv.resolve()) if credentials_csv else None,
+                    seed=int(profile.workload.seed or 42), warmup_s=float(warmup_s), duration_s=float(duration_s))
+    stop = EarlyStop(slo_thresholds(slo), duration_s, in_flight_max=users,
+                     cap_s=float(duration_s) * (1.0 + max_extension))
+    try:
+        res = measure_load(plan, out_dir, sut_groups={"app": sut.pids}, health=sut.healthy,
+                           min_requests=profile.system.min_requests, early_stop=stop)
+    except LoadFailed as exc:
+        raise JxcError(f"system.workload: {exc}", exit_code=1) from None
+    fig, validity, stopped = res["figures"], res["validity"], res["stopped_early"]
+    failures, verdict, unjudged, inconclusive = judge_load(res, slo, duration_s)  # the reference app's rules
+    window = res["window"]
+    resources = dict(res["resources"])
+    resources.pop("extra", None)
+    resources.update(cpu_allowance(None, None, None))
+    return {
+        "schema": SCHEMA_VERSION,
+        "customers": int(customers),
+        "operators": int(users),
+        "duration_s": float(duration_s),
+        "requests": fig["requests"],
+        "rps": fig["rps"],
+        "error_rate": fig["error_rate"] if fig["error_rate"] is not None else 0.0,
+        "passed": validity.valid and verdict == PASS,
+        "latency_ms": fig["latency_ms"],
+        "operations": fig["operations"],
+        "resources": resources,
+        "valid": validity.valid,
+        "invalid_reason": validity.reason,
+        "model": "closed",
+        "rate": None,
+        "warmup_s": float(warmup_s),
+        "measured_s": res["measured_s"],
+        "stopped_early": stopped,
+        "early_stopped": stopped is not None,
+        "verdict": verdict,
+        "unjudged_operations": unjudged,
+        "inconclusive_reason": inconclusive,
+        "window": window,
+        "extension_s": window["extension_s"],
+        "fail_reason": "; ".join(failures) if failures and validity.valid else None,
+        "slo_failures": failures,
+        "refusals": fig["refusals"],
+        "errors": fig["errors"],
+        "goodput_rps": fig["goodput_rps"],
+        "percentile_method": fig["percentile_method"],
+        "confidence_bounds": fig.get("confidence_bounds"),
+        "audit": None,  # an external system's books are not ours to audit
+        "loadgen": res["loadgen"],
+        "sut_events": res.get("sut_events"),
+        "machine_load": res.get("machine_load"),
+        "system": {"kind": "external", "base_url": sut.base_url, "workload": str(locustfile)},
+        "profile": profile.model_dump(mode="json"),
+        "machine": machine_info(),
+        "tool_version": tool_version(),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "files": {"samples": "samples.parquet", "resources": "resources.csv", "seed_log": "seed.log"},
+    }
+
+
+__all__ = ["ExternalLevels", "measure_external", "users_at"]

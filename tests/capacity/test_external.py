@@ -1,0 +1,272 @@
+"""External systems (issue 17): a vendor's own product, sized through its commands and a plain locustfile.
+
+The end-to-end test sweeps ``examples/tinyjxc`` (a stdlib ``http.server`` + ``sqlite3`` app that
+imports nothing of jxcbench) with its shipped profile, through the CLI in a child process, and reads
+what any sweep writes. The bad-input tests run the CLI in this process: each breaks one field of an
+otherwise working profile and expects exit 2, a message naming the file, the field and the value,
+and no process left behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from urllib.parse import urlparse
+
+import psutil
+import pytest
+import yaml
+
+from loadgen.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "tinyjxc"
+
+
+def jxcbench(*args: str) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    argv = sys.argv
+    sys.argv = ["jxcbench", *args]
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = argv
+    return code, out.getvalue() + err.getvalue()
+
+
+def port_open(url: str) -> bool:
+    u = urlparse(url)
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((u.hostname, u.port)) == 0
+
+
+def marked(marker: str) -> list[psutil.Process]:
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        if any(marker in part for part in (p.info["cmdline"] or [])):
+            out.append(p)
+    return out
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A copy of the example (so a test may break its files) and its profile, as a dict to edit."""
+    d = tmp_path / "tinyjxc"
+    shutil.copytree(EXAMPLE, d, ignore=shutil.ignore_patterns("__pycache__", "*.db*"))
+    return d
+
+
+def write_profile(d: Path, **system: object) -> Path:
+    doc = yaml.safe_load((d / "tinyjxc.yaml").read_text())
+    doc["system"].update(system)
+    path = d / "broken.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_the_example_system_is_swept_end_to_end(tmp_path: Path):
+    out = tmp_path / "sweep"
+    t0 = time.time()
+    proc = subprocess.run([sys.executable, "-m", "loadgen.cli", "sweep", str(EXAMPLE / "tinyjxc.yaml"), "--out", str(out)],
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                          timeout=300)
+    wall = time.time() - t0
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads((out / "capacity.json").read_text())
+    entry = doc["profiles"][0]
+    # A bounded capacity: a largest passing level, and a failing one above it.
+    steps = entry["steps"]
+    story = "\n".join(f"{s['customers']}: {s['verdict']} {s.get('invalid_reason') or s.get('fail_reason') or ''}"
+                      for s in steps)
+    assert isinstance(entry["max_customers"], int), story
+    assert isinstance(entry["first_failing_customers"], int) and entry["first_failing_customers"] > entry["max_customers"], story
+    # The locustfile's request names are the operations judged, its User classes the personas.
+    names = {"customer_search", "order_create", "customer_open"}
+    assert any(set(s["operations"]) == names for s in steps if s["valid"])
+    step_dirs = [out / s["dir"] for s in steps]
+    for d in step_dirs:
+        assert (d / "samples.parquet").is_file() and (d / "seed.log").is_file()
+    first = json.loads((step_dirs[0] / "step.json").read_text())
+    assert set(first["personas"]) == {"Salesperson", "BackOffice"}
+    assert first["staffing"]["mode"] == "staffed" and first["operators"] == sum(first["staffing"]["online"].values())
+    assert (out / "report.md").is_file() and (out / "report.html").is_file()
+    # The app jxcbench started is gone with the sweep, and the example folder holds no database.
+    assert not port_open(first["system"]["base_url"])
+    assert not list(EXAMPLE.glob("*.db")) and not (EXAMPLE / "__pycache__").exists()
+    print(f"example sweep: {len(steps)} steps in {wall:.1f} s, held {entry['max_customers']}, "
+          f"failed at {entry['first_failing_customers']}")
+    # Resuming, from another folder with a relative path to the same profile: every step is reused.
+    again = subprocess.run([sys.executable, "-m", "loadgen.cli", "sweep", "examples/tinyjxc/tinyjxc.yaml", "--out", str(out)],
+                           cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert f"0 step(s) measured, {len(steps)} reused" in " ".join((again.stdout + again.stderr).split())
+
+
+@pytest.mark.parametrize("field,value,says", [
+    ("seed", "python3 seed.py --db x.db --customers {cust}", "placeholder {cust}"),
+    ("seed", "python3 seed.py --db x.db", "must take the customer count as {customers}"),
+    ("base_url", "http://127.0.0.1:{prot}", "placeholder {prot}"),
+])
+def test_a_bad_placeholder_is_refused_before_anything_runs(example: Path, tmp_path: Path, field, value, says):
+    profile = write_profile(example, **{field: value})
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and f"system.{field}" in text and says in text
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("content,says", [
+    ("from locust import task\n\nclass Nobody:\n    pass\n", "defines no User class"),
+    ("from locust import HttpUser\n\nclass Broken(HttpUser)\n    pass\n", "syntax error at line 3"),
+])
+def test_a_locustfile_that_cannot_work_is_refused(example: Path, tmp_path: Path, content, says):
+    (example / "bad_locustfile.py").write_text(content)
+    profile = write_profile(example, workload="bad_locustfile.py")
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.workload" in text and "bad_locustfile.py" in text and says in text
+
+
+def test_a_missing_start_program_names_the_field(example: Path, tmp_path: Path):
+    profile = write_profile(example, start="./no-such-server --port {port}")
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.start" in text and "no-such-server" in text
+
+
+def test_a_failing_seed_stops_with_its_exit_code_and_output_and_stops_the_app(example: Path, tmp_path: Path):
+    marker = f"i17-{uuid.uuid4().hex[:8]}"
+    (example / "seed_fails.py").write_text("import sys\nprint('disk full, cannot grow the book')\nsys.exit(3)\n")
+    profile = write_profile(example, seed="python3 seed_fails.py --customers {customers}",
+                            start=f"python3 app.py --db {{workdir}}/tiny.db --port {{port}} --marker-{marker}")
+    (example / "app.py").write_text((example / "app.py").read_text().replace(
+        "a = ap.parse_args()", "a, _ = ap.parse_known_args()"))
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert "system.seed" in text and "exited with 3" in text and "disk full, cannot grow the book" in text
+    assert marked(marker) == []
+
+
+def test_a_health_url_that_never_answers_gives_up_and_leaves_nothing_running(example: Path, tmp_path: Path):
+    marker = f"i17-{uuid.uuid4().hex[:8]}"
+    profile = write_profile(example, start=f"python3 -c 'import time; time.sleep(60)' {marker} {{port}}",
+                            health_timeout_s=1.5)
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.health" in text and "/health" in text and "within 1.5 s" in text
+    assert marked(marker) == []
+
+
+def test_one_step_commands_refuse_an_external_profile_instead_of_measuring_the_reference_app(tmp_path: Path):
+    code, text = jxcbench("run", str(EXAMPLE / "tinyjxc.yaml"), "--customers", "10", "--out", str(tmp_path / "run"))
+    assert code == 2, text
+    assert "tinyjxc.yaml: system:" in text and "jxcbench sweep" in text
+
+
+@pytest.mark.parametrize("section,value,says", [
+    ("hardware", {"cpus": 1}, "hardware.cpus"),
+    ("database", {"engine": "postgresql"}, "database.engine"),
+    ("workload", {"rate": 5}, "workload.rate 5"),
+])
+def test_settings_an_external_system_would_ignore_are_refused(example: Path, tmp_path: Path, section, value, says):
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    doc.setdefault(section, {}).update(value)
+    profile = example / "ignored.yaml"
+    profile.write_text(yaml.safe_dump(doc))
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and says in text and "external system" in text
+
+
+LOGIN_LOCUSTFILE = '''from locust import HttpUser, between, task
+
+
+class Clerk(HttpUser):
+    wait_time = between(0.01, 0.03)
+
+    @task
+    def whoami(self):
+        # a plain locustfile of a system with per-user logins reads the user jxcbench gives it
+        self.client.get("/health", name=f"as_{self.jxcbench_operator['username']}")
+'''
+
+
+def logins_profile(example: Path, operators: int) -> Path:
+    (example / "logins.py").write_text(LOGIN_LOCUSTFILE)
+    (example / "users.csv").write_text("username,password\nalice,a1\nbob,b2\ncarol,c3\n")
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    doc["system"].update(workload="logins.py", users="users.csv")
+    doc["workload"] = {"operators": operators}
+    doc["sweep"].update(start_customers=100, max_customers=100)
+    path = example / "logins.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_each_user_gets_its_own_login_from_the_csv(example: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    code, text = jxcbench("sweep", str(logins_profile(example, 2)), "--out", str(out))
+    assert code == 0, text
+    step = json.loads(next(out.glob("logins/c100-*/step.json")).read_text())
+    assert set(step["operations"]) == {"as_alice", "as_bob"}, step["operations"].keys()
+    assert "a1" not in next(out.glob("logins/c100-*/plan.json")).read_text()  # no password in the results
+
+
+def test_a_step_needing_more_users_than_logins_is_refused(example: Path, tmp_path: Path):
+    code, text = jxcbench("sweep", str(logins_profile(example, 5)), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert "logins.yaml" in text and "system.users" in text and "holds 3 logins" in text and "needs 5 users" in text
+
+
+def test_the_started_system_and_the_load_die_with_a_killed_sweep(example: Path, tmp_path: Path):
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    doc["sweep"].update(step_duration_s=60)
+    profile = example / "long.yaml"
+    profile.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "loadgen.cli", "sweep", str(profile), "--out", str(out)],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        # the app (its --db is in out) and the load engine (its plan is in out) both running
+        def children() -> list[psutil.Process]:
+            return [p for p in marked(str(out)) if p.pid != proc.pid]  # the sweep's own --out matches too
+
+        while time.time() < deadline and not (len(children()) >= 2 and list(out.glob("long/c*/plan.json"))):
+            assert proc.poll() is None, "the sweep ended before its first step was under way"
+            time.sleep(0.2)
+        running = children()
+        assert len(running) >= 2, [p.info["cmdline"] for p in running]
+    finally:
+        proc.kill()
+        proc.wait()
+    gone, alive = psutil.wait_procs(running, timeout=5)
+    assert alive == [], [p.cmdline() for p in alive]
+
+
+def test_a_locustfile_that_fails_to_import_is_refused_before_the_system_starts(example: Path, tmp_path: Path):
+    marker = f"i17-{uuid.uuid4().hex[:8]}"
+    (example / "imports.py").write_text("import no_such_helper_module\nfrom locust import HttpUser\n\n\n"
+                                        "class Sales(HttpUser):\n    pass\n")
+    profile = write_profile(example, workload="imports.py",
+                            start=f"python3 app.py --db {{workdir}}/tiny.db --port {{port}} --marker-{marker}")
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.workload" in text and "no_such_helper_module" in text
+    assert marked(marker) == [] and not (tmp_path / "out" / "broken" / "start.log").exists()
