@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "loadgen.cli.seed",
     "loadgen.cli.compare",
     "loadgen.cli.guide",
+    "loadgen.cli.chaos",
 ]
 
 app = typer.Typer(
