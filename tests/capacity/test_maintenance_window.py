@@ -52,6 +52,7 @@ def test_window_exceeded_is_measured_or_projected(tmp_path):
         assert limits_capacity(over, mw)  # below the capacity the latency allowed: it is what limits
         text = "\n".join(render.markdown({**over, "maintenance": None}))
         assert f"at {mw['exceeded_at']:,} customers (measured)" in text and "limiting factor" in text
+        assert f"{mw['exceeded_at']:,} customers (measured)" in "".join(render.html_section(over))
         # A generous window: not exceeded where measured; any crossing is beyond it, and labelled projected.
         roomy = maintenance_window(_entry(system, max(times.values()) * 50))
         assert not roomy["measured"] and roomy["fits_up_to"] == 1200
