@@ -63,7 +63,7 @@ def _server(sut: Any, what: str) -> Any:
         raise NotApplicable(f"sqlite runs inside the app: there is no database server to {what}")
     if not db.managed:
         raise NotApplicable(f"an external database server is not ours to {what}")
-    return sut._db  # noqa: SLF001 - the launcher owns the managed server; chaos is its one other user
+    return sut._db  # the launcher owns the managed server; chaos is its one other user
 
 
 def db_restart(sut: Any, cfg: Any) -> Injected:

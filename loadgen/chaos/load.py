@@ -126,4 +126,4 @@ class ChaosLoad:
                     self._stop.wait(0.05)  # a failing system: keep probing, but do not flood it
 
 
-__all__ = ["ChaosLoad", "Outcome", "REQUEST_TIMEOUT_S"]
+__all__ = ["REQUEST_TIMEOUT_S", "ChaosLoad", "Outcome"]

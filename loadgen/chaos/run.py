@@ -86,8 +86,8 @@ def run_chaos(profile: Any, customers: int, *, unconstrained: bool = False,
               on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Bring up, load, inject, check (see the module docstring); the result as a plain dict."""
     from loadgen.capacity.book import read_book
-    from loadgen.synth import LOADTEST_PASSWORD
     from loadgen.sut.launcher import SystemUnderTest
+    from loadgen.synth import LOADTEST_PASSWORD
 
     say = on_stage or (lambda _text: None)
     cfg = profile.faults

@@ -66,13 +66,13 @@ def _name_the_value() -> None:
     try:  # Typer >= 0.25 parses with its own copy of Click
         from typer._click.exceptions import BadParameter as TyperBadParameter
     except ImportError:
-        TyperBadParameter = None  # noqa: N806
+        TyperBadParameter = None
     for cls in {click.exceptions.BadParameter, TyperBadParameter} - {None}:
         original = cls.format_message
         if getattr(original, "_names_value", False):
             continue
 
-        def format_message(self, _original=original) -> str:  # noqa: ANN001 - a BadParameter
+        def format_message(self, _original=original) -> str:  # self: a BadParameter
             message = _original(self)
             value = given_value(self.param, sys.argv[1:]) if self.param is not None else None
             if value is not None and repr(value) not in message:

@@ -134,7 +134,7 @@ class ManagedPostgres:
         self.url = f"postgresql+psycopg://postgres@{self.host}:{self.port}/{DATABASE}"
         return self.url
 
-    def _launch(self, bindir: Path, data: Path, user, log: Path) -> None:  # noqa: ANN001 - pwd entry or None
+    def _launch(self, bindir: Path, data: Path, user, log: Path) -> None:  # user: a pwd entry or None
         argv = [str(bindir / "postgres"), "-D", str(data), "-p", str(self.port),
                 "-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={self.tmpdir}"]
         for k, v in self.settings.items():

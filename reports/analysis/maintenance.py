@@ -59,9 +59,9 @@ def maintenance_window(entry: Mapping) -> dict[str, Any] | None:
     out["model"] = fit.form
     out["r2"] = fit.r2
     if cross is not None:
-        out.update(exceeded_at=int(round(cross["estimate"])), projected=True,
-                   low=None if cross["low"] is None else int(round(cross["low"])),
-                   high=None if cross["high"] is None else int(round(cross["high"])))
+        out.update(exceeded_at=round(cross["estimate"]), projected=True,
+                   low=None if cross["low"] is None else round(cross["low"]),
+                   high=None if cross["high"] is None else round(cross["high"]))
     return out
 
 

@@ -72,8 +72,8 @@ def html_section(entry: Mapping) -> list[str]:
     cls = " class='projected'" if mw.get("projected") else ""
     return ["<h3>Maintenance window (engine-native backup and restore)</h3>",
             f"<p{cls}>{html.escape(headline(mw))}</p>",
-            "<table><thead><tr><th>customers</th><th>backup</th><th>restore</th><th>backup size</th><th>tool</th>"
-            f"</tr></thead><tbody>{rows}</tbody></table>"]
+            ("<table><thead><tr><th>customers</th><th>backup</th><th>restore</th><th>backup size</th><th>tool</th>"
+             f"</tr></thead><tbody>{rows}</tbody></table>")]
 
 
 __all__ = ["headline", "html_section", "markdown", "window_of"]

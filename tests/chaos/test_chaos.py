@@ -30,7 +30,7 @@ def _profile(tmp_path: Path, name: str, text: str) -> Path:
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "120"}
-    return subprocess.run([sys.executable, "-m", "loadgen.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "loadgen.cli", *args], capture_output=True, text=True, check=False,
                           timeout=timeout, env=env, cwd=REPO)
 
 

@@ -50,7 +50,7 @@ def test_serve_workers_die_with_a_sigkilled_serve(tmp_path):
         assert len(workers) == 2, workers
         serve.send_signal(signal.SIGKILL)
         serve.wait(timeout=10)
-        gone, alive = psutil.wait_procs(workers, timeout=15)
+        _gone, alive = psutil.wait_procs(workers, timeout=15)
         assert not alive, f"workers outlived serve: {[p.pid for p in alive]}"
         assert not up(), "something still serves on the port"
     finally:
