@@ -70,7 +70,7 @@ def db_restart(sut: Any, cfg: Any) -> Injected:
     """SIGKILL the managed database server and start it again on the same data (crash recovery)."""
     server = _server(sut, "kill")
     if not hasattr(server, "kill_and_restart"):
-        raise NotApplicable(f"kill and restart is built for managed PostgreSQL only, not {sut.profile.database.engine}")
+        raise NotApplicable(f"kill and restart is not built for a managed {sut.profile.database.engine} server")
     began = time.monotonic()
     took = server.kill_and_restart()
     return Injected(began, time.monotonic(), f"SIGKILL the server, back after {took:.1f} s")
