@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import pwd
 import shutil
 import signal
@@ -167,7 +168,10 @@ class ManagedMySQL:
 
         assert self.proc is not None and self.tmpdir is not None
         t0 = time.monotonic()
-        self.proc.kill()
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: the server and anything it started
+        except ProcessLookupError:
+            pass
         self.proc.wait()
         registry.release_process(self.proc.pid)
         self.socket.unlink(missing_ok=True)  # a crashed server leaves its socket file behind

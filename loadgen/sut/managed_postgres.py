@@ -14,6 +14,7 @@ listening on the far address only, port 5432, with a pg_hba line trusting our en
 from __future__ import annotations
 
 import glob
+import os
 import shutil
 import signal
 import subprocess
@@ -147,7 +148,7 @@ class ManagedPostgres:
         registry.claim_process(self.proc.pid)
 
     def kill_and_restart(self, *, timeout: float = 60.0) -> float:
-        """SIGKILL the postmaster (a crash, no checkpoint), wait for its backends to go, start it
+        """SIGKILL the server, postmaster and backends together (a crash, no checkpoint), start it
         again on the same data directory and port; crash recovery replays the WAL. Returns the
         seconds until it accepted connections again."""
         import time
@@ -160,7 +161,13 @@ class ManagedPostgres:
         except psutil.NoSuchProcess:
             children = []
         t0 = time.monotonic()  # from the kill itself: what a client sees as the outage
-        self.proc.kill()
+        # The whole process group at once (the server was started in its own session), as a
+        # machine crash or the OOM killer takes it: a postmaster killed alone leaves its backends
+        # finishing their queries for a moment, and the outage would start later than the kill.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()
         registry.release_process(self.proc.pid)
         # Backends still attached to the old shared memory make the new postmaster refuse to start.
