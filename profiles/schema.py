@@ -96,6 +96,38 @@ def parse_cpuset(spec: str) -> list[int]:
 MemorySize = Annotated[int | None, BeforeValidator(parse_size)]
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
+_DURATION_UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: object) -> float | None:
+    """``"90s"``, ``"30m"``, ``"1h"``, ``"1.5h"`` or a number of seconds -> seconds (positive)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):  # YAML's yes/no would otherwise pass as 1/0 seconds
+        raise ValueError(f"invalid duration {value!r} (write e.g. 90s, 30m, 1h)")
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"invalid duration {value!r} (write e.g. 90s, 30m, 1h or a number of seconds)")
+    seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return seconds
+
+
+def format_duration(seconds: float | None) -> str:
+    """3600 -> ``"1h"``, 1800 -> ``"30m"``, 90 -> ``"90s"``."""
+    if seconds is None:
+        return "-"
+    for unit, factor in (("h", 3600), ("m", 60)):
+        if seconds >= factor and seconds % factor == 0:
+            return f"{int(seconds // factor)}{unit}"
+    return f"{seconds:g}s"
+
+
+Duration = Annotated[float | None, BeforeValidator(parse_duration)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
@@ -549,6 +581,30 @@ class System(_Strict):
             raise ValueError(f"system.base_url: {self.base_url!r} has a {{port}} but there is no system.start to "
                              "give it to (write the real port, or add a start command)")
         return self
+FAULT_KINDS = ("kill_worker", "db_restart", "db_pause", "network_down")
+"""What ``jxcbench chaos`` can do to a system under load, in the order it does them."""
+
+
+class Faults(_Strict):
+    """``faults``: what ``jxcbench chaos`` injects during its load step, one after the other, with
+    ``gap`` of undisturbed load before each (the baseline) and after the last (the recovery)."""
+
+    kinds: list[Literal["kill_worker", "db_restart", "db_pause", "network_down"]] = Field(
+        default_factory=lambda: list(FAULT_KINDS), min_length=1)
+    pause: Duration = 3.0
+    """How long ``db_pause`` keeps the database stopped (SIGSTOP ... SIGCONT) and ``network_down``
+    keeps its link down."""
+    gap: Duration = 5.0
+    recover_within: Duration = 60.0
+    """A fault whose load sees no success within this long after it ended: not recovered."""
+
+
+class Maintenance(_Strict):
+    """``maintenance``: the nightly window the engine-native backup must fit in (e.g. ``1h``)."""
+
+    backup_window: Duration = None
+    measure_backup: bool = True
+    """Measure backup and restore at each level of a sweep (off: the sweep skips them)."""
 
 
 class Profile(_Strict):
@@ -565,6 +621,8 @@ class Profile(_Strict):
     sweep: Sweep = Field(default_factory=Sweep)
     system: System | None = None
     """Absent: the reference app. ``kind: external``: a vendor's own product (see :class:`System`)."""
+    faults: Faults = Field(default_factory=Faults)
+    maintenance: Maintenance = Field(default_factory=Maintenance)
 
     @field_validator("architecture")
     @classmethod
@@ -626,6 +684,7 @@ class Profile(_Strict):
 __all__ = [
     "ENGINES", "ROLES", "DEFAULT_THINK_TIME_S", "KEYBOARD_FLOOR_S", "PRICE_PERIODS", "Price", "Profile", "Hardware",
     "Database", "Architecture", "Network", "Workload", "Staffing", "Slo",
-    "OperationSlo", "Sweep", "System", "SYSTEM_PLACEHOLDERS", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
+    "OperationSlo", "Sweep", "System", "SYSTEM_PLACEHOLDERS", "Faults", "FAULT_KINDS", "Maintenance", "parse_duration",
+    "format_duration", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
     "parse_bandwidth", "format_bandwidth",
 ]

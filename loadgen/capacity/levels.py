@@ -54,6 +54,7 @@ class LevelledSystem:
         self.level: int | None = None  # seeded customers in the database now
         self.snapshots: dict[int, str] = {}  # level -> snapshot name, taken before any load
         self.measured = False  # a step has run on the database since it was last restored or seeded
+        self.backups: dict[int, dict] = {}  # level -> its engine-native backup and restore, measured once
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def __enter__(self) -> LevelledSystem:
@@ -130,8 +131,36 @@ class LevelledSystem:
                 registry.claim_snapshot(sut.db_url, name)
             book["snapshot_s"] = round(snapshot(sut.db_url, name), 3)
             self.snapshots[customers] = name
+            if customers not in self.backups and self._measures_backup():
+                self.backups[customers] = self._backup(sut, customers)
         book["settle"] = self._settle(sut)
         return book
+
+    def _measures_backup(self) -> bool:
+        maintenance = getattr(self.profile, "maintenance", None)
+        return bool(getattr(maintenance, "measure_backup", False))
+
+    def _backup(self, sut: Any, customers: int) -> dict:
+        """The maintenance window's figure at this level: an engine-native backup of the clean
+        seeded book and its restore into a scratch copy (:mod:`loadgen.seed.backup`), timed and sized
+        while nothing else runs. A tool that is missing is recorded, not fatal: the latency
+        search does not depend on it."""
+        from loadgen.seed.backup import SCRATCH, measure_backup
+        from loadgen.sut import registry
+
+        external = not self._snapshots_die_with_system(sut)
+        if external:  # a SIGKILL skips the cleanup: the next run drops the scratch copy
+            registry.claim_snapshot(sut.db_url, SCRATCH)
+        try:
+            result = measure_backup(sut.db_url, Path(sut.workdir) / "backup")
+        except JxcError as exc:
+            return {"customers": customers, "error": str(exc)}
+        finally:
+            if external:
+                registry.release_snapshot(sut.db_url, SCRATCH)
+        window = getattr(self.profile.maintenance, "backup_window", None)
+        return {"customers": customers, **result, "window_s": window,
+                "fits_window": None if window is None else result["backup_s"] <= window}
 
     @staticmethod
     def _settle(sut: Any) -> dict:
@@ -156,7 +185,8 @@ class LevelledSystem:
         return measure_on(self._sut, profile, customers=customers, operators=operators, rate=rate,
                           duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained,
                           t_start=t_start, extra={"book": book, "seed_s": book.get("seed_s", 0.0),
-                                                  "settle": book.get("settle")}, **measure)
+                                                  "settle": book.get("settle"),
+                                                  "backup": self.backups.get(customers)}, **measure)
 
 
 __all__ = ["LevelledSystem"]

@@ -48,6 +48,7 @@ from loadgen.capacity.search import (
 from loadgen.errors import JxcError, Terminated
 from loadgen.measure.slo import field_of as _get
 from reports.analysis.limiting import headroom, limiting_factor
+from reports.analysis.maintenance import limits_capacity, maintenance_window
 from reports.analysis.projection import projected_capacity
 
 MANIFEST = "sweep.json"
@@ -463,6 +464,11 @@ class Sweep:
             # held the maximum without a failing level: a projected capacity (labelled so) instead
             # of "may be higher"; reports.analysis.projection says which model and interval
             entry.update(projected_capacity(entry) or {})
+        # the backup window: measured at every level, a limit of its own (reports.analysis.maintenance)
+        window = maintenance_window(entry)
+        if window is not None:
+            window["limits_capacity"] = limits_capacity(entry, window)
+        entry["maintenance"] = window
         return entry
 
     def _write(self, *, partial: bool) -> dict:

@@ -104,10 +104,14 @@ def serve(
         raise _db_failure(db, exc) from exc
     finally:
         engine.dispose()
-    # Worker processes build the app from the environment (see reference_app.main).
+    from loadgen.sut.app_server import FACTORY
+
+    # Worker processes build the app from the environment (see reference_app.main), through the
+    # launcher's factory: each worker asks for the parent-death signal, so a SIGKILLed `serve`
+    # (whose process is the workers' supervisor) does not leave them serving on the port.
     os.environ["JXC_DATABASE_URL"] = db
     os.environ["JXC_POOL_SIZE"] = str(pool_size)
-    uvicorn.run("reference_app.main:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run(FACTORY, factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)
 
 

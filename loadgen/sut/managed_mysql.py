@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import pwd
 import shutil
 import signal
@@ -121,17 +122,7 @@ class ManagedMySQL:
         log = self.tmpdir / "mysqld.log"
         for _attempt in range(3):
             self.port = 3306 if self.network else P.free_port()
-            argv = [str(server), "--no-defaults", f"--datadir={data}", f"--port={self.port}",
-                    f"--bind-address={self.host}", f"--socket={self.socket}", f"--pid-file={self.tmpdir / 'mysqld.pid'}",
-                    f"--log-error={log}", "--local-infile=1", "--character-set-server=utf8mb4",
-                    "--collation-server=utf8mb4_unicode_ci", "--skip-name-resolve"]
-            argv += [_option(k, v) for k, v in self.settings.items()]
-            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                         stdin=subprocess.DEVNULL, cwd=self.tmpdir, env=P.child_env(user),
-                                         start_new_session=True,
-                                         preexec_fn=P.preexec(self.cgroup, user,
-                                                              self.network.enter if self.network else None))
-            registry.claim_process(self.proc.pid)
+            self._launch(server, data, user, log)
             if P.wait_until(self._ready, timeout=timeout, proc=self.proc):
                 break
             if self.proc.poll() is None:
@@ -155,6 +146,40 @@ class ManagedMySQL:
             conn.close()
         self.url = f"mysql+pymysql://root@{self.host}:{self.port}/{DATABASE}?charset=utf8mb4&local_infile=1"
         return self.url
+
+    def _launch(self, server: Path, data: Path, user: pwd.struct_passwd | None, log: Path) -> None:
+        assert self.tmpdir is not None
+        argv = [str(server), "--no-defaults", f"--datadir={data}", f"--port={self.port}",
+                f"--bind-address={self.host}", f"--socket={self.socket}", f"--pid-file={self.tmpdir / 'mysqld.pid'}",
+                f"--log-error={log}", "--local-infile=1", "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci", "--skip-name-resolve"]
+        argv += [_option(k, v) for k, v in self.settings.items()]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL, cwd=self.tmpdir, env=P.child_env(user),
+                                     start_new_session=True,
+                                     preexec_fn=P.preexec(self.cgroup, user,
+                                                          self.network.enter if self.network else None))
+        registry.claim_process(self.proc.pid)
+
+    def kill_and_restart(self, *, timeout: float = 60.0) -> float:
+        """SIGKILL the server (a crash: InnoDB recovers from its redo log on the way up), start it
+        again on the same datadir and port; the seconds until it accepted connections again."""
+        import time
+
+        assert self.proc is not None and self.tmpdir is not None
+        t0 = time.monotonic()
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: the server and anything it started
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        registry.release_process(self.proc.pid)
+        self.socket.unlink(missing_ok=True)  # a crashed server leaves its socket file behind
+        self._launch(find_binaries()[1], self.tmpdir / "data", _user(), self.tmpdir / "mysqld.log")
+        if not P.wait_until(self._ready, timeout=timeout, proc=self.proc):
+            raise JxcError(f"managed MariaDB did not come back after a kill: {P.log_tail(self.tmpdir / 'mysqld.log')}",
+                           exit_code=1)
+        return time.monotonic() - t0
 
     def _ready(self) -> bool:
         import pymysql

@@ -14,6 +14,7 @@ listening on the far address only, port 5432, with a pg_hba line trusting our en
 from __future__ import annotations
 
 import glob
+import os
 import shutil
 import signal
 import subprocess
@@ -116,16 +117,7 @@ class ManagedPostgres:
         log = self.tmpdir / "postgres.log"
         for _attempt in range(3):  # a free port can be taken between probing and binding
             self.port = 5432 if self.network else P.free_port()
-            argv = [str(bindir / "postgres"), "-D", str(data), "-p", str(self.port),
-                    "-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={self.tmpdir}"]
-            for k, v in self.settings.items():
-                argv += ["-c", f"{k}={_setting(v)}"]
-            with open(log, "ab") as fh:
-                self.proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                             cwd=self.tmpdir, env=P.child_env(user), start_new_session=True,
-                                             preexec_fn=P.preexec(self.cgroup, user,
-                                                                  self.network.enter if self.network else None))
-            registry.claim_process(self.proc.pid)
+            self._launch(bindir, data, user, log)
             if P.wait_until(self._ready, timeout=timeout, proc=self.proc):
                 break
             if self.proc.poll() is None:
@@ -142,6 +134,51 @@ class ManagedPostgres:
             conn.execute(f'CREATE DATABASE "{DATABASE}" ENCODING \'UTF8\' TEMPLATE template0')
         self.url = f"postgresql+psycopg://postgres@{self.host}:{self.port}/{DATABASE}"
         return self.url
+
+    def _launch(self, bindir: Path, data: Path, user, log: Path) -> None:  # user: a pwd entry or None
+        argv = [str(bindir / "postgres"), "-D", str(data), "-p", str(self.port),
+                "-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={self.tmpdir}"]
+        for k, v in self.settings.items():
+            argv += ["-c", f"{k}={_setting(v)}"]
+        with open(log, "ab") as fh:
+            self.proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         cwd=self.tmpdir, env=P.child_env(user), start_new_session=True,
+                                         preexec_fn=P.preexec(self.cgroup, user,
+                                                              self.network.enter if self.network else None))
+        registry.claim_process(self.proc.pid)
+
+    def kill_and_restart(self, *, timeout: float = 60.0) -> float:
+        """SIGKILL the server, postmaster and backends together (a crash, no checkpoint), start it
+        again on the same data directory and port; crash recovery replays the WAL. Returns the
+        seconds until it accepted connections again."""
+        import time
+
+        import psutil
+
+        assert self.proc is not None and self.tmpdir is not None
+        try:
+            children = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        t0 = time.monotonic()  # from the kill itself: what a client sees as the outage
+        # The whole process group at once (the server was started in its own session), as a
+        # machine crash or the OOM killer takes it: a postmaster killed alone leaves its backends
+        # finishing their queries for a moment, and the outage would start later than the kill.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        registry.release_process(self.proc.pid)
+        # Backends still attached to the old shared memory make the new postmaster refuse to start.
+        _gone, alive = psutil.wait_procs(children, timeout=10)
+        for p in alive:
+            p.kill()
+        self._launch(find_bindir(), self.tmpdir / "data", P.service_user(), self.tmpdir / "postgres.log")
+        if not P.wait_until(self._ready, timeout=timeout, proc=self.proc):
+            raise JxcError(f"managed PostgreSQL did not come back after a kill: "
+                           f"{P.log_tail(self.tmpdir / 'postgres.log')}", exit_code=1)
+        return time.monotonic() - t0
 
     def _ready(self) -> bool:
         import psycopg

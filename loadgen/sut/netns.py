@@ -200,6 +200,12 @@ class Link:
         self._fd = os.open(NETNS_DIR / self.name, os.O_RDONLY | os.O_CLOEXEC)
         return self
 
+    def set_link(self, up: bool) -> None:
+        """Take our end of the veth pair down (a cut cable: packets to the database go nowhere) or
+        bring it back up; ``jxcbench chaos``'s ``network_down`` fault. The addresses stay."""
+        _run(["ip", "link", "set", self.host_if, "up" if up else "down"],
+             what=f"bringing our end {'up' if up else 'down'}")
+
     # -- running things inside -----------------------------------------------------------------------
     def enter(self) -> None:
         """Move the calling thread (or, in a ``preexec_fn``, the child) into the namespace."""

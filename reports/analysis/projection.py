@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from reports.analysis.limiting import _bytes, _threshold
+from reports.analysis.maintenance import maintenance_window
 from reports.analysis.models import (
     bytes_per_customer,
     customers_for_bytes,
@@ -119,6 +120,7 @@ def analyse_profile(entry: Mapping, machine_cores: int | None = None) -> dict:
         "cpu": cpu_projection(entry, machine_cores),
         "size": size_projection(entry),
         "frontier": frontier_projections(entry),
+        "maintenance": maintenance_window(entry),
     }
 
 
@@ -142,6 +144,12 @@ def _limits(analysis: Mapping) -> list[dict]:
         if size.get(key) and size[key].get("estimate") is not None:
             found.append({"what": what, "resource": resource, "operation": None,
                           "model": "linear bytes per customer", **{k: size[key][k] for k in ("estimate", "low", "high")}})
+    mw = analysis.get("maintenance") or {}
+    if mw.get("projected") and mw.get("exceeded_at") is not None:
+        found.append({"what": f"the backup outgrows the {mw['window_s']:g} s maintenance window", "resource":
+                      "maintenance_window", "operation": None,
+                      "model": f"backup seconds, {mw['model']} fit (R² {mw.get('r2', 0):.2f})",
+                      "estimate": mw["exceeded_at"], "low": mw["low"], "high": mw["high"]})
     return found
 
 

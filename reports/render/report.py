@@ -20,6 +20,7 @@ from reports.analysis.tables import (
     summary_table,
 )
 from reports.render import html as H
+from reports.render import maintenance
 from reports.render.charts import render_charts
 from reports.render.i18n import check_lang, t
 from reports.render.markdown import machine_line, write_report
@@ -110,6 +111,7 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
             mine = mine[mine["customers (projected)"].notna() | mine.get("peak operators (projected)", mine["customers (projected)"]).notna()]
             body.append(f"<h3 class='projected'>{t('projections', lang)}</h3>")
             body.append(H.table(mine.drop(columns=["profile"])))
+        body += maintenance.html_section(p.entry)
         st = tables["steps"]
         body.append(f"<h3>{t('steps', lang)}</h3>")
         body.append(H.table(_of(st, name), STEP_COLUMNS))

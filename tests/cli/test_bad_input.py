@@ -163,9 +163,9 @@ def test_a_bad_option_is_refused_naming_option_and_value(tmp_path, data):
         args = [*args, opt, value]
     code, text_out = jxcbench(*args)
     check(code, text_out, opt)
-    # Our own checks name the value; Typer's range checks ("Invalid value for '--customers': Input
-    # should be greater than or equal to 1") name only the option (the value is on the command line).
-    if value.strip() and "Invalid value for" not in text_out:
+    # Our own checks name the value, and so do Typer's range and type checks ("Invalid value for
+    # '--customers': Input should be greater than or equal to 1 (got '-5')": loadgen.cli).
+    if value.strip():
         assert _flat(repr(value)) in _flat(text_out) or _flat(value.strip()) in _flat(text_out), text_out
     assert not out.exists() and not db_file.exists()
 
@@ -192,3 +192,15 @@ def test_other_commands_refuse_bad_input_cleanly(tmp_path, args, names):
     code, text_out = jxcbench(*[a.replace("{tmp}", str(tmp_path)) for a in args])
     check(code, text_out, *[n.replace("{tmp}", str(tmp_path)) for n in names])
     assert [p.name for p in tmp_path.iterdir() if p.name != "runs"] == []
+
+
+@pytest.mark.parametrize("args,option,value", [
+    (["run", "profiles/sqlite-quickstart.yaml", "--customers", "-5", "--out", "{tmp}/o"], "--customers", "-5"),
+    (["chaos", "profiles/sqlite-quickstart.yaml", "-n", "0"], "--customers", "0"),
+    (["serve", "--db", "sqlite:///{tmp}/x.sqlite", "--port=70000"], "--port", "70000"),
+    (["run", "profiles/sqlite-quickstart.yaml", "--customers", "many", "--out", "{tmp}/o"], "--customers", "many"),
+])
+def test_typer_range_and_type_errors_name_option_and_value(tmp_path, args, option, value):
+    code, text_out = jxcbench(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert code == 2, text_out
+    assert option in text_out and f"(got '{value}')" in _flat(text_out), text_out
