@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reports.analysis.maintenance import limits_capacity, maintenance_window
+from reports.render.i18n import t
 
 
 def window_of(entry: Mapping) -> dict[str, Any] | None:
@@ -27,41 +28,43 @@ def _dur(s: float | None) -> str:
     return f"{s / 3600:.2f} h" if s >= 3600 else f"{s / 60:.1f} min" if s >= 120 else f"{s:.2f} s"
 
 
-def headline(mw: Mapping) -> str:
+def headline(mw: Mapping, lang: str = "en") -> str:
     """One sentence: where the window is exceeded, or how far it is known to fit."""
     window = mw.get("window_s")
     if not window:
-        return "No maintenance.backup_window set: backup and restore times are measured, no limit is judged."
+        return t("mw_no_window", lang)
     if mw.get("exceeded_at") is None:
         fits = mw.get("fits_up_to")
-        return (f"The backup fits the {_dur(window)} window at every level measured (up to {fits:,} customers); "
-                "no fit reaches the window within 1000× that.") if fits else "No backup was measured."
+        return t("mw_fits", lang, window=_dur(window), fits=f"{fits:,}") if fits else t("mw_none", lang)
     n = mw["exceeded_at"]
     if mw.get("measured"):
-        text = f"The backup no longer fits the {_dur(window)} window at {n:,} customers (measured)."
+        text = t("mw_exceeded_measured", lang, window=_dur(window), n=f"{n:,}")
     else:
-        hi = f"{mw['high']:,}" if mw.get("high") is not None else "beyond"
+        hi = f"{mw['high']:,}" if mw.get("high") is not None else t("mw_beyond", lang)
         lo = f"{mw['low']:,}" if mw.get("low") is not None else "?"
-        text = (f"The backup outgrows the {_dur(window)} window at about {n:,} customers (projected: "
-                f"{mw.get('model')} fit of backup time against customers, interval {lo} – {hi}).")
+        text = t("mw_exceeded_projected", lang, window=_dur(window), n=f"{n:,}", model=mw.get("model"), low=lo, high=hi)
     if mw.get("limits_capacity"):
-        text += " This is the limiting factor: it comes before the latency limit."
+        text += t("mw_limits", lang)
     return text
 
 
-def markdown(entry: Mapping) -> list[str]:
+def _columns(lang: str) -> list[str]:
+    return [t(k, lang) for k in ("customers", "mw_backup", "mw_restore", "mw_size", "mw_tool")]
+
+
+def markdown(entry: Mapping, lang: str = "en") -> list[str]:
     mw = window_of(entry)
     if not mw:
         return []
-    out = ["", "### Maintenance window (engine-native backup and restore)", "", headline(mw), "",
-           "| customers | backup | restore | backup size | tool |", "|---:|---:|---:|---:|---|"]
+    out = ["", "### " + t("mw_title", lang), "", headline(mw, lang), "",
+           "| " + " | ".join(_columns(lang)) + " |", "|---:|---:|---:|---:|---|"]
     for p in mw["points"]:
         size = f"{p['bytes'] / 1e6:,.1f} MB" if p.get("bytes") is not None else "-"
         out.append(f"| {p['customers']:,} | {_dur(p['backup_s'])} | {_dur(p.get('restore_s'))} | {size} | {p.get('tool') or '-'} |")
     return out
 
 
-def html_section(entry: Mapping) -> list[str]:
+def html_section(entry: Mapping, lang: str = "en") -> list[str]:
     mw = window_of(entry)
     if not mw:
         return []
@@ -70,10 +73,10 @@ def html_section(entry: Mapping) -> list[str]:
         f"<td>{(p['bytes'] or 0) / 1e6:,.1f} MB</td><td>{html.escape(str(p.get('tool') or '-'))}</td></tr>"
         for p in mw["points"])
     cls = " class='projected'" if mw.get("projected") else ""
-    return ["<h3>Maintenance window (engine-native backup and restore)</h3>",
-            f"<p{cls}>{html.escape(headline(mw))}</p>",
-            ("<table><thead><tr><th>customers</th><th>backup</th><th>restore</th><th>backup size</th><th>tool</th>"
-             f"</tr></thead><tbody>{rows}</tbody></table>")]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in _columns(lang))
+    return [f"<h3>{html.escape(t('mw_title', lang))}</h3>",
+            f"<p{cls}>{html.escape(headline(mw, lang))}</p>",
+            f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"]
 
 
 __all__ = ["headline", "html_section", "markdown", "window_of"]

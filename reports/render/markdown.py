@@ -264,7 +264,7 @@ def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) ->
         p = by_name.get(entry.get("name"))
         if p is not None:
             lines += _projections(p, lang)
-        lines += maintenance.markdown(entry)
+        lines += maintenance.markdown(entry, lang)
         mine = [(title, path) for title, path in charts if str(title).startswith(f"{entry.get('name')}: ")]
         if mine:
             lines += ["", "### " + t("charts", lang), ""] + [f"![{title}]({Path(path).as_posix()})" for title, path in mine]

@@ -111,7 +111,7 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
             mine = mine[mine["customers (projected)"].notna() | mine.get("peak operators (projected)", mine["customers (projected)"]).notna()]
             body.append(f"<h3 class='projected'>{t('projections', lang)}</h3>")
             body.append(H.table(mine.drop(columns=["profile"])))
-        body += maintenance.html_section(p.entry)
+        body += maintenance.html_section(p.entry, lang)
         st = tables["steps"]
         body.append(f"<h3>{t('steps', lang)}</h3>")
         body.append(H.table(_of(st, name), STEP_COLUMNS))

@@ -53,6 +53,8 @@ def test_window_exceeded_is_measured_or_projected(tmp_path):
         text = "\n".join(render.markdown({**over, "maintenance": None}))
         assert f"at {mw['exceeded_at']:,} customers (measured)" in text and "limiting factor" in text
         assert f"{mw['exceeded_at']:,} customers (measured)" in "".join(render.html_section(over))
+        zh = "\n".join(render.markdown({**over, "maintenance": None}, "zh"))  # the Chinese report says it in Chinese
+        assert f"在 {mw['exceeded_at']:,} 个客户时备份超出" in zh and "限制因素" in zh and "备份大小" in zh
         # A generous window: not exceeded where measured; any crossing is beyond it, and labelled projected.
         roomy = maintenance_window(_entry(system, max(times.values()) * 50))
         assert not roomy["measured"] and roomy["fits_up_to"] == 1200
