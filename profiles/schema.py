@@ -519,6 +519,7 @@ class Sweep(_Strict):
 SYSTEM_PLACEHOLDERS = {
     "start": ("port", "workdir"), "stop": ("port", "workdir"), "base_url": ("port",),
     "seed": ("customers", "port", "base_url", "workdir"),
+    "audit": ("customers", "port", "base_url", "workdir"),
 }
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
@@ -544,6 +545,10 @@ class System(_Strict):
     Without it the system is already running at ``base_url``."""
     stop: str | None = None
     """Optional: run after the sweep (a started system is also sent SIGTERM, then SIGKILL)."""
+    audit: str | None = None
+    """Optional: checks the system's books after each measured step (e.g. stock = receipts - shipments,
+    every acknowledged order stored); exit 0 = clean, any other exit fails the step ("audit: ...",
+    the tail of its output). Without it step.json says the books were not audited."""
     users: str | None = None
     """A CSV of per-user logins (a header row, e.g. ``username,password``; relative to the profile
     file): the i-th user of a step gets row i as ``self.jxcbench_operator`` (``{"index": i, ...}``)

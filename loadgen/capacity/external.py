@@ -15,7 +15,8 @@ system for the whole sweep (:class:`loadgen.sut.external.ExternalSystem`), and p
    reference app's steps, on the locustfile's request names.
 
 What an external system does not give: no book to read (no per-operator accounts: a locustfile logs
-in as it likes), no audit of its books, no database size (it is not ours to open).
+in as it likes), no database size (it is not ours to open); its books are checked only by the
+profile's own ``system.audit`` command, run after each step.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from loadgen.capacity.machine import machine_info, tool_version
 from loadgen.capacity.step import SCHEMA_VERSION, cpu_allowance, judge_load
 from loadgen.errors import JxcError
 from loadgen.measure.slo import PASS, slo_thresholds
-from loadgen.sut.external import ExternalSystem
+from loadgen.sut.external import AuditFailed, ExternalSystem
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.workload.locustfile import check_locustfile, import_check, read_credentials
 from loadgen.workload.plan import LoadPlan
@@ -123,7 +124,9 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
     except LoadFailed as exc:
         raise JxcError(f"system.workload: {exc}", exit_code=1) from None
     fig, validity, stopped = res["figures"], res["validity"], res["stopped_early"]
-    failures, verdict, unjudged, inconclusive = judge_load(res, slo, duration_s)  # the reference app's rules
+    audit = audit_books(sut, out_dir, customers=int(customers))
+    also = [] if audit is None or audit["ok"] else [f"audit: {audit['detail']}"]
+    failures, verdict, unjudged, inconclusive = judge_load(res, slo, duration_s, also)  # the reference app's rules
     window = res["window"]
     resources = dict(res["resources"])
     resources.pop("extra", None)
@@ -160,7 +163,7 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
         "goodput_rps": fig["goodput_rps"],
         "percentile_method": fig["percentile_method"],
         "confidence_bounds": fig.get("confidence_bounds"),
-        "audit": None,  # an external system's books are not ours to audit
+        "audit": audit,  # None: the profile gives no system.audit, the books were not checked
         "loadgen": res["loadgen"],
         "sut_events": res.get("sut_events"),
         "machine_load": res.get("machine_load"),
@@ -169,8 +172,22 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
         "machine": machine_info(),
         "tool_version": tool_version(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "files": {"samples": "samples.parquet", "resources": "resources.csv", "seed_log": "seed.log"},
+        "files": {"samples": "samples.parquet", "resources": "resources.csv", "seed_log": "seed.log",
+                  **({"audit_log": "audit.log"} if audit is not None else {})},
     }
 
 
-__all__ = ["ExternalLevels", "measure_external", "users_at"]
+def audit_books(sut: ExternalSystem, out_dir: Path, *, customers: int) -> dict | None:
+    """The profile's ``system.audit`` after the load: ``{"ok", "exit", "seconds", "detail"}``, or
+    None when the profile has none. A non-zero exit is a finding about the system (the step fails
+    with it), not bad input: only a command that cannot be run at all stops the sweep."""
+    if not sut.system.audit:
+        return None
+    try:
+        seconds = sut.run("audit", out_dir, customers=customers)
+    except AuditFailed as exc:
+        return {"ok": False, "exit": exc.returncode, "seconds": exc.seconds, "detail": str(exc)}
+    return {"ok": True, "exit": 0, "seconds": round(seconds, 3), "detail": None}
+
+
+__all__ = ["ExternalLevels", "audit_books", "measure_external", "users_at"]

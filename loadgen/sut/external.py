@@ -38,6 +38,15 @@ TAIL_CHARS = 1500
 STOP_GRACE_S = 5.0
 
 
+class AuditFailed(JxcError):
+    """``system.audit`` ran and exited non-zero: the books are wrong (the step fails), the command is fine."""
+
+    def __init__(self, message: str, *, returncode: int, seconds: float) -> None:
+        super().__init__(message, exit_code=1)
+        self.returncode = returncode
+        self.seconds = seconds
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -106,7 +115,10 @@ class ExternalSystem:
                 _kill_group(proc)
                 raise
         if rc != 0:
-            raise JxcError(f"{self.where}system.{fieldname}: {line!r} exited with {rc}; last output ({log}):\n{_tail(log)}")
+            message = f"{self.where}system.{fieldname}: {line!r} exited with {rc}; last output ({log}):\n{_tail(log)}"
+            if fieldname == "audit":  # what the audit found, the step's verdict says; not bad input
+                raise AuditFailed(message, returncode=rc, seconds=round(time.time() - t0, 3))
+            raise JxcError(message)
         return time.time() - t0
 
     # -- the running system -----------------------------------------------------------------------------
@@ -198,4 +210,4 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-__all__ = ["ExternalSystem", "clean_env", "free_port"]
+__all__ = ["AuditFailed", "ExternalSystem", "clean_env", "free_port"]

@@ -100,6 +100,9 @@ def test_the_example_system_is_swept_end_to_end(tmp_path: Path):
     step_dirs = [out / s["dir"] for s in steps]
     for d in step_dirs:
         assert (d / "samples.parquet").is_file() and (d / "seed.log").is_file()
+    # The example's own audit ran after every step and found its books straight.
+    assert all(s["audit"] and s["audit"]["ok"] for s in (json.loads((d / "step.json").read_text()) for d in step_dirs))
+    assert "books straight" in (step_dirs[0] / "audit.log").read_text()
     first = json.loads((step_dirs[0] / "step.json").read_text())
     assert set(first["personas"]) == {"Salesperson", "BackOffice"}
     assert first["staffing"]["mode"] == "staffed" and first["operators"] == sum(first["staffing"]["online"].values())
@@ -160,6 +163,26 @@ def test_a_failing_seed_stops_with_its_exit_code_and_output_and_stops_the_app(ex
     assert code == 2, text
     assert "system.seed" in text and "exited with 3" in text and "disk full, cannot grow the book" in text
     assert marked(marker) == []
+
+
+def test_an_audit_that_finds_wrong_books_fails_the_step_not_the_sweep(example: Path, tmp_path: Path):
+    """The example's audit after a step whose book was changed behind its back (the seed keeps one
+    customer fewer than asked): the step fails naming the audit and its finding; the sweep goes on."""
+    (example / "seed_short.py").write_text(
+        "import subprocess, sys\n"
+        "args = sys.argv[1:]; i = args.index('--customers'); args[i + 1] = str(int(args[i + 1]) - 1)\n"
+        "sys.exit(subprocess.call([sys.executable, 'seed.py', *args]))\n")
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    doc["system"]["seed"] = "python3 seed_short.py --db {workdir}/tiny.db --customers {customers}"
+    doc["sweep"].update({"start_customers": 500, "max_customers": 500})
+    profile = example / "short.yaml"
+    profile.write_text(yaml.safe_dump(doc))
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 0, text
+    (entry,) = json.loads((tmp_path / "out" / "capacity.json").read_text())["profiles"]
+    (step,) = entry["steps"]
+    assert not step["passed"] and step["audit"]["ok"] is False and step["audit"]["exit"] == 1
+    assert "system.audit" in step["fail_reason"] and "499 customers in the book, 500 seeded" in step["fail_reason"]
 
 
 def test_a_health_url_that_never_answers_gives_up_and_leaves_nothing_running(example: Path, tmp_path: Path):
