@@ -520,6 +520,7 @@ SYSTEM_PLACEHOLDERS = {
     "start": ("port", "workdir"), "stop": ("port", "workdir"), "base_url": ("port",),
     "seed": ("customers", "port", "base_url", "workdir"),
     "audit": ("customers", "port", "base_url", "workdir"),
+    "snapshot": ("name", "customers", "port", "workdir"), "restore": ("name", "customers", "port", "workdir"),
 }
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
@@ -545,6 +546,13 @@ class System(_Strict):
     Without it the system is already running at ``base_url``."""
     stop: str | None = None
     """Optional: run after the sweep (a started system is also sent SIGTERM, then SIGKILL)."""
+    snapshot: str | None = None
+    """Optional, with ``restore``: saves the freshly seeded book of a level as ``{name}``, before any load."""
+    restore: str | None = None
+    """Optional, with ``snapshot``: puts a saved book back (``{name}``). With both, every step measures a
+    clean book: a level measured before is restored instead of re-seeded over the orders its step
+    wrote, and a new level grows from the nearest smaller snapshot. Without them the seed command
+    runs on whatever the last step left."""
     audit: str | None = None
     """Optional: checks the system's books after each measured step (e.g. stock = receipts - shipments,
     every acknowledged order stored); exit 0 = clean, any other exit fails the step ("audit: ...",
@@ -576,6 +584,12 @@ class System(_Strict):
                 if name not in allowed:
                     raise ValueError(f"system.{fieldname}: placeholder {{{name}}} in {value!r} does not exist "
                                      f"(it may use: {', '.join('{' + a + '}' for a in allowed)})")
+        if (self.snapshot is None) != (self.restore is None):
+            given, missing = ("snapshot", "restore") if self.restore is None else ("restore", "snapshot")
+            raise ValueError(f"system.{given}: {getattr(self, given)!r} without system.{missing} (give both, or neither)")
+        for fieldname in ("snapshot", "restore"):
+            if getattr(self, fieldname) is not None and "{name}" not in getattr(self, fieldname):
+                raise ValueError(f"system.{fieldname}: {getattr(self, fieldname)!r} must take the snapshot's name as {{name}}")
         if "{customers}" not in self.seed:
             raise ValueError(f"system.seed: {self.seed!r} must take the customer count as {{customers}}")
         if not self.base_url.startswith(("http://", "https://")):

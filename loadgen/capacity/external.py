@@ -63,6 +63,7 @@ class ExternalLevels:
         self.unconstrained = unconstrained
         self.locustfile = Path(profile.system.dir or ".") / profile.system.workload
         self.sut = ExternalSystem(profile.system, log_dir=Path(log_dir))
+        self.snapshots: dict[int, str] = {}  # level -> the name its clean book was saved under
         try:
             self.personas = check_locustfile(self.locustfile, where="system.workload")
             import_check(self.locustfile, where="system.workload")
@@ -91,7 +92,8 @@ class ExternalLevels:
                            "(drop workload.rate)")
         t_start = time.time()
         out_dir = Path(out_dir)
-        seed_s = self.sut.run("seed", out_dir, customers=int(customers))
+        book = self.prepare_book(int(customers), out_dir)
+        seed_s = book.get("seed_s", 0.0)
         if not self.sut.healthy():
             raise JxcError(f"{self.sut.where}system.health: {self.sut.base_url}{profile.system.health} stopped "
                            f"answering after system.seed at {customers:,} customers")
@@ -102,10 +104,34 @@ class ExternalLevels:
         step = measure_external(profile, self.sut, locustfile=self.locustfile, customers=customers, users=users,
                                 duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir,
                                 credentials_csv=self.credentials_csv)
-        step.update({"staffing": staffing, "seed_s": round(seed_s, 3), "wall_s": round(time.time() - t_start, 3),
-                     "personas": self.personas, "unconstrained": True})
+        step.update({"staffing": staffing, "seed_s": round(seed_s, 3), "book": book,
+                     "wall_s": round(time.time() - t_start, 3), "personas": self.personas, "unconstrained": True})
         (out_dir / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
         return step
+
+
+    def prepare_book(self, customers: int, out_dir: Path) -> dict:
+        """The book of ``customers`` customers the step measures, and how it was made (step.json's
+        ``book``). With ``system.snapshot``/``restore``: a level saved before is restored (its last
+        step's orders gone), a new one is grown by the seed command from the nearest smaller saved
+        level and saved before any load; without them the seed command runs on what is there."""
+        system = self.profile.system
+        if not system.snapshot:
+            return {"how": "seeded", "seed_s": round(self.sut.run("seed", out_dir, customers=customers), 3)}
+        if customers in self.snapshots:
+            t = self.sut.run("restore", out_dir, name=self.snapshots[customers], customers=customers)
+            return {"how": "restored", "snapshot": self.snapshots[customers], "restore_s": round(t, 3), "seed_s": 0.0}
+        book: dict = {"how": "seeded"}
+        below = [n for n in self.snapshots if n < customers]
+        if below:
+            base = max(below)
+            book.update(how="grown", base=base, restore_s=round(self.sut.run(
+                "restore", out_dir, name=self.snapshots[base], customers=base), 3))
+        book["seed_s"] = round(self.sut.run("seed", out_dir, customers=customers), 3)
+        name = f"level-{customers}"
+        book["snapshot_s"] = round(self.sut.run("snapshot", out_dir, name=name, customers=customers), 3)
+        self.snapshots[customers] = book["snapshot"] = name
+        return book
 
 
 def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, customers: int, users: int,

@@ -100,6 +100,11 @@ def test_the_example_system_is_swept_end_to_end(tmp_path: Path):
     step_dirs = [out / s["dir"] for s in steps]
     for d in step_dirs:
         assert (d / "samples.parquet").is_file() and (d / "seed.log").is_file()
+    # Each new level was saved before its load; one above a saved level grew from it, not from the
+    # last step's leftovers (so every step measured a clean book).
+    books = [json.loads((d / "step.json").read_text())["book"] for d in step_dirs]
+    assert books[0]["how"] == "seeded" and all(b.get("snapshot") for b in books)
+    assert any(b["how"] == "grown" and b["base"] < s["customers"] for b, s in zip(books, steps, strict=True)), books
     # The example's own audit ran after every step and found its books straight.
     assert all(s["audit"] and s["audit"]["ok"] for s in (json.loads((d / "step.json").read_text()) for d in step_dirs))
     assert "books straight" in (step_dirs[0] / "audit.log").read_text()
@@ -124,6 +129,9 @@ def test_the_example_system_is_swept_end_to_end(tmp_path: Path):
     ("seed", "python3 seed.py --db x.db --customers {cust}", "placeholder {cust}"),
     ("seed", "python3 seed.py --db x.db", "must take the customer count as {customers}"),
     ("base_url", "http://127.0.0.1:{prot}", "placeholder {prot}"),
+    ("snapshot", "python3 snapshot.py save", "must take the snapshot's name as {name}"),
+    ("restore", None, "without system.restore"),  # a snapshot nothing can put back
+    ("audit", "python3 audit.py --db {db}", "placeholder {db}"),
 ])
 def test_a_bad_placeholder_is_refused_before_anything_runs(example: Path, tmp_path: Path, field, value, says):
     profile = write_profile(example, **{field: value})
