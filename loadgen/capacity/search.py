@@ -24,7 +24,12 @@ An **invalid** step (saturated load generator, crashed system, too few requests)
 nor fail: the same point is re-run up to ``invalid_retries`` more times; if it stays invalid the
 level is *unknown* and the search stops there and says why (it cannot know which way to go). An
 **inconclusive** step (an operation's confidence interval still straddles its threshold after the
-window's extension) is treated the same way: re-run within the same bound, never a pass.
+window's extension) is re-run within the same bound too, and never counts as a pass. A level that
+stays inconclusive is *unproven*: it was measured properly, and it did not show that it holds. The
+capacity is the largest level shown to hold, so an unproven level is the top of the bracket like a
+failing one (the verdict says which it was) and the search goes on below it, rather than stopping
+without an answer: near the boundary, where some operation's p95 sits close to its threshold,
+"not shown at 95 % confidence" is the expected outcome, not a broken measurement.
 
 **Fallback**: when a repeat at the highest passing level fails, the conservative answer falls back to
 a lower passing level, which may have been measured only once. It is then confirmed like the one it
@@ -46,6 +51,7 @@ FAIL = "fail"
 INVALID = "invalid"
 INCONCLUSIVE = "inconclusive"  # valid, but the confidence bounds decide neither way: re-run, never a pass
 UNKNOWN = "unknown"  # a level whose every measurement was invalid
+UNPROVEN = "unproven"  # a level measured, but never shown to hold: inconclusive (and nothing failed)
 
 # Grow and bisect pick "round" levels (2 significant digits, more only when needed to stay strictly
 # inside the bracket): a report saying "held 28,000 customers" reads better than 28,284, and the
@@ -153,6 +159,7 @@ class SearchResult:
     uncertain: bool
     stopped: str | None = None  # why the search stopped before an answer (e.g. an unknown level)
     notes: list[str] = field(default_factory=list)
+    first_failing_unproven: bool = False  # the bracket's top was not shown to hold (inconclusive), not failed
 
     @property
     def bracket_ratio(self) -> float | None:
@@ -171,6 +178,7 @@ class SearchResult:
             "uncertain": self.uncertain,
             "stopped": self.stopped,
             "notes": list(self.notes),
+            "first_failing_unproven": self.first_failing_unproven,
         }
 
 
@@ -217,6 +225,10 @@ def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | No
                 return outcome.status
             reasons.setdefault(level, []).append(f"{outcome.status}: {outcome.reason}" if outcome.status == INCONCLUSIVE
                                                  else outcome.reason)
+        if INCONCLUSIVE in levels[level][-(spec.invalid_retries + 1):]:
+            notes.append(f"at {level} {spec.what} no step showed that the SLO holds ({reasons[level][-1]}): "
+                         f"counted as not held, the search went on below it")
+            return UNPROVEN
         return UNKNOWN
 
     def finish(stopped: str | None = None) -> SearchResult:
@@ -230,7 +242,7 @@ def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | No
         status = yield from measure(level, "grow")
         if status == UNKNOWN:
             return finish(_unknown_message(spec, level, reasons[level]))
-        if status == FAIL:
+        if status in (FAIL, UNPROVEN):
             first_fail = level
             break
         last_pass = level
@@ -260,8 +272,10 @@ def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | No
     fell_back: set[int] = set()
     while True:
         current = _conclude(spec, levels, [], None)
+        # an unproven top was measured 1 + invalid_retries times already, none of them conclusive
         todo = [b for b in (current.max_passing, current.first_failing)
-                if b is not None and b not in given_up and _valid_count(levels[b]) < spec.repeats]
+                if b is not None and b not in given_up and _valid_count(levels[b]) < spec.repeats
+                and not (b == current.first_failing and current.first_failing_unproven)]
         if not todo:
             break
         boundary = todo[0]
@@ -304,16 +318,18 @@ def _unknown_message(spec: SearchSpec, level: int, reasons: Sequence[str]) -> st
 
 
 def level_verdict(outcomes: Sequence[str]) -> str:
-    """Conservative verdict of one level: fail if any valid step failed, pass if all passed."""
+    """Conservative verdict of one level: fail if any valid step failed, pass if all conclusive ones
+    passed; unproven when its only valid steps were inconclusive, unknown when none was valid."""
     valid = [o for o in outcomes if o in (PASS, FAIL)]
     if not valid:
-        return UNKNOWN
+        return UNPROVEN if INCONCLUSIVE in outcomes else UNKNOWN
     return FAIL if FAIL in valid else PASS
 
 
 def _conclude(spec: SearchSpec, levels: dict[int, list[str]], notes: list[str], stopped: str | None) -> SearchResult:
     verdicts = {lv: level_verdict(outs) for lv, outs in levels.items()}
-    fails = sorted(lv for lv, v in verdicts.items() if v == FAIL)
+    # The bracket's top: the smallest level that failed or was never shown to hold.
+    fails = sorted(lv for lv, v in verdicts.items() if v in (FAIL, UNPROVEN))
     first_failing = fails[0] if fails else None
     passes = sorted(lv for lv, v in verdicts.items() if v == PASS and (first_failing is None or lv < first_failing))
     max_passing = passes[-1] if passes else None
@@ -343,6 +359,7 @@ def _conclude(spec: SearchSpec, levels: dict[int, list[str]], notes: list[str], 
         uncertain=bool(flaky) or stopped is not None,
         stopped=stopped,
         notes=notes,
+        first_failing_unproven=first_failing is not None and verdicts[first_failing] == UNPROVEN,
     )
 
 
@@ -372,6 +389,7 @@ __all__ = [
     "INVALID",
     "PASS",
     "UNKNOWN",
+    "UNPROVEN",
     "Proposal",
     "SearchResult",
     "SearchSpec",

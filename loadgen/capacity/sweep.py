@@ -429,6 +429,10 @@ class Sweep:
                          and s.get("valid") and s.get("passed")), None)
 
         held = main_step(result.max_passing) if result.max_passing is not None else None
+        # An unproven top of the bracket: what its last measurement could not decide, for the verdict.
+        unproven = next((s.get("inconclusive_reason") for s in reversed(run.steps)
+                         if s["search"] == "customers" and s.get("customers") == result.first_failing
+                         and s.get("inconclusive_reason")), None) if result.first_failing_unproven else None
         frontier = []
         for sub in run.searches[1:]:
             r = sub.result or conclude(sub.spec, sub.levels, stopped="interrupted")
@@ -446,6 +450,8 @@ class Sweep:
             "rate": plan.rate,
             "max_customers": result.max_passing,
             "first_failing_customers": result.first_failing,
+            # null, or why the first failing level was not shown to hold (inconclusive, nothing failed)
+            "first_failing_unproven": unproven,
             "projected_max_customers": None,  # filled below when the sweep held its maximum
             "projection": None,
             "limiting_factor": limiting_factor(failing, plan.data) if failing else None,

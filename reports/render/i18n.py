@@ -110,6 +110,8 @@ TEXT: dict[str, dict[str, str | list[str]]] = {
     "v_nothing": {"en": "On {name}, no step gave a pass or a fail yet, so there is no capacity figure.",
                   "zh": "在 {name} 上，尚无通过或失败的步骤，因此没有容量数据。"},
     "v_why": {"en": "at {failed:,} it failed: {cause}", "zh": "在 {failed:,} 个客户时失败：{cause}"},
+    "v_why_unproven": {"en": "at {failed:,} it was not shown to hold (its 95 % bounds still straddled a threshold after repeats: {cause}), so it is not counted as held",
+                       "zh": "在 {failed:,} 个客户时未能证明满足 SLO（重复测量后 95 % 置信区间仍跨越阈值：{cause}），因此不计为可承载"},
     "v_limiting": {"en": " (limiting: {resource})", "zh": "（瓶颈：{resource}）"},
     "v_unsaturated": {"en": " (no resource saturated; the samples point to {points_to})",
                       "zh": "（没有资源饱和；采样指向{points_to}）"},

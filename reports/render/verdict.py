@@ -66,7 +66,11 @@ def verdict(entry: Mapping, lang: str = "en") -> str:
     search = entry.get("search") or {}
     load = _load(entry, lang)
     why = ""
-    if failed is not None:
+    if failed is not None and (entry.get("first_failing_unproven") or search.get("first_failing_unproven")):
+        # not a failure: the level's 95 % bounds still straddled a threshold after its repeats
+        cause = str(entry.get("first_failing_unproven") or "").split("): ", 1)[-1].split(";")[0]
+        why = t("v_why_unproven", lang, failed=failed, cause=cause or "?")
+    elif failed is not None:
         cause = (lf.get("detail") or "").split(": ", 1)[-1].split(";")[0] or "the SLO"
         why = t("v_why", lang, failed=failed, cause=cause) + (t("v_limiting", lang, resource=lf["resource"]) if lf.get("resource") else "")
         if lf.get("saturated") is False:

@@ -55,6 +55,7 @@ PROFILE_ENTRY = {
         "profile": {"type": "object", "required": ["slo", "sweep"]},
         "max_customers": INT_OR_NULL,
         "first_failing_customers": INT_OR_NULL,
+        "first_failing_unproven": {"type": ["string", "null"]},
         "projected_max_customers": INT_OR_NULL,
         "projection": {"type": ["object", "null"]},
         "limiting_factor": {

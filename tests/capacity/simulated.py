@@ -49,7 +49,8 @@ class SimulatedStepRunner:
 
     def __init__(self, capacity: int, *, u_max: int | None = None, delay_s: float = 0.0,
                  interrupt_at_call: int | None = None, invalid_levels: set[int] = frozenset(),
-                 inconclusive_first: set[int] = frozenset(), rare_operation: str | None = None) -> None:
+                 inconclusive_first: set[int] = frozenset(), rare_operation: str | None = None,
+                 inconclusive_from: int | None = None) -> None:
         self.capacity = capacity
         self.u_max = u_max
         self.delay_s = delay_s
@@ -57,6 +58,9 @@ class SimulatedStepRunner:
         self.invalid_levels = set(invalid_levels)
         # levels whose first measurement is inconclusive (its 95 % interval straddles the threshold)
         self.inconclusive_first = set(inconclusive_first)
+        # every measurement from this many customers up to the capacity is inconclusive (the p95 sits so
+        # close to its threshold that its 95 % interval always straddles it)
+        self.inconclusive_from = inconclusive_from
         self.rare_operation = rare_operation  # an operation too rare to judge, on every step
         self.calls: list[tuple[int, int | None]] = []
 
@@ -80,6 +84,8 @@ class SimulatedStepRunner:
         passed = search_p95 <= threshold
         valid = customers not in self.invalid_levels
         inconclusive = customers in self.inconclusive_first and self.calls.count((customers, operators)) == 1
+        if self.inconclusive_from is not None and self.inconclusive_from <= customers <= self.capacity:
+            inconclusive = True
         verdict = "inconclusive" if inconclusive or not valid else ("pass" if passed else "fail")
         passed = passed and not inconclusive
         step = {

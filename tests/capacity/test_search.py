@@ -242,7 +242,7 @@ def test_fallback_that_fails_its_confirmation_falls_further_and_is_confirmed_aga
     assert result.first_failing is not None and result.first_failing > 4000
 
 
-def test_inconclusive_steps_are_repeated_like_invalid_ones_never_a_pass():
+def test_inconclusive_steps_are_repeated_never_a_pass_and_a_level_that_stays_so_tops_the_bracket():
     def judge(p):
         if p.level == 16_000:
             return StepOutcome(INCONCLUSIVE, "x p95 interval straddles 500 ms")
@@ -250,8 +250,19 @@ def test_inconclusive_steps_are_repeated_like_invalid_ones_never_a_pass():
 
     result = drive(capacity_search(spec(invalid_retries=2)), judge)
     assert result.levels[16_000] == [INCONCLUSIVE] * 3  # bounded: 1 + 2 retries
-    assert result.max_passing == 4000 and result.first_failing is None
-    assert result.stopped and "inconclusive" in result.stopped and "16000" in result.stopped
+    # never shown to hold: the top of the bracket (said so), and the search bisects below it to
+    # the precision instead of stopping without an answer
+    assert result.first_failing == 16_000 and result.first_failing_unproven and not result.stopped
+    assert 4000 < result.max_passing < 16_000 and (16_000 - result.max_passing) / result.max_passing <= 0.10
+    assert all(v == [PASS] for lv, v in result.levels.items() if lv < 16_000)
+    assert any("at 16000 customers no step showed that the SLO holds" in n for n in result.notes)
+    assert result.to_dict()["first_failing_unproven"] is True
+
+    # invalid every time: unknown, the search stops there (it cannot know which way to go)
+    result = drive(capacity_search(spec(invalid_retries=1)),
+                   lambda p: StepOutcome(INVALID, "machine busy") if p.level == 16_000 else StepOutcome(PASS))
+    assert result.levels[16_000] == [INVALID] * 2 and result.stopped and "16000" in result.stopped
+    assert result.max_passing == 4000 and result.first_failing is None and not result.first_failing_unproven
 
     # inconclusive once, then conclusive: the conclusive measurement decides
     calls: dict[int, int] = {}

@@ -205,3 +205,23 @@ def test_price_and_disk_added_after_a_sweep_keep_its_results(tmp_path):
     again = SimulatedStepRunner(37_000)
     doc = run_sweep([priced], tmp_path, runner=again)
     assert again.calls == [] and doc["profiles"][0]["profile"]["hardware"]["price"]["amount"] == 100
+
+
+def test_a_level_that_stays_inconclusive_tops_the_bracket_and_the_verdict_says_it_was_not_shown(tmp_path):
+    """Near the boundary no repeat decides: the sweep still ends with a bracket within its precision
+    whose top was not shown to hold (not "failed"), and says so in both languages."""
+    from reports.render.verdict import verdict
+
+    # capacity 37,000, but from 30,000 up to it the p95's interval always straddles the threshold
+    runner = SimulatedStepRunner(37_000, inconclusive_from=30_000)
+    doc = run_sweep([profile_dict()], tmp_path / "out", runner=runner)
+    entry = doc["profiles"][0]
+    held, top = entry["max_customers"], entry["first_failing_customers"]
+    assert held < 30_000 <= top <= 37_000 and (top - held) / held <= 0.10, entry["search"]
+    assert entry["search"]["levels"][str(top)] == ["inconclusive"] * 3  # repeated, never a pass
+    assert entry["search"]["first_failing_unproven"] and not entry["search"]["stopped"]
+    assert "straddles the threshold" in entry["first_failing_unproven"]
+    assert entry["limiting_factor"] is None  # nothing failed there: no failing operation to name
+    en, zh = verdict(entry, "en"), verdict(entry, "zh")
+    assert f"at {top:,} it was not shown to hold" in en and "it failed" not in en and "stopped" not in en.lower()
+    assert f"在 {top:,} 个客户时未能证明满足 SLO" in zh
