@@ -284,7 +284,7 @@ def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | No
             notes.append(f"a repeat at {current.first_failing} {spec.what} failed; the answer fell back to {boundary} "
                          f"{spec.what}, confirmed with {spec.repeats} valid measurement{'s' if spec.repeats != 1 else ''} too")
         status = yield from measure(boundary, "confirm")
-        if status == UNKNOWN:
+        if status in (UNKNOWN, UNPROVEN):  # a repeat that never concluded: not measured again, said so
             given_up.add(boundary)
             notes.append(f"a repeat at {boundary} {spec.what} stayed invalid or inconclusive: {reasons[boundary][-1]}")
     return finish()

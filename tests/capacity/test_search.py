@@ -302,3 +302,21 @@ def test_ladder_of_operator_levels_then_bisection():
     assert result.steps <= s.step_bound()
     with pytest.raises(SearchSpecError, match="increasing"):
         SearchSpec(start=1, growth=2.0, maximum=1, precision=0.1, ladder=(10, 5))
+
+
+def test_a_confirming_repeat_that_stays_inconclusive_ends_the_search():
+    """repeats=2: the held level's second measurement never concludes. The search must end (not
+    re-measure it forever), keep the one conclusive pass, and say the repeat did not conclude."""
+    seen: dict[int, int] = {}
+
+    def judge(p):
+        seen[p.level] = seen.get(p.level, 0) + 1
+        if p.phase == "confirm" and p.level < 16_000:
+            return StepOutcome(INCONCLUSIVE, "straddles")
+        return StepOutcome(PASS if p.level < 16_000 else FAIL)
+
+    result = drive(capacity_search(spec(repeats=2, invalid_retries=1)), judge)
+    held = result.max_passing
+    assert held is not None and held < 16_000 and result.levels[held][0] == PASS
+    assert result.levels[held].count(INCONCLUSIVE) == 2 and seen[held] == 3
+    assert any(f"a repeat at {held}" in n and "inconclusive" in n for n in result.notes)
