@@ -45,8 +45,7 @@ def users_at(profile: Any, customers: int, operators: int | None) -> tuple[int, 
         n = int(operators or wl.operators)
         # no persona counts: Locust spreads the users over the classes by their weights
         return n, {"mode": "fixed", "online": {}, "users": n}
-    staffing = Staffing.of(wl.staffing)
-    staffing = Staffing(**{**staffing.__dict__, "customers_per_salesperson": wl.customer_quota})
+    staffing = Staffing.of(wl.staffing).with_quota(wl.customer_quota)
     staff = staff_of_book(customers, staffing)
     online = online_of(staff, staffing.online_share)
     return sum(online.values()), {"mode": "staffed", "staff": staff, "online": online,
@@ -104,6 +103,10 @@ class ExternalLevels:
         step = measure_external(profile, self.sut, locustfile=self.locustfile, customers=customers, users=users,
                                 duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir,
                                 credentials_csv=self.credentials_csv)
+        # the commands' logs this step's folder holds: a restored level ran no seed
+        logs = {"seeded": ("seed",), "grown": ("restore", "seed"), "restored": ("restore",)}[book["how"]]
+        step["files"] = {**{k: v for k, v in step["files"].items() if k != "seed_log"},
+                         **{f"{name}_log": f"{name}.log" for name in logs}}
         step.update({"staffing": staffing, "seed_s": round(seed_s, 3), "book": book,
                      "wall_s": round(time.time() - t_start, 3), "personas": self.personas, "unconstrained": True})
         (out_dir / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")

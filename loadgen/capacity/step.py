@@ -185,8 +185,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     staffed = model == "closed" and not operators
     seed = int(_get(wl, "seed", 42) or 42)
     quota = int(_get(wl, "customer_quota", 1000))
-    staffing = Staffing.of(_get(wl, "staffing"))
-    staffing = Staffing(**{**staffing.__dict__, "customers_per_salesperson": quota})
+    staffing = Staffing.of(_get(wl, "staffing")).with_quota(quota)
     staff = staff_of_book(customers, staffing)
     book = read_book(db_url)
     accounts = accounts_by_persona(book)

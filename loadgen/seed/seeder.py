@@ -160,8 +160,7 @@ def seed_database(
     threading.Thread(target=_warm_pyarrow, daemon=True).start()
     engine = _connect(url)
     try:
-        staff = Staffing.of(staffing)
-        staff = Staffing(**{**staff.__dict__, "customers_per_salesperson": customer_quota})
+        staff = Staffing.of(staffing).with_quota(customer_quota)
         return _seed(engine, customers, seed, customer_quota, index_level, progress, history, anchor,
                      chunk_customers, t0, staff)
     finally:

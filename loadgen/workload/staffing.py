@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 FILL = 0.85
 ROLES = ("sales", "manager", "clerk", "back_office")
@@ -45,6 +45,10 @@ class Staffing:
             return obj
         get = obj.get if isinstance(obj, dict) else (lambda k, d=None: getattr(obj, k, d))
         return cls(**{k: get(k) for k in cls.__dataclass_fields__ if get(k) is not None})
+
+    def with_quota(self, quota: int) -> Staffing:
+        """The same staffing with ``workload.customer_quota`` as the customers per salesperson."""
+        return replace(self, customers_per_salesperson=int(quota))
 
 
 def per_salesperson(quota: int) -> int:

@@ -9,7 +9,6 @@ and no process left behind.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -18,7 +17,6 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -26,25 +24,10 @@ import psutil
 import pytest
 import yaml
 
-from loadgen.cli import main
+from tests.cli.test_bad_input import jxcbench  # in-process CLI: exit code and output
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "tinyjxc"
-
-
-def jxcbench(*args: str) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
-    argv = sys.argv
-    sys.argv = ["jxcbench", *args]
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = argv
-    return code, out.getvalue() + err.getvalue()
 
 
 def port_open(url: str) -> bool:
@@ -99,7 +82,11 @@ def test_the_example_system_is_swept_end_to_end(tmp_path: Path):
     assert any(set(s["operations"]) == names for s in steps if s["valid"])
     step_dirs = [out / s["dir"] for s in steps]
     for d in step_dirs:
-        assert (d / "samples.parquet").is_file() and (d / "seed.log").is_file()
+        # a level measured again is restored from its snapshot, not seeded: its log says which
+        how = json.loads((d / "step.json").read_text())["book"]["how"]
+        assert (d / "samples.parquet").is_file() and (d / ("restore.log" if how == "restored" else "seed.log")).is_file()
+        assert all((d / name).is_file() for key, name in json.loads((d / "step.json").read_text())["files"].items()
+                   if key.endswith("_log"))
     # Each new level was saved before its load; one above a saved level grew from it, not from the
     # last step's leftovers (so every step measured a clean book).
     books = [json.loads((d / "step.json").read_text())["book"] for d in step_dirs]
