@@ -13,7 +13,9 @@ Two parts, in one run:
    to 20 % above the true p95 it prints the share of steps judged pass, fail and inconclusive and
    the mean extra seconds measured. At the true p95 the *false-pass* rate (judged pass although the
    true p95 is not below the threshold) must be <= 5 %; it is printed with the single-look rate
-   (judged at the cap only) for comparison.
+   (judged at the cap only) for comparison, and for the level as the sweep judges it when an
+   inconclusive window is retried and the retry judged on both windows pooled
+   (:mod:`loadgen.capacity.pooling`).
 2. **A few real steps** on the toy HTTP server (``tests/measure/toyserver.py``) whose answers wait a
    log-normal delay: the whole load path (Locust, raw samples, Parquet, extension by SIGUSR1), at a
    threshold 15 % and 5 % below and above the true p95, printing verdicts and the extra seconds.
@@ -42,6 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from loadgen.measure.bounds import quantile_ranks
+from loadgen.capacity.pooling import POOLED_CONFIDENCE
 from loadgen.measure.slo import (
     EXTENSION_CONFIDENCE,
     FAIL,
@@ -78,35 +81,55 @@ def synthetic(args) -> None:
           f"{true_p95:.1f} ms; {args.rate:g} requests/s of the operation, window {args.window:g} s "
           f"({n_at[0]} samples), extended up to {cap_s:g} s ({n_at[-1]} samples), judged once a second from the "
           f"planned end; {args.trials} steps per threshold")
-    print(f"   {'threshold':>22} | {'pass':>6} {'fail':>6} {'inconcl.':>8} | {'extra s (mean)':>14} | {'pass, 1 look at cap':>19}")
+    print(f"   {'threshold':>22} | {'pass':>6} {'fail':>6} {'inconcl.':>8} | {'extra s (mean)':>14} | {'pass, 1 look at cap':>19} "
+          f"| level after a pooled retry: {'pass':>6} {'fail':>6} {'inconcl.':>8}")
     rows = {}
+    pooled_rows = {}
+
+    def window(threshold: float) -> tuple[np.ndarray, str, float]:
+        """One window as EarlyStop runs it: (the samples it ended with, its verdict, extra seconds)."""
+        sample = rng.lognormal(mu, sigma, size=n_at[-1])
+        # as EarlyStop looks: 95 % at the planned end, EXTENSION_CONFIDENCE in between; the verdict
+        # of the samples the window ended with is the 95 % one
+        end = len(looks) - 1
+        for i, n in enumerate(n_at[:-1]):
+            if judge(sample, n, threshold, 0.95 if i == 0 else EXTENSION_CONFIDENCE) != INCONCLUSIVE:
+                end = i
+                break
+        return sample[:n_at[end]], judge(sample, n_at[end], threshold), looks[end] - args.window
+
     for rel in (-0.20, -0.10, -0.05, -0.02, 0.0, 0.02, 0.05, 0.10, 0.20):
         threshold = true_p95 * (1 + rel)
         counts = {PASS: 0, FAIL: 0, INCONCLUSIVE: 0}
+        level = {PASS: 0, FAIL: 0, INCONCLUSIVE: 0}  # with one retry judged on both windows pooled
         single_pass = 0
         extra = 0.0
         for _ in range(args.trials):
-            sample = rng.lognormal(mu, sigma, size=n_at[-1])
-            # as EarlyStop looks: 95 % at the planned end, EXTENSION_CONFIDENCE in between; the verdict
-            # of the samples the window ended with is the 95 % one
-            end = len(looks) - 1
-            for i, n in enumerate(n_at[:-1]):
-                if judge(sample, n, threshold, 0.95 if i == 0 else EXTENSION_CONFIDENCE) != INCONCLUSIVE:
-                    end = i
-                    break
-            verdict = judge(sample, n_at[end], threshold)
-            extra += looks[end] - args.window
+            used, verdict, more = window(threshold)
+            extra += more
             counts[verdict] += 1
-            single_pass += judge(sample, n_at[-1], threshold) == PASS
+            single_pass += judge(rng.lognormal(mu, sigma, size=n_at[-1]), n_at[-1], threshold) == PASS
+            if verdict == INCONCLUSIVE:
+                # loadgen.capacity.pooling: the retry's own failure stands; else both windows pooled
+                used2, own2, _ = window(threshold)
+                both = np.concatenate([used, used2])
+                verdict = FAIL if own2 == FAIL else judge(both, len(both), threshold, POOLED_CONFIDENCE)
+            level[verdict] += 1
         share = {k: v / args.trials for k, v in counts.items()}
         rows[rel] = share
+        pooled_rows[rel] = {k: v / args.trials for k, v in level.items()}
         label = f"{threshold:8.1f} ms ({rel:+.0%} of p95)"
         print(f"   {label:>22} | {share[PASS]:6.1%} {share[FAIL]:6.1%} {share[INCONCLUSIVE]:8.1%} | "
-              f"{extra / args.trials:14.2f} | {single_pass / args.trials:19.1%}")
+              f"{extra / args.trials:14.2f} | {single_pass / args.trials:19.1%} | "
+              f"{pooled_rows[rel][PASS]:6.1%} {pooled_rows[rel][FAIL]:6.1%} {pooled_rows[rel][INCONCLUSIVE]:8.1%}")
     fp = rows[0.0][PASS]
     print(f"   false-pass rate at the true p95 (threshold = true p95): {fp:.2%} (must be <= 5 %: "
           f"{'OK' if fp <= 0.05 else 'NOT MET'}); just above (+5 %): pass {rows[0.05][PASS]:.1%}; "
           f"just below (-5 %): fail {rows[-0.05][FAIL]:.1%}")
+    fpp = pooled_rows[0.0][PASS]
+    print(f"   with an inconclusive window retried and judged on both windows pooled (loadgen.capacity.pooling): "
+          f"false-pass rate at the true p95 {fpp:.2%} (must be <= 5 %: {'OK' if fpp <= 0.05 else 'NOT MET'}); "
+          f"still inconclusive at +5 %: {pooled_rows[0.05][INCONCLUSIVE]:.1%} (one window: {rows[0.05][INCONCLUSIVE]:.1%})")
 
 
 def real_steps(args) -> None:

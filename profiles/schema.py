@@ -502,6 +502,11 @@ class Sweep(_Strict):
     # A step with an operation whose confidence interval straddles its threshold goes on measuring,
     # up to (1 + max_extension) x step_duration_s, until every verdict that can be reached is.
     max_extension: float = Field(1.0, ge=0, le=10)
+    # Re-runs of a step that stays inconclusive after its extension (each judged on the windows so
+    # far pooled, loadgen.capacity.pooling) before its level counts as not shown to hold. None: as
+    # many as an invalid step gets (the sweep's --invalid-retries). A profile whose window already
+    # extends far (the quickstart) may set 0: its extension is the retry, without a second warm-up.
+    inconclusive_retries: int | None = Field(None, ge=0, le=10)
     operators: list[int] | None = None
 
     @model_validator(mode="after")

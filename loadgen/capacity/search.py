@@ -24,7 +24,9 @@ An **invalid** step (saturated load generator, crashed system, too few requests)
 nor fail: the same point is re-run up to ``invalid_retries`` more times; if it stays invalid the
 level is *unknown* and the search stops there and says why (it cannot know which way to go). An
 **inconclusive** step (an operation's confidence interval still straddles its threshold after the
-window's extension) is re-run within the same bound too, and never counts as a pass. A level that
+window's extension) is re-run within the same bound too (or ``inconclusive_retries`` times, when the
+profile says so: a long extension may already be the retry), never counts as a pass, and a re-run
+is judged on the windows so far pooled (:mod:`loadgen.capacity.pooling`, done by the sweep). A level that
 stays inconclusive is *unproven*: it was measured properly, and it did not show that it holds. The
 capacity is the largest level shown to hold, so an unproven level is the top of the bracket like a
 failing one (the verdict says which it was) and the search goes on below it, rather than stopping
@@ -110,6 +112,8 @@ class SearchSpec:
     precision: float
     repeats: int = 1
     invalid_retries: int = 2
+    # re-runs of an inconclusive step (None: invalid_retries); see the module docstring
+    inconclusive_retries: int | None = None
     what: str = "customers"  # names the axis in messages
     ladder: tuple[int, ...] = ()  # explicit growth levels (e.g. operator counts) instead of x growth
 
@@ -132,6 +136,13 @@ class SearchSpec:
             raise SearchSpecError(f"repeats must be at least 1, got {self.repeats}")
         if self.invalid_retries < 0:
             raise SearchSpecError(f"invalid_retries must be >= 0, got {self.invalid_retries}")
+        if self.inconclusive_retries is not None and self.inconclusive_retries < 0:
+            raise SearchSpecError(f"inconclusive_retries must be >= 0, got {self.inconclusive_retries}")
+
+    @property
+    def inconclusive_tries(self) -> int:
+        """Measurements an inconclusive level gets before it is unproven."""
+        return 1 + (self.invalid_retries if self.inconclusive_retries is None else self.inconclusive_retries)
 
     def step_bound(self) -> int:
         """Most steps a search can take when no step is invalid (the O(log) promise, testable)."""
@@ -215,7 +226,12 @@ def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | No
     def measure(level: int, phase: str) -> Generator[Proposal, StepOutcome, str]:
         """One valid, conclusive measurement of ``level`` (re-running invalid and inconclusive ones);
         pass/fail or unknown."""
-        for _ in range(spec.invalid_retries + 1):
+        # each kind within its own bound, and no more measurements in all than the larger bound
+        tries = max(spec.invalid_retries + 1, spec.inconclusive_tries)
+        inconclusive = invalid = 0
+        for _ in range(tries):
+            if inconclusive >= spec.inconclusive_tries or invalid > spec.invalid_retries:
+                break
             customers, operators = place(level)
             outcome = yield Proposal(customers, operators, len(levels.get(level, [])), phase, level)
             if not isinstance(outcome, StepOutcome):
@@ -223,9 +239,11 @@ def search(spec: SearchSpec, point: Callable[[int], tuple[int, int | None]] | No
             levels.setdefault(level, []).append(outcome.status)
             if outcome.status in (PASS, FAIL):
                 return outcome.status
+            inconclusive += outcome.status == INCONCLUSIVE
+            invalid += outcome.status != INCONCLUSIVE
             reasons.setdefault(level, []).append(f"{outcome.status}: {outcome.reason}" if outcome.status == INCONCLUSIVE
                                                  else outcome.reason)
-        if INCONCLUSIVE in levels[level][-(spec.invalid_retries + 1):]:
+        if inconclusive:
             notes.append(f"at {level} {spec.what} no step showed that the SLO holds ({reasons[level][-1]}): "
                          f"counted as not held, the search went on below it")
             return UNPROVEN

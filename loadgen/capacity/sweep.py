@@ -35,8 +35,11 @@ from loadgen.capacity.results import (
     write_capacity,
     write_steps_csv,
 )
+from loadgen.capacity.pooling import apply_pooled, poolable, pooled_judgement
 from loadgen.capacity.search import (
     FAIL,
+    INCONCLUSIVE,
+    PASS,
     SearchResult,
     SearchSpec,
     SearchSpecError,
@@ -114,6 +117,7 @@ def plan_profile(profile: Any, *, invalid_retries: int = 2) -> ProfilePlan:
             precision=float(_get(sweep, "precision")),
             repeats=int(_get(sweep, "repeats", 1) or 1),
             invalid_retries=invalid_retries,
+            inconclusive_retries=_get(sweep, "inconclusive_retries"),
         )
     except SearchSpecError as exc:
         raise JxcError(f"profile {name}: sweep: {exc}") from None
@@ -127,7 +131,8 @@ def plan_profile(profile: Any, *, invalid_retries: int = 2) -> ProfilePlan:
         try:
             frontier = SearchSpec(
                 start=1, growth=2.0, maximum=1, precision=spec.precision, repeats=spec.repeats,
-                invalid_retries=invalid_retries, what="operators", ladder=tuple(sorted(int(x) for x in levels)),
+                invalid_retries=invalid_retries, inconclusive_retries=spec.inconclusive_retries,
+                what="operators", ladder=tuple(sorted(int(x) for x in levels)),
             )
         except (SearchSpecError, TypeError, ValueError) as exc:
             raise JxcError(f"profile {name}: sweep.operators: {exc}") from None
@@ -403,6 +408,7 @@ class Sweep:
             if not (step_dir / "step.json").is_file():  # the contract says the runner writes it; be sure
                 (step_dir / "step.json").write_text(json.dumps({"schema": 1, **step}, indent=2) + "\n")
             self.measured += 1
+            step = self._pool(run, step, step_dir, customers, operators, rate, repeat)
         outcome = StepOutcome.from_step(step)
         self.log(f"  -> {outcome.status}{': ' + outcome.reason if outcome.reason else ''}")
         record = dict(step)
@@ -412,6 +418,29 @@ class Sweep:
         record.update({"search": search.what, "phase": phase, "repeat": repeat, "dir": rel.as_posix()})
         run.steps.append(record)
         run.seen[rel] = step
+        return step
+
+    def _pool(self, run: _ProfileRun, step: dict, step_dir: Path, customers: int, operators: int | None,
+              rate: float | None, repeat: int) -> dict:
+        """A retry after inconclusive windows of the same point, judged on all their samples pooled
+        (:mod:`loadgen.capacity.pooling`); step.json rewritten with ``pooled`` and the level's verdict."""
+        plan = run.plan
+        earlier: list[tuple[str, Path, float]] = []
+        for r in range(repeat - 1, -1, -1):
+            rel = Path(plan.name) / step_dir_name(customers, operators, rate, r)
+            prior = run.seen.get(rel)
+            if prior is None or not poolable(prior):
+                break
+            earlier.insert(0, (rel.name, self.out / rel, float(prior.get("measured_s") or 0.0)))
+        if not earlier or not step.get("valid") or step.get("verdict") not in (PASS, INCONCLUSIVE):
+            return step
+        pooled = pooled_judgement([*earlier, (step_dir.name, step_dir, float(step.get("measured_s") or 0.0))],
+                                  _get(plan.profile, "slo"))
+        if pooled is None:
+            return step
+        step = apply_pooled(step, pooled)
+        (step_dir / "step.json").write_text(json.dumps({"schema": 1, **step}, indent=2, default=str) + "\n")
+        self.log(f"  pooled with {', '.join(n for n, _d, _m in earlier)}: {pooled['requests']} requests -> {pooled['verdict']}")
         return step
 
     # results

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from loadgen.measure.bounds import quantile_ranks
+from loadgen.measure.bounds import CONFIDENCE, quantile_ranks
 from loadgen.measure.collector import EXCLUDED_OPERATIONS  # one rule for the figures and the early stop
 
 PERCENTILE_METHOD = "higher"
@@ -48,13 +48,14 @@ def _higher_index(n: int, q: float) -> int:
     return min(n - 1, int(np.ceil((n - 1) * q / 100.0 - 1e-12)))
 
 
-def percentiles_and_bounds(values: np.ndarray, qs=(50, 95, 99), *, bounds: bool = True) -> tuple[list[float], dict[str, list]]:
-    """Exact percentiles (method "higher") and (``bounds``) the 95 % order-statistic interval of p95
-    and p99, from one partial sort on the ranks they need."""
+def percentiles_and_bounds(values: np.ndarray, qs=(50, 95, 99), *, bounds: bool = True,
+                           confidence: float = CONFIDENCE) -> tuple[list[float], dict[str, list]]:
+    """Exact percentiles (method "higher") and (``bounds``) the order-statistic interval of p95 and
+    p99 (95 % unless ``confidence`` says otherwise), from one partial sort on the ranks they need."""
     n = len(values)
     if n == 0:
         return [float("nan")] * len(qs), {k: [None, None] for k in CI_QUANTILES}
-    ranks = {k: quantile_ranks(n, q) for k, q in CI_QUANTILES.items()} if bounds else {}
+    ranks = {k: quantile_ranks(n, q, confidence) for k, q in CI_QUANTILES.items()} if bounds else {}
     idx = {_higher_index(n, q) for q in qs} | {r - 1 for lu in ranks.values() for r in lu if r is not None}
     kth = sorted(idx)
     part = np.partition(values, kth) if n > 1 else np.asarray(values)
@@ -72,10 +73,11 @@ def _codes(values) -> tuple[np.ndarray, list[str]]:
     return codes, [str(n) for n in names]
 
 
-def summarise_frame(df: pd.DataFrame, duration_s: float) -> dict[str, Any]:
-    """Step figures from a samples frame (all phases; only ``measure`` rows count)."""
+def summarise_frame(df: pd.DataFrame, duration_s: float, *, confidence: float = CONFIDENCE) -> dict[str, Any]:
+    """Step figures from a samples frame (all phases; only ``measure`` rows count); the operations'
+    intervals at ``confidence`` (95 % unless a caller judges a later look, loadgen.capacity.pooling)."""
     return _summarise(df["latency_ms"].to_numpy(dtype=np.float64), _codes(df["operation"]),
-                      _codes(df["outcome"]), _codes(df["phase"]), duration_s)
+                      _codes(df["outcome"]), _codes(df["phase"]), duration_s, confidence)
 
 
 def summarise_file(path: Path, duration_s: float) -> dict[str, Any]:
@@ -105,7 +107,8 @@ def _code(names: list[str], name: str) -> int:
 
 
 def _summarise(lat: np.ndarray, ops: tuple[np.ndarray, list[str]], outs: tuple[np.ndarray, list[str]],
-               phases: tuple[np.ndarray, list[str]], duration_s: float) -> dict[str, Any]:
+               phases: tuple[np.ndarray, list[str]], duration_s: float,
+               confidence: float = CONFIDENCE) -> dict[str, Any]:
     op_idx, op_names = ops
     out_idx, out_names = outs
     ph_idx, ph_names = phases
@@ -121,7 +124,7 @@ def _summarise(lat: np.ndarray, ops: tuple[np.ndarray, list[str]], outs: tuple[n
     for code in np.unique(m_op) if n else []:
         sel = m_op == code
         olat, oout = m_lat[sel], m_out[sel]
-        (q50, q95, q99), cis = percentiles_and_bounds(olat)
+        (q50, q95, q99), cis = percentiles_and_bounds(olat, confidence=confidence)
         ops_out[op_names[int(code)]] = {
             "requests": int(len(olat)),
             "p50_ms": _r(q50),
@@ -147,7 +150,7 @@ def _summarise(lat: np.ndarray, ops: tuple[np.ndarray, list[str]], outs: tuple[n
         "logins": {"count": int(login.sum()), "errors": int((login & (out_idx == err_c)).sum())},
         "mean_ms": _r(float(m_lat.mean())) if n else None,
         "percentile_method": f"numpy.percentile method={PERCENTILE_METHOD!r} on raw samples",
-        "confidence_bounds": "95 % distribution-free order-statistic interval (binomial, equal tails) per operation",
+        "confidence_bounds": f"{confidence * 100:g} % distribution-free order-statistic interval (binomial, equal tails) per operation",
     }
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from loadgen.measure.bounds import interval_whatever, min_samples_for_upper, quantile_ranks
+from loadgen.measure.bounds import CONFIDENCE, interval_whatever, min_samples_for_upper, quantile_ranks
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
@@ -67,10 +67,12 @@ def percentile_verdict(ci: Sequence | None, threshold: float | None) -> str:
     return INCONCLUSIVE
 
 
-def judge_operations(operations: Mapping[str, Mapping], slo: Any) -> tuple[dict[str, dict], dict[str, dict]]:
+def judge_operations(operations: Mapping[str, Mapping], slo: Any,
+                     confidence: float = CONFIDENCE) -> tuple[dict[str, dict], dict[str, dict]]:
     """Per operation, ``{"verdict", "p95": v, "p99": v}``, and the unjudged operations: those with a
     percentile that is inconclusive only because no upper bound exists for their sample count
-    (``{"requests", "percentiles", "requests_needed"}``); see the module docstring."""
+    (``{"requests", "percentiles", "requests_needed"}``); see the module docstring. ``confidence``:
+    of the intervals in ``operations`` (95 % unless they were computed for a later look)."""
     verdicts: dict[str, dict] = {}
     unjudged: dict[str, dict] = {}
     for name, op in operations.items():
@@ -81,7 +83,7 @@ def judge_operations(operations: Mapping[str, Mapping], slo: Any) -> tuple[dict[
             ci = op.get(f"{key[:3]}_ci_ms")
             v = percentile_verdict(ci, th[key])
             if v == INCONCLUSIVE and (ci is None or ci[1] is None):
-                rare.append((key[:3], min_samples_for_upper(q)))
+                rare.append((key[:3], min_samples_for_upper(q, confidence)))
             per[key[:3]] = v
         if FAIL in per.values():
             verdict = FAIL
@@ -111,9 +113,11 @@ def step_verdict(verdicts: Mapping[str, Mapping], unjudged: Mapping[str, Mapping
     return PASS
 
 
-def slo_failures(figures: dict, slo: Any) -> list[str]:
+def slo_failures(figures: dict, slo: Any, confidence: float = CONFIDENCE) -> list[str]:
     """Every way the step missed its SLO (empty: it met it or is inconclusive): the error rate above
-    its budget, and each percentile whose 95 % lower bound is above its threshold."""
+    its budget, and each percentile whose lower bound (of the ``confidence`` interval the figures
+    hold, 95 % by default) is above its threshold."""
+    pct = f"{confidence * 100:g} %"
     out = []
     budget = slo_thresholds(slo)["error_rate"]
     if figures["error_rate"] is not None and figures["error_rate"] > budget:
@@ -124,12 +128,14 @@ def slo_failures(figures: dict, slo: Any) -> list[str]:
             k = key[:3]
             ci = op.get(f"{k}_ci_ms")
             if percentile_verdict(ci, th[key]) == FAIL:
-                out.append(f"{name} {k} {op[key]:.0f} ms > {th[key]:g} ms (95 % lower bound {ci[0]:.0f} ms)")
+                out.append(f"{name} {k} {op[key]:.0f} ms > {th[key]:g} ms ({pct} lower bound {ci[0]:.0f} ms)")
     return out
 
 
-def inconclusive_reasons(figures: dict, slo: Any, unjudged: Mapping[str, Mapping]) -> list[str]:
+def inconclusive_reasons(figures: dict, slo: Any, unjudged: Mapping[str, Mapping],
+                         confidence: float = CONFIDENCE) -> list[str]:
     """The percentiles whose interval straddles the threshold (unjudged ones excluded)."""
+    pct = f"{confidence * 100:g} %"
     out = []
     for name, op in figures["operations"].items():
         th = operation_thresholds(slo, name)
@@ -139,7 +145,7 @@ def inconclusive_reasons(figures: dict, slo: Any, unjudged: Mapping[str, Mapping
             if k in unjudged.get(name, {}).get("percentiles", []):
                 continue
             if percentile_verdict(ci, th[key]) == INCONCLUSIVE:
-                out.append(f"{name} {k} {op[key]:.0f} ms: 95 % interval {ci[0]:.0f}..{ci[1]:.0f} ms straddles {th[key]:g} ms")
+                out.append(f"{name} {k} {op[key]:.0f} ms: {pct} interval {ci[0]:.0f}..{ci[1]:.0f} ms straddles {th[key]:g} ms")
     return out
 
 
@@ -233,8 +239,9 @@ def pending_judgements(latencies_by_operation: Mapping[str, Sequence[float]], *,
                        cap_s: float, confidence: float = 0.95, unseen: int = 0) -> list[str]:
     """What still keeps a running step from a conclusive verdict ``at_s`` seconds into a window that
     may last ``cap_s``: each operation percentile whose interval straddles its threshold, or that has
-    no upper bound yet but would have enough samples by ``cap_s`` at its rate so far. A percentile
-    that cannot get enough samples even at the cap is not waited for (it ends unjudged). Empty: every
+    no upper bound yet, would have enough samples by ``cap_s`` at its rate so far, and already holds a
+    sample above its threshold. A percentile that cannot get enough samples even at the cap, or whose
+    samples are all within its threshold, is not waited for (it ends unjudged). Empty: every
     verdict that can be reached is reached, or one percentile already fails (the step fails whatever
     the others say); the window may end. ``confidence``: of the intervals looked at (see
     ``EXTENSION_CONFIDENCE``). ``unseen``: requests not in ``latencies_by_operation`` yet that the
@@ -256,8 +263,14 @@ def pending_judgements(latencies_by_operation: Mapping[str, Sequence[float]], *,
                 return []
             if v != INCONCLUSIVE:
                 continue
-            if ci[1] is None and n * cap_s / max(at_s, 1e-9) < min_samples_for_upper(q, confidence):
-                continue  # too rare to judge even at the cap
+            if ci[1] is None:
+                if n * cap_s / max(at_s, 1e-9) < min_samples_for_upper(q, confidence):
+                    continue  # too rare to judge even at the cap
+                if float(np.max(lat)) <= th[key]:
+                    # Not judged yet, every sample so far within the threshold: more samples could only
+                    # judge it, not reveal a slow tail none of them shows; the step is decided without
+                    # it (named as unjudged), and a passing window does not run on to the cap for it.
+                    continue
             pending.append(f"{name} {key[:3]}")
     return pending
 

@@ -54,9 +54,14 @@ def test_pending_judgements_waits_only_for_what_the_cap_can_decide():
     rare = np.full(30, 10.0)  # 30 at 10 s, 60 by a 20 s cap: < 72, no upper bound for p95 ever
     pend = pending_judgements({"near": near[:100], "fast": fast, "rare": rare}, slo=slo, at_s=10, cap_s=20)
     assert "near p95" in pend and not any(p.startswith(("fast", "rare")) for p in pend)
-    # 40 at 10 s -> 80 by 20 s: its p95 can get a bound, so it is waited for; p99 (368) cannot
-    pend = pending_judgements({"r": np.full(40, 10.0)}, slo=slo, at_s=10, cap_s=20)
+    # 40 at 10 s -> 80 by 20 s: its p95 can get a bound, so it is waited for when one of its samples
+    # is above the threshold (more samples may show a slow tail); p99 (368) cannot get one
+    slowish = np.concatenate([np.full(39, 10.0), [600.0]])
+    pend = pending_judgements({"r": slowish}, slo=slo, at_s=10, cap_s=20)
     assert pend == ["r p95"]
+    # ... but not when every sample so far is within it: more samples could only judge it, the
+    # window does not run on to the cap for that (it ends unjudged, named)
+    assert pending_judgements({"r": np.full(40, 10.0)}, slo=slo, at_s=10, cap_s=20) == []
     assert pending_judgements({"fast": fast}, slo=slo, at_s=10, cap_s=20) == []
 
 

@@ -320,3 +320,36 @@ def test_a_confirming_repeat_that_stays_inconclusive_ends_the_search():
     assert held is not None and held < 16_000 and result.levels[held][0] == PASS
     assert result.levels[held].count(INCONCLUSIVE) == 2 and seen[held] == 3
     assert any(f"a repeat at {held}" in n and "inconclusive" in n for n in result.notes)
+
+
+def test_inconclusive_retries_apart_from_invalid_ones():
+    """A profile whose long extension is its retry (sweep.inconclusive_retries: 0): one inconclusive
+    window makes the level unproven at once, while an invalid step still gets its re-runs."""
+    def judge(p):
+        if p.level == 16_000:
+            return StepOutcome(INCONCLUSIVE, "straddles")
+        return StepOutcome(PASS if p.level < 16_000 else FAIL)
+
+    result = drive(capacity_search(spec(invalid_retries=2, inconclusive_retries=0)), judge)
+    assert result.levels[16_000] == [INCONCLUSIVE]
+    assert result.first_failing == 16_000 and result.first_failing_unproven
+
+    tries: dict[int, int] = {}
+
+    def flaky(p):
+        tries[p.level] = tries.get(p.level, 0) + 1
+        if p.level == 16_000 and tries[p.level] <= 2:
+            return StepOutcome(INVALID, "machine busy")  # invalid twice, then a valid pass
+        return StepOutcome(PASS if p.level <= 16_000 else FAIL)
+
+    result = drive(capacity_search(spec(invalid_retries=2, inconclusive_retries=0)), flaky)
+    assert result.levels[16_000] == [INVALID, INVALID, PASS]
+    # more inconclusive re-runs than invalid ones: each kind within its own bound
+    result = drive(capacity_search(spec(invalid_retries=0, inconclusive_retries=2)), judge)
+    assert result.levels[16_000] == [INCONCLUSIVE] * 3
+    with pytest.raises(SearchSpecError, match="inconclusive_retries"):
+        spec(inconclusive_retries=-1)
+    # ... and an invalid step is not re-run more often because inconclusive ones may be
+    result = drive(capacity_search(spec(invalid_retries=0, inconclusive_retries=2)),
+                   lambda p: StepOutcome(INVALID, "busy") if p.level == 16_000 else StepOutcome(PASS))
+    assert result.levels[16_000] == [INVALID] and result.stopped
