@@ -264,8 +264,11 @@ def pending_judgements(latencies_by_operation: Mapping[str, Sequence[float]], *,
             if v != INCONCLUSIVE:
                 continue
             if ci[1] is None:
-                if n * cap_s / max(at_s, 1e-9) < min_samples_for_upper(q, confidence):
-                    continue  # too rare to judge even at the cap
+                # Too rare to judge even at the cap -- by the *final* verdict's 95 % interval, not this
+                # look's: with 72..103 samples a p95 has a 95 % upper bound but no 99 % one, and a window
+                # that stopped waiting for it would end inconclusive on its 95 % interval.
+                if n * cap_s / max(at_s, 1e-9) < min_samples_for_upper(q):
+                    continue
                 if float(np.max(lat)) <= th[key]:
                     # Not judged yet, every sample so far within the threshold: more samples could only
                     # judge it, not reveal a slow tail none of them shows; the step is decided without

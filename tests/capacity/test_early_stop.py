@@ -62,6 +62,11 @@ def test_pending_judgements_waits_only_for_what_the_cap_can_decide():
     # ... but not when every sample so far is within it: more samples could only judge it, the
     # window does not run on to the cap for that (it ends unjudged, named)
     assert pending_judgements({"r": np.full(40, 10.0)}, slo=slo, at_s=10, cap_s=20) == []
+    # A later look (99 %) with 76 samples at 53 s of a 70 s cap: no 99 % upper bound (104 needed, 100
+    # by the cap), but the final verdict's 95 % one exists (72) and straddles: it is waited for to the
+    # cap, not dropped as too rare (a quickstart step ended inconclusive at 53 s that way)
+    lat76 = np.concatenate([np.full(70, 30.0), np.full(6, 650.0)])
+    assert pending_judgements({"po": lat76}, slo=slo, at_s=53, cap_s=70, confidence=0.99) == ["po p95"]
     assert pending_judgements({"fast": fast}, slo=slo, at_s=10, cap_s=20) == []
 
 
