@@ -22,6 +22,11 @@ def test_the_quickstart_profile_is_searchable_within_a_few_steps():
     # a failure within a few growth steps, then a few bisection steps: a bounded answer in minutes
     assert drive(capacity_search(plan.spec), SimulatedSystem(50_000)).steps <= 6
     assert drive(capacity_search(plan.spec), SimulatedSystem(15_000)).steps <= 4
+    # where this machine's boundary lies (24,000-33,000): 3-4 steps of about a minute each
+    for capacity in (21_000, 24_000, 29_000, 33_000, 44_000):
+        result = drive(capacity_search(plan.spec), SimulatedSystem(capacity))
+        assert result.steps <= (3 if capacity < 30_000 else 4), (capacity, result.levels)
+        assert (result.first_failing - result.max_passing) / result.max_passing <= 0.25
     # it models a busier business than a sizing profile, and says so (the verdict names it)
     assert profile.workload.staffed and profile.business
 
