@@ -117,8 +117,10 @@ def test_a_lost_window_ends_early_in_every_load_process(tmp_path, processes):
     stopped, load = res["stopped_early"], res["load"]
     assert stopped and "ping" in stopped["reason"], stopped
     # decided at 5 s (a quarter of 20 s is less), the window ended within a second or two of it
-    # (the master sees its workers' samples up to a second late); either way far before 20 s
-    assert 5.0 <= stopped["at_s"] < 9.0 and took < 15.0, (stopped, took)
+    # (the master sees its workers' samples up to a second late); either way far before 20 s. The
+    # wall time also counts starting the load processes, seconds on a busy machine (the suite runs
+    # two tests at once): a window that was not stopped takes 21 s + that start.
+    assert 5.0 <= stopped["at_s"] < 9.0 and took < 19.0, (stopped, took)
     assert load["end"] == pytest.approx(load["stopped_at"]) and res["measured_s"] == stopped["at_s"]
     assert load["end"] - load["measure_start"] == pytest.approx(stopped["at_s"], abs=1e-3)
     # figures over the real window; waived "too few requests" (10**9 asked), so valid
@@ -177,13 +179,15 @@ def test_an_open_window_whose_slo_is_lost_ends_early_and_no_arrival_starts_after
     took = time.monotonic() - t
     stopped, load = res["stopped_early"], res["load"]
     assert stopped and "ping" in stopped["reason"], stopped
-    assert 5.0 <= stopped["at_s"] < 9.0 and took < 15.0, (stopped, took)
+    assert 5.0 <= stopped["at_s"] < 9.0 and took < 19.0, (stopped, took)
     assert load["end"] == pytest.approx(load["stopped_at"]) and res["measured_s"] == stopped["at_s"]
     fig = res["figures"]
     assert fig["rps"] == pytest.approx(fig["requests"] / res["measured_s"], rel=1e-3)
     # valid: "too few requests" is waived for a step cut short; the server kept up (nothing unserved)
     assert res["validity"].valid, res["validity"]
-    assert fig["errors"] == 0, fig
+    # An arrival left unserved by the stop would be an error each (the queue after a stop is many);
+    # a busy machine (the suite runs two tests at once) may time one request out on the toy server.
+    assert fig["errors"] <= max(1, 0.01 * fig["requests"]), fig
     df = pd.read_parquet(tmp_path / "samples.parquet")
     measured = df[df["phase"] == "measure"]
     # the schedule ended at the stop: no arrival was due after it, none was sent after it
