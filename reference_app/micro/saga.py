@@ -30,7 +30,7 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from reference_app.domain import Conflict
@@ -55,7 +55,7 @@ _MOVE = {(a, b): Prepared(update(Saga).where(_S.key == bindparam("p_key"), _S.st
          for a, b in (("pending", "aborting"), ("aborting", "aborted"), ("pending", "aborted"))}
 DONE = Prepared(update(Saga).where(_S.key == bindparam("p_key"), _S.status == "pending")
                 .values(status="done", doc_id=bindparam("p_doc"), updated_at=bindparam("p_now")))
-STALE = Prepared(select(_S.key, _S.kind, _S.status).where(_S.status.in_(("pending", "aborting")),
+STALE = Prepared(select(_S.key, _S.kind, _S.status).where(or_(_S.status == "pending", _S.status == "aborting"),
                                                           _S.updated_at < bindparam("p_before"))
                  .order_by(_S.id).limit(bindparam("limit")))
 NEW_ORDER = insert_row(SalesOrder.__table__)
