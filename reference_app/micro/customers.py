@@ -24,7 +24,7 @@ from reference_app.config import Settings
 from reference_app.domain import Conflict, CreditLimitExceeded, NotFound, format_money
 from reference_app.micro.models import BalanceMove
 from reference_app.micro.peers import Peer
-from reference_app.micro.service import InternalOnly, MicroSettings, Service, ServiceDep, service_app
+from reference_app.micro.service import InternalOnly, MicroSettings, ServiceDep, service_app
 from reference_app.models import Customer, utcnow
 from reference_app.services import operators
 from reference_app.services.customers import CUSTOMER_ONE, require_visible

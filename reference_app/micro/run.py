@@ -180,11 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8000)
     ap.add_argument("--replicas", action="append", default=[], help="SERVICE=N uvicorn workers (repeatable)")
     ap.add_argument("--pool-size", type=int, default=10)
+    ap.add_argument("--gateway-workers", type=int, default=1)
     ap.add_argument("--restart-delay", type=float, default=1.0)
     ap.add_argument("--log-dir", type=Path)
     args = ap.parse_args(argv)
     dep = Deployment(args.db, port=args.port, host=args.host, replicas=parse_replicas(args.replicas),
-                     pool_size=args.pool_size, log_dir=args.log_dir)
+                     pool_size=args.pool_size, log_dir=args.log_dir, gateway_workers=args.gateway_workers)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(1))

@@ -7,6 +7,7 @@ The gateway never exposes ``/internal``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -125,7 +126,6 @@ def service_app(name: str, settings: Settings, micro: MicroSettings, peers: dict
             log.warning("%s: database not ready at startup (%s)", name, exc)
         task = None
         if background is not None:
-            import asyncio
             task = asyncio.create_task(background(svc))
         yield
         if task is not None:
