@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
     try:
-        dep.up()
+        dep.up(timeout=120)  # four Python processes importing at once in a one-CPU cgroup take a while
         print(f"jxcbench microservices: gateway {dep.base_url}; "
               + ", ".join(f"{s} {dep.service_url(s)} x{dep.replicas[s]}" for s in SERVICES), flush=True)
         while not stopping:

@@ -95,12 +95,12 @@ def _run(dep: Deployment, engines: dict) -> None:
     threads = [threading.Thread(target=place, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
-    time.sleep(1.5)
+    time.sleep(1.0)
     dep.kill("inventory")
-    time.sleep(1.5)
+    time.sleep(1.0)
     dep.start("inventory")
     dep.wait_healthy(["inventory"], timeout=30)
-    time.sleep(1.5)
+    time.sleep(1.0)
     stop.set()
     for t in threads:
         t.join(60)
