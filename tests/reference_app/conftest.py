@@ -6,7 +6,8 @@ login per operator (Argon2 costs ~50 ms a login; per test it would dominate the 
 
 Parameterised by architecture too: ``micro-sqlite`` and ``micro-postgresql`` run the same tests
 against the microservices' gateway (:mod:`reference_app.micro`: three services, three databases,
-assembled in-process). Tests that look inside the app reach it through ``world.app_of(service)``
+assembled in-process); ``JXCBENCH_TEST_MICRO_BACKENDS=sqlite,postgresql,mysql`` adds MariaDB (it
+passes; left out of the default run to keep the suite short). Tests that look inside the app reach it through ``world.app_of(service)``
 and ``world.engine_for(table)``, which name the service that owns what they look at.
 
 Operators: admin; team A = manager ``mgr_a``, salespeople ``sales_a1``, ``sales_a2``; team B =
@@ -15,6 +16,7 @@ manager ``mgr_b``, salesperson ``sales_b1``; clerk ``clerk``.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,7 +144,7 @@ class World:
         return items[0]["on_hand"] if items else 0
 
 
-MICRO_BACKENDS = ("sqlite", "postgresql")
+MICRO_BACKENDS = tuple(os.environ.get("JXCBENCH_TEST_MICRO_BACKENDS", "sqlite,postgresql").split(","))
 
 
 def _param(backend: str, arch: str = "monolith"):
