@@ -17,6 +17,7 @@ from tests.dbs import fresh_database
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+# (both: PostgreSQL's id sequences must be moved past the copied ids, SQLite's files derived)
 def test_a_split_book_audits_clean_and_serves(backend, tmp_path):
     with fresh_database(backend, tmp_path) as url:
         try:
