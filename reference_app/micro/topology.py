@@ -10,8 +10,6 @@ the foreign keys *inside* the service kept and those that would cross a service 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
-
 from sqlalchemy import (
     CheckConstraint, Column, Engine, ForeignKeyConstraint, Index, MetaData, Table, create_engine, make_url, text,
 )
@@ -164,9 +162,5 @@ def engines(urls: dict[str, str]) -> dict[str, Engine]:
     return {s: make_engine(u, pool_size=2, max_overflow=2) for s, u in urls.items()}
 
 
-def tables_of(service: str) -> Iterable[str]:
-    return [t for t in OWNED[service] if t != "app_meta"]
-
-
 __all__ = ["SERVICES", "OWNED", "owner_of", "service_urls", "service_metadata", "create_service_databases",
-           "drop_service_databases", "create_service_schemas", "engines", "tables_of"]
+           "drop_service_databases", "create_service_schemas", "engines"]

@@ -157,14 +157,6 @@ def world_params():
     return [_param(b) for b in BACKENDS] + [_param(b, "microservices") for b in MICRO_BACKENDS]
 
 
-@pytest.fixture(autouse=True)
-def _monolith_only(request):
-    """Tests marked ``monolith_only`` look at what only the monolith has; skipped for microservices."""
-    marker = request.node.get_closest_marker("monolith_only")
-    if marker and "world" in request.fixturenames and request.getfixturevalue("world").micro:
-        pytest.skip(f"monolith only: {marker.args[0] if marker.args else ''}")
-
-
 @contextmanager
 def _databases(arch: str, backend: str, url: str):
     """The schema (and, for microservices, the per-service databases); their engines."""
