@@ -334,10 +334,33 @@ class Network(_Strict):
 
 
 class Architecture(_Strict):
-    kind: Literal["monolith"] = "monolith"
+    kind: Literal["monolith", "microservices"] = "monolith"
+    """``monolith``: one app (``workers`` uvicorn processes) on one database. ``microservices``: the
+    customers, inventory and orders services, each with its own database on the profile's engine,
+    behind a gateway on one port (``reference_app/micro``)."""
     workers: int = Field(2, ge=1, le=64)
+    """The monolith's uvicorn worker processes; for microservices, the gateway's."""
+    replicas: dict[Literal["customers", "inventory", "orders"], int] = Field(default_factory=dict)
+    """Microservices only: worker processes per service (``{inventory: 2}``); a service not named has 1."""
     network: Network | None = None
     """``None``: the database is local (127.0.0.1). Set: the managed server sits across a shaped link."""
+
+    @field_validator("replicas")
+    @classmethod
+    def _replicas(cls, v: dict[str, int]) -> dict[str, int]:
+        for service, n in v.items():
+            if not 1 <= n <= 64:
+                raise ValueError(f"replicas.{service}: {n} must be between 1 and 64 (worker processes)")
+        return v
+
+    @model_validator(mode="after")
+    def _replicas_need_services(self) -> Architecture:
+        if self.replicas and self.kind != "microservices":
+            raise ValueError("replicas: only for kind microservices (a monolith scales with workers)")
+        return self
+
+    def replicas_of(self, service: str) -> int:
+        return self.replicas.get(service, 1)
 
 
 # Think times per persona, seconds, uniform between min and max: the time a person takes between two

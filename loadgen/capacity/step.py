@@ -156,7 +156,9 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                  max_extension: float | None = None,
                  cgroup_stats: Callable[[], dict] | None = None, max_foreign_cpu: float | str | None = None,
                  allowance: dict | None = None, tokens: dict | None = None,
-                 shared_pids: Iterable[int] | Callable[[], Iterable[int]] = ()) -> dict:
+                 shared_pids: Iterable[int] | Callable[[], Iterable[int]] = (),
+                 breakdown: dict[str, Callable[[], Iterable[int]]] | None = None,
+                 books: Callable[[], Any] | None = None) -> dict:
     """Measure one step on a running system and write ``step.json`` (see the module docstring).
 
     ``early_stop`` (closed and open model): end the window as soon as the profile's SLO is clearly
@@ -171,6 +173,9 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     ``allowance``: what the profile grants (:func:`cpu_allowance`), recorded in ``resources``.
     ``shared_pids``: roots of processes the step uses but does not own (an external database server
     on this machine): sampled apart as ``shared``, never counted as foreign.
+    ``breakdown``: the app's services (microservices), each's CPU and memory in ``resources.services``.
+    ``books``: the audit after the load (default: :func:`reference_app.audit.audit` of ``db_url``;
+    a microservices system audits its three databases and the links between them).
     """
     from loadgen.synth import LOADTEST_PASSWORD
     from reference_app.audit import audit
@@ -241,7 +246,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "seed": seed,
         "shift_logins": shift,
     }
-    size = db_size_fn(db_url)
+    size = db_size_fn(db_url, _get(_get(profile, "architecture"), "kind", "monolith") or "monolith")
     kwargs: dict[str, Any] = {"min_requests": min_requests} if min_requests is not None else {}
     slo = _get(profile, "slo")
     if max_extension is None:
@@ -257,7 +262,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         groups = {"app": app_pids, "db": db_pids, **({"shared": shared_pids} if shared_pids else {})}
         res = measure_load(plan, out_dir, sut_groups=groups, db_size=size,
                            on_progress=on_progress, health=health, cgroup_stats=cgroup_stats,
-                           max_foreign_cpu=max_foreign_cpu, **kwargs)
+                           max_foreign_cpu=max_foreign_cpu, breakdown=breakdown, **kwargs)
     except LoadFailed as exc:
         raise JxcError(str(exc), exit_code=1) from None
     finally:
@@ -265,11 +270,14 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
 
     from sqlalchemy import create_engine
 
-    eng = create_engine(db_url)
-    try:
-        books = audit(eng)
-    finally:
-        eng.dispose()
+    if books is not None:
+        books = books()
+    else:
+        eng = create_engine(db_url)
+        try:
+            books = audit(eng)
+        finally:
+            eng.dispose()
     fig, validity, stopped = res["figures"], res["validity"], res["stopped_early"]
     books_failed = [] if books.ok else ["books not consistent: " + ", ".join(f"{k} {v}" for k, v in books.counts.items() if v)]
     failures, verdict, unjudged, inconclusive = judge_load(res, slo, duration_s, books_failed)
@@ -409,6 +417,8 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
                         out_dir=out_dir, app_pids=lambda: sut.app_pids()[:1], db_pids=lambda: sut.db_pids()[:1],
                         health=sut.healthy, cgroup_stats=getattr(sut, "cgroup_stats", None),
                         shared_pids=sut.local_server_pids()[:1] if hasattr(sut, "local_server_pids") else (),
+                        breakdown=getattr(sut, "service_roots", lambda: None)(),
+                        books=getattr(sut, "books", None),
                         allowance=cpu_allowance(limits.get("cpus"), limits.get("cpuset"), limits.get("memory")),
                         **measure,
                         extra={"unconstrained": unconstrained, **(extra or {}), **_system(sut)})

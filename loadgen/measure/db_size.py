@@ -6,9 +6,25 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def db_size_fn(db_url: str) -> Callable[[], int | None]:
-    """Bytes the database takes on disk: files for SQLite, the server's own figure otherwise."""
+def db_size_fn(db_url: str, arch: str = "monolith") -> Callable[[], int | None]:
+    """Bytes the database takes on disk: files for SQLite, the server's own figure otherwise. For
+    ``arch`` microservices: the sum over the services' databases (derived from ``db_url``)."""
     from sqlalchemy import create_engine, make_url, text
+
+    if arch == "microservices":
+        from reference_app.micro.topology import service_urls
+
+        parts = [db_size_fn(u) for u in service_urls(db_url).values()]
+
+        def services_size() -> int | None:
+            sizes = [f() for f in parts]
+            return None if any(x is None for x in sizes) else sum(sizes)
+
+        def dispose() -> None:
+            for f in parts:
+                getattr(f, "dispose", lambda: None)()
+        services_size.dispose = dispose  # type: ignore[attr-defined]
+        return services_size
 
     url = make_url(db_url)
     if url.get_backend_name() == "sqlite":

@@ -26,6 +26,10 @@ Around the groups, per tick and from the same scan of ``/proc``:
 * the machine's ``iowait_pct`` and ``steal_pct`` from ``/proc/stat`` (% of one core).
 * ``cgroup_stats``: a callable read every tick (the run's cgroup counters: OOM kills, throttled CPU
   time, memory charged), stored as ``cg_<name>`` columns.
+* ``breakdown``: named parts of the groups (the services of a microservices app: each its root
+  pids), whose processes' CPU % and RSS are summed again per part as ``svc_<name>_cpu_pct`` /
+  ``svc_<name>_rss_mb`` — a second view of processes a group already counted, not a group itself
+  (no crash tracking; the group's roots do that).
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class ResourceSampler:
     db_size_every: int = 5
     watch_children: frozenset[str] = frozenset()
     cgroup_stats: Callable[[], dict[str, int]] | None = None
+    breakdown: dict[str, RootsSpec] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
     crashes: list[Crash] = field(default_factory=list)
     restarts: list[Crash] = field(default_factory=list)
@@ -131,6 +136,7 @@ class ResourceSampler:
         seen: set[int] = set()
         table = _scan_proc()  # one scan of the process table per tick, shared by all groups
         kids = _kids_of(table)
+        tick: dict[int, tuple[float, int]] = {}  # pid -> (CPU %, RSS) this tick, for the breakdown
         for group, spec in self.groups.items():
             cpu = rss = rd = wr = 0.0
             busiest = 0.0
@@ -163,6 +169,7 @@ class ResourceSampler:
                     rss += st[1]
                     prev = self._prev.get(p.pid)
                     cur = st[0]
+                    pc_ = 0.0
                     if prev is not None and dt:
                         pc_ = max(0.0, (cur.cpu - prev.cpu) / dt * 100.0)
                         cpu += pc_
@@ -174,6 +181,7 @@ class ResourceSampler:
                         pc_ = cur.cpu / dt * 100.0
                         cpu += pc_
                         busiest = max(busiest, pc_)
+                    tick[p.pid] = (pc_, st[1])
                     self._prev[p.pid] = cur
             if dt:
                 row[f"{group}_cpu_pct"] = round(cpu, 2)
@@ -182,6 +190,14 @@ class ResourceSampler:
                 row[f"{group}_write_bytes"] = int(wr)
             row[f"{group}_rss_mb"] = round(rss / 2**20, 2)
             row[f"{group}_procs"] = n
+        for part, spec in self.breakdown.items():
+            members: set[int] = set()
+            for root in self._roots(spec):
+                members.add(root)
+                members.update(_descendants(root, kids))
+            if dt:
+                row[f"svc_{part}_cpu_pct"] = round(sum(tick.get(m, (0.0, 0))[0] for m in members), 2)
+            row[f"svc_{part}_rss_mb"] = round(sum(tick.get(m, (0.0, 0))[1] for m in members) / 2**20, 2)
         for gone in set(self._procs) - seen:
             self._procs.pop(gone, None)
             self._prev.pop(gone, None)
@@ -407,6 +423,9 @@ def summarise_resources(rows: list[dict[str, Any]]) -> dict[str, Any]:
         extra[f"{g}_cpu_pct_peak"] = peak(f"{g}_cpu_pct")
     extra["loadgen_max_proc_cpu_pct"] = mean("loadgen_max_proc_cpu_pct")
     extra["samples"] = len(rows)
+    parts = sorted({k[4:-8] for r in rows for k in r if k.startswith("svc_") and k.endswith("_cpu_pct")})
+    if parts:  # a microservices app: each service's share of app_cpu_pct / app_rss_mb
+        out["services"] = {p: {"cpu_pct": mean(f"svc_{p}_cpu_pct"), "rss_mb": peak(f"svc_{p}_rss_mb")} for p in parts}
     return out | _allowance_figures(rows) | {"extra": extra}
 
 

@@ -40,6 +40,7 @@ from loadgen.sut import registry
 from loadgen.sut.app_server import FACTORY
 from loadgen.sut.managed_mysql import ManagedMySQL
 from loadgen.sut.managed_postgres import ManagedPostgres
+from reference_app.micro.topology import SERVICES, service_urls
 
 _REPO = Path(__file__).resolve().parents[2]
 HEALTH_TIMEOUT_S = 90.0
@@ -200,13 +201,39 @@ class SystemUnderTest:
         return seed_database(self.db_url, customers, customer_quota=wl.customer_quota, staffing=wl.staffing,
                              index_level=self.profile.database.index_level, progress=progress)
 
+    @property
+    def microservices(self) -> bool:
+        return getattr(self.profile.architecture, "kind", "monolith") == "microservices"
+
+    def _argv(self, port: int) -> list[str]:
+        arch = self.profile.architecture
+        host = "0.0.0.0" if self.app_host else "127.0.0.1"
+        if self.microservices:
+            # The services' supervisor (reference_app.micro.run): every service and the gateway are
+            # its children, so the cgroup it starts in holds them all.
+            argv = [sys.executable, "-m", "reference_app.micro.run", "--db", self.db_url, "--host", host,
+                    "--port", str(port), "--gateway-workers", str(arch.workers)]
+            for service in SERVICES:
+                argv += ["--replicas", f"{service}={arch.replicas_of(service)}"]
+            return argv
+        return [sys.executable, "-m", "uvicorn", FACTORY, "--factory", "--host", host, "--port", str(port),
+                "--workers", str(arch.workers), "--log-level", "warning", "--no-access-log"]
+
     def start_app(self, *, timeout: float = HEALTH_TIMEOUT_S) -> str:
         """Start ``uvicorn`` with the reference app (:data:`loadgen.sut.app_server.FACTORY`) and ``--workers N``
-        inside the cgroup; wait for /healthz."""
+        inside the cgroup; wait for /healthz.
+
+        Microservices: the seeded (monolith) database is first copied into the services' own
+        databases (:func:`reference_app.micro.split.split_monolith`: every start begins from the
+        seeded book, as a restored snapshot does for the monolith), then the services and the
+        gateway start under one supervisor."""
         import httpx
 
         assert self.workdir is not None and self.db_url is not None
-        workers = self.profile.architecture.workers
+        if self.microservices:
+            from reference_app.micro.split import split_monolith
+
+            split_monolith(self.db_url)
         env = dict(os.environ)
         env["JXC_DATABASE_URL"] = self.db_url
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")]))
@@ -218,9 +245,7 @@ class SystemUnderTest:
         log = self.workdir / "app.log"
         for _attempt in range(3):
             port = self.port or P.free_port()
-            argv = [sys.executable, "-m", "uvicorn", FACTORY, "--factory",
-                    "--host", "0.0.0.0" if self.app_host else "127.0.0.1", "--port", str(port), "--workers", str(workers),
-                    "--log-level", "warning", "--no-access-log"]
+            argv = self._argv(port)
             with open(log, "ab") as fh:
                 self._app = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                              cwd=str(_REPO), env=env, start_new_session=True,
@@ -272,6 +297,51 @@ class SystemUnderTest:
         """The uvicorn supervisor and its workers (current; workers may be restarted)."""
         return self._tree(self._app.pid if self._app else None)
 
+    def service_roots(self) -> dict[str, Any] | None:
+        """Microservices: per service (and the gateway), a callable giving its uvicorn process, for
+        the per-service CPU and memory of a step (``resources.services``); None for a monolith."""
+        if not self.microservices:
+            return None
+        import psutil
+
+        def roots(name: str) -> Any:
+            marker = f"reference_app.micro.entry:{name}"
+
+            def find() -> list[int]:
+                out = []
+                for pid in self.app_pids()[1:]:
+                    try:
+                        if marker in " ".join(psutil.Process(pid).cmdline()):
+                            out.append(pid)
+                    except psutil.Error:
+                        pass
+                return out
+            return find
+        return {name: roots(name) for name in (*SERVICES, "gateway")}
+
+    def books(self) -> Any:
+        """The audit of the system's data after a step: the monolith's audit of its database, or the
+        cross-service audit of the services' databases."""
+        from reference_app.db import make_engine
+
+        if self.microservices:
+            from reference_app.micro.audit import audit_services
+            from reference_app.micro.topology import service_urls
+
+            engines = {s: make_engine(u, pool_size=1, max_overflow=1) for s, u in service_urls(self.db_url).items()}
+            try:
+                return audit_services(engines)
+            finally:
+                for e in engines.values():
+                    e.dispose()
+        from reference_app.audit import audit
+
+        engine = make_engine(self.db_url, pool_size=1, max_overflow=1)
+        try:
+            return audit(engine)
+        finally:
+            engine.dispose()
+
     def db_pids(self) -> list[int]:
         """The managed database server and its backends; empty for SQLite (in-app) and external servers."""
         return self._tree(self._db.pid if self._db else None)
@@ -315,9 +385,18 @@ class SystemUnderTest:
                          "settings": dict(db.settings), "settings_applied": self._settings_applied(),
                          "durability": self.durability()},
             "workers": self.profile.architecture.workers, "limits": self.limits,
+            "architecture": self._architecture(),
             # None: the database is local (127.0.0.1 or in-app); else the link as configured and measured.
             "network": self.network.describe() if self.network else None,
         }
+
+    def _architecture(self) -> dict[str, Any]:
+        arch = self.profile.architecture
+        if not self.microservices:
+            return {"kind": "monolith", "workers": arch.workers}
+        return {"kind": "microservices", "gateway_workers": arch.workers,
+                "replicas": {s: arch.replicas_of(s) for s in SERVICES},
+                "databases": {s: _describe_url(u) for s, u in service_urls(self.db_url).items()} if self.db_url else None}
 
     def durability(self) -> dict[str, Any]:
         """How durably the database commits: what the server reports where one runs (managed or
@@ -351,7 +430,8 @@ class SystemUnderTest:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         errors: list[BaseException] = []
-        for step in (self.stop_app, self._stop_db, self._remove_network, self._remove_cgroup, self._remove_workdir):
+        for step in (self.stop_app, self._drop_service_databases, self._stop_db, self._remove_network,
+                     self._remove_cgroup, self._remove_workdir):
             try:
                 step()
             except BaseException as exc:  # noqa: BLE001 - finish every step, report the first failure
@@ -365,6 +445,15 @@ class SystemUnderTest:
             P.stop_process(self._app, grace=10)
             registry.release_process(self._app.pid)
             self._app = None
+
+    def _drop_service_databases(self) -> None:
+        """Microservices on an external server: the services' databases are copies this run made
+        (``<name>_customers``...), dropped with it; the profile's own database is left as it is."""
+        db = self.profile.database
+        if self.microservices and self.db_url and db.engine != "sqlite" and not db.managed:
+            from reference_app.micro.topology import drop_service_databases
+
+            drop_service_databases(self.db_url)
 
     def _stop_db(self) -> None:
         if self._db is not None:

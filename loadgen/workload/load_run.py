@@ -275,7 +275,8 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
                  health: Callable[[], bool] | None = None, min_requests: int = MIN_REQUESTS,
                  cpu_limit_pct: float = CPU_LIMIT_PCT, sample_interval_s: float = 1.0,
                  early_stop: EarlyStop | None = None, cgroup_stats: Callable[[], dict] | None = None,
-                 max_foreign_cpu: float | str | None = None) -> dict[str, Any]:
+                 max_foreign_cpu: float | str | None = None,
+                 breakdown: dict[str, Iterable[int] | Callable] | None = None) -> dict[str, Any]:
     """Run the load while sampling resources; return figures, resources and validity.
 
     With ``early_stop`` (closed or open model) the window ends as soon as it says the SLO is lost;
@@ -288,6 +289,7 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
 
     ``cgroup_stats``: the run's cgroup counters (OOM kills, throttling, memory), read every tick.
     ``max_foreign_cpu``: the busy-machine threshold (:func:`loadgen.measure.validity.max_foreign_cpu_pct`).
+    ``breakdown``: the app's parts (microservices) sampled apart too (``resources.services``).
     An OOM kill or a dead app worker makes the step fail (``sut_failures``), not invalid.
     """
     foreign_limit = max_foreign_cpu_pct(max_foreign_cpu)
@@ -295,7 +297,8 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
     groups: dict[str, Any] = dict(sut_groups or {})
     groups["loadgen"] = lambda: engine_pid
     sampler = ResourceSampler(groups, out_csv=out_dir / "resources.csv", interval_s=sample_interval_s,
-                              db_size=db_size, watch_children=frozenset({"app"}), cgroup_stats=cgroup_stats)
+                              db_size=db_size, watch_children=frozenset({"app"}), cgroup_stats=cgroup_stats,
+                              breakdown=dict(breakdown or {}))
     out_dir.mkdir(parents=True, exist_ok=True)
     verdict: dict[str, Any] = {}
     planned_s = plan.duration_s

@@ -8,9 +8,10 @@ do not block (the token is checked without a database round trip) and so cost no
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 
@@ -36,11 +37,12 @@ class TokenCache:
     its current ``(role, team)``, or None when it no longer exists) a token is also checked against
     the database when first seen and again every ``recheck_s`` seconds, so that the token of a
     deleted operator, or of one whose role or team changed, stops working (401) — without a
-    database round trip on the other requests.
+    database round trip on the other requests. ``operator`` may be a coroutine function (a service
+    whose operators live in another service asks it over HTTP).
     """
 
     def __init__(self, secret: Callable[[], str], size: int = 20_000, *,
-                 operator: Callable[[int], tuple[str, str | None] | None] | None = None,
+                 operator: Callable[[int], Any] | None = None,
                  recheck_s: float = 30.0) -> None:
         self._secret = secret
         self._size = size
@@ -67,7 +69,10 @@ class TokenCache:
         claims = self.claims(token)
         if self._operator is None or time.time() - self._checked.get(token, 0.0) < self.recheck_s:
             return claims
-        current = await run_in_threadpool(self._operator, claims.operator_id)
+        if inspect.iscoroutinefunction(self._operator):  # another service asked over HTTP
+            current = await self._operator(claims.operator_id)
+        else:
+            current = await run_in_threadpool(self._operator, claims.operator_id)
         if current != (claims.role, claims.team):
             self._claims.pop(token, None)
             self._checked.pop(token, None)

@@ -88,8 +88,15 @@ def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None =
     out.update(resource_verdict(step, profile, machine_cores))
     lead = worst[2] if worst else "the SLO failed (no operation over its threshold recorded)"
     out["detail"] = f"at {step.get('customers')} customers: {lead}; {out.pop('why')}"
-    return {"resource": out["resource"], "operation": out["operation"], "detail": out["detail"],
-            "saturated": out["saturated"], "usage": out["usage"], "points_to": out["points_to"]}
+    found = {"resource": out["resource"], "operation": out["operation"], "detail": out["detail"],
+             "saturated": out["saturated"], "usage": out["usage"], "points_to": out["points_to"]}
+    busiest = busiest_service(step)
+    if busiest is not None:  # microservices: which process of the app the CPU went to
+        name, figures = busiest
+        found["service"] = name
+        rss = f", {figures['rss_mb']:.0f} MiB" if figures.get("rss_mb") is not None else ""
+        found["detail"] += f"; busiest service: {name} ({figures.get('cpu_pct') or 0:.0f} % of a core{rss})"
+    return found
 
 
 SATURATED = 0.80         # a resource at or above this fraction of its allowance is saturated
@@ -121,6 +128,28 @@ def _cpuset(spec: str) -> list[int]:
     return out
 
 
+MICROSERVICES = ("customers", "inventory", "orders")
+
+
+def app_processes(arch: Mapping) -> int | None:
+    """The app's worker processes: the monolith's workers, or the gateway's plus each service's
+    replicas (one each unless the profile says otherwise)."""
+    workers = arch.get("workers")
+    if arch.get("kind") != "microservices":
+        return workers
+    replicas = arch.get("replicas") or {}
+    return (workers or 1) + sum(int(replicas.get(s, 1)) for s in MICROSERVICES)
+
+
+def busiest_service(step: Mapping) -> tuple[str, dict] | None:
+    """A microservices step: the service (or the gateway) that used the most CPU, with its figures."""
+    services = (step.get("resources") or {}).get("services") or {}
+    if not services:
+        return None
+    name = max(services, key=lambda s: services[s].get("cpu_pct") or 0.0)
+    return name, services[name]
+
+
 def resource_usage(step: Mapping, profile: Mapping, machine_cores: int | None = None) -> dict[str, float]:
     """Each resource as a fraction of the profile's allowance: ``cpu`` (app + database together over
     the CPUs granted), its parts ``app_cpu`` / ``db_cpu``, ``app_workers`` (app CPU over its worker
@@ -139,7 +168,7 @@ def resource_usage(step: Mapping, profile: Mapping, machine_cores: int | None = 
     for name, value in (("app_cpu", app), ("db_cpu", db)):
         if value is not None:
             usage[name] = value / (100.0 * cores)
-    workers = ((profile.get("architecture") or {}).get("workers"))
+    workers = app_processes(profile.get("architecture") or {})
     if app is not None and workers and workers < cores:
         usage["app_workers"] = app / (100.0 * workers)
     if res.get("cpu_throttled_share") is not None:
@@ -209,4 +238,5 @@ def resource_verdict(step: Mapping, profile: Mapping, machine_cores: int | None 
                    f"saturated means >= {SATURATED:.0%}); the samples point to {hint}"}
 
 
-__all__ = ["SATURATED", "cpu_allowance", "headroom", "limiting_factor", "resource_usage", "resource_verdict"]
+__all__ = ["SATURATED", "app_processes", "busiest_service", "cpu_allowance", "headroom", "limiting_factor",
+           "resource_usage", "resource_verdict"]

@@ -91,7 +91,7 @@ broken_yaml = st.sampled_from(["hardware: {cpus: 1\n", "a: b: c\n", "- [\n", "ha
 wrong_field = st.sampled_from([
     ("hardware.cpus", -1), ("hardware.cpus", "many"), ("hardware.memory", "2 gigs"), ("hardware.memory", 1024),
     ("architecture.workers", 0), ("architecture.workers", 65), ("architecture.workers", [2]),
-    ("architecture.kind", "microservices"), ("database.engine", "oracle"), ("database.index_level", "max"),
+    ("architecture.kind", "serverless"), ("database.engine", "oracle"), ("database.index_level", "max"),
     ("slo.p95_ms", -5), ("slo.error_rate", 1.5), ("sweep.growth", 1), ("sweep.precision", 0),
     ("sweep.repeats", 0), ("workload.think_time_s", [3, 1]), ("workload.mix", {"sales": 2}),
     ("workload.operators", 0), ("hardware.memroy", "1GiB"),

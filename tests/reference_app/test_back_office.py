@@ -125,7 +125,7 @@ def test_export_is_refused_to_clerks_and_unknown_formats(world, book):
 
 def test_export_pages_walk_the_scope_once_in_id_order(world, book):
     """Keyset pages of any size give the same rows as one page (here 2 rows a page over 11)."""
-    db = world.client.app.state.db
+    db = world.app_of("customers").state.db
     admin = Actor(world.ids["admin"], "admin", None)
     pages = list(customers.customer_pages(db, admin, page_size=2))
     assert [len(p) for p in pages] == [2, 2, 2, 2, 2, 1]

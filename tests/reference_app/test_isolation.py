@@ -45,7 +45,7 @@ def town(world):
         r = world.client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
         assert r.status_code == 200, r.text
         world.tokens[username] = r.json()["access_token"]
-    with world.engine.connect() as conn:
+    with world.engine_for("operators").connect() as conn:
         ops = conn.execute(select(Operator.id, Operator.username, Operator.role, Operator.team)).all()
     world.operators = {o.username: o for o in ops if o.username in world.tokens}
     product = world.new_product(price="10.00", on_hand=10_000)
@@ -137,7 +137,7 @@ def test_view_edit_order_and_pay_refuse_every_customer_outside_the_scope(town):
             if r.status_code // 100 == 2:
                 leaks.append((who, "pay", cid, r.status_code))
     assert leaks == []
-    with town.engine.connect() as conn:  # and nothing was written for them
+    with town.engine_for("sales_orders").connect() as conn:  # and nothing was written for them
         assert conn.execute(select(func.count()).select_from(SalesOrder)).scalar() == len(town.orders)
         assert conn.execute(select(func.count()).select_from(Payment)).scalar() == len(town.customers)
     for who in ("admin",):
@@ -198,7 +198,7 @@ def _status(town, token: str | None, path: str = "/customers") -> int:
 
 
 def test_bad_tokens_get_401(town):
-    secret = town.client.app.state.secret_key()
+    secret = town.app_of("customers").state.secret_key()
     admin = TokenClaims(town.ids["admin"], "admin", None)
     now = dt.datetime.now(dt.UTC)
     good = town.tokens["admin"]
@@ -228,13 +228,16 @@ def test_a_deleted_operators_token_gets_401(town):
     r = town.client.post("/api/v1/auth/login", json={"username": "leaver", "password": PASSWORD})
     token = r.json()["access_token"]
     assert _status(town, token, "/operators/me") == 200
-    with town.engine.begin() as conn:
+    with town.engine_for("operators").begin() as conn:
         conn.execute(delete(Operator).where(Operator.username == "leaver"))
-    tokens = town.client.app.state.tokens
-    recheck, tokens.recheck_s = tokens.recheck_s, 0.0  # what 30 s later looks like
+    caches = [town.app_of(s).state.tokens for s in ("customers", "orders", "inventory")]
+    rechecks = [t.recheck_s for t in caches]
+    for t in caches:
+        t.recheck_s = 0.0  # what 30 s later looks like
     try:
         assert _status(town, token, "/operators/me") == 401
         assert _status(town, token) == 401
     finally:
-        tokens.recheck_s = recheck
+        for t, recheck in zip(caches, rechecks):
+            t.recheck_s = recheck
     assert _status(town, town.tokens["sales_a1"]) == 200

@@ -14,14 +14,16 @@ import httpx
 import uvicorn
 from sqlalchemy import func, select, update
 
-from reference_app.audit import audit
-from reference_app.config import Settings
-from reference_app.main import create_app
 from reference_app.models import PurchaseOrder, SalesOrder, Stock, StockMove, utcnow
 
 
+# The ledger rows of a sale name its document: the order (monolith) or the stock reservation the
+# order's saga made (microservices, where the order id is not known when stock is taken).
+SALE_DOC = {"monolith": "sales_order", "microservices": "reservation"}
+
+
 def _ledger(world, product_id: int) -> list[tuple[int, str, str]]:
-    with world.engine.connect() as conn:
+    with world.engine_for("stock_moves").connect() as conn:
         return [tuple(r) for r in conn.execute(
             select(StockMove.qty, StockMove.reason, StockMove.doc_type)
             .where(StockMove.product_id == product_id).order_by(StockMove.id))]
@@ -37,7 +39,7 @@ def test_sales_order_takes_stock_and_credit_and_writes_the_ledger(world):
     assert [(ln["product_id"], ln["qty"], ln["amount"]) for ln in order["lines"]] == [
         (p1["id"], 3, "7.50"), (p2["id"], 1, "1.00"), (p1["id"], 1, "2.50")]
     assert (world.on_hand(p1["id"]), world.on_hand(p2["id"])) == (6, 9)
-    assert _ledger(world, p1["id"]) == [(10, "purchase_receipt", "purchase_order"), (-4, "sale", "sales_order")]
+    assert _ledger(world, p1["id"]) == [(10, "purchase_receipt", "purchase_order"), (-4, "sale", SALE_DOC[world.arch])]
     assert world.get("sales_a1", f"/customers/{c['id']}").json()["balance"] == "11.00"
     assert world.get("sales_a1", f"/sales-orders/{order['id']}").json() == order
 
@@ -60,7 +62,7 @@ def test_out_of_stock_is_409_and_changes_nothing(world):
     assert world.get("sales_a1", f"/customers/{c['id']}").json()["balance"] == "0.00"
     r = world.order("sales_a1", c["id"], [(plenty["id"], 1)], warehouse="w2")  # no stock row there at all
     assert r.status_code == 409
-    with world.engine.connect() as conn:
+    with world.engine_for("sales_orders").connect() as conn:
         assert conn.scalar(select(func.count()).select_from(SalesOrder).where(SalesOrder.customer_id == c["id"])) == 0
 
 
@@ -106,7 +108,7 @@ def test_receivables_aging_applies_payments_to_the_oldest_orders(world):
     ages = {}
     for qty, days in ((10, 100), (20, 40), (5, 0)):
         ages[world.order("aging", c["id"], [(p["id"], qty)]).json()["id"]] = days
-    with world.engine.begin() as conn:
+    with world.engine_for("sales_orders").begin() as conn:
         for oid, days in ages.items():
             conn.execute(update(SalesOrder).where(SalesOrder.id == oid)
                          .values(created_at=utcnow() - dt.timedelta(days=days)))
@@ -131,7 +133,7 @@ def _free_port() -> int:
 def live_server(world):
     """The app under a real uvicorn on a free port, in a thread of this process; yields (base url, app)."""
     port = _free_port()
-    app = create_app(Settings(database_url=world.url, pool_size=8, max_overflow=4))
+    app = world.make_app()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -144,7 +146,7 @@ def live_server(world):
     finally:
         server.should_exit = True
         thread.join(10)
-        app.state.db.dispose()
+        world.dispose(app)
 
 
 def _race(n_threads: int, per_thread: int, request) -> list[int]:
@@ -171,13 +173,13 @@ def test_concurrent_orders_for_a_scarce_product_over_real_http(world):
                 "customer_id": rng.choice(customers), "warehouse_id": world.catalog["w1"]["id"], "lines": lines})
 
         codes = _race(8, 10, order)
-        retried = app.state.db.retried
+        retried = world.retried(app)
     assert sorted(set(codes)) == [201, 409], codes
     assert codes.count(201) == 30
     assert world.on_hand(scarce["id"]) == 0 and world.on_hand(common["id"]) == 970
-    with world.engine.connect() as conn:
+    with world.engine_for("stock").connect() as conn:
         assert conn.scalar(select(func.min(Stock.on_hand))) >= 0
-    result = audit(world.engine)
+    result = world.audit()
     assert result.ok, result.violations
     print(f"{world.backend}: {retried} units of work retried")
 
@@ -207,18 +209,18 @@ def test_concurrent_quota_and_receipts_over_real_http(world):
             return http.post(f"{base}/purchase-orders/{pos[(n + i) % len(pos)]}/receive", headers=world.h("clerk"))
 
         received = _race(6, 4, receive)
-        retried = app.state.db.retried
+        retried = world.retried(app)
     assert created.count(201) == 7 and created.count(409) == 11, created
     assert received.count(200) == 6 and received.count(409) == 18, received
-    with world.engine.connect() as conn:
+    with world.engine_for("purchase_orders").connect() as conn:
         assert conn.scalar(select(func.count()).select_from(PurchaseOrder)
                            .where(PurchaseOrder.id.in_(pos), PurchaseOrder.status == "received")) == 6
     assert world.on_hand(product["id"], "w2") == 12
-    result = audit(world.engine)
+    result = world.audit()
     assert result.ok, result.violations
     print(f"{world.backend}: {retried} units of work retried")
 
 
 def test_books_are_straight_after_everything(world):
-    result = audit(world.engine)
+    result = world.audit()
     assert result.ok, result.violations

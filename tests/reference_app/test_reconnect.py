@@ -15,7 +15,7 @@ KILL = {
 
 
 def _kill_app_connections(world) -> int:
-    with world.engine.connect() as conn:
+    with world.engine_for("customers").connect() as conn:
         rows = conn.execute(text(KILL[world.backend])).all()
         if world.backend == "mysql":
             for (pid,) in rows:

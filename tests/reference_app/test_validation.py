@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from reference_app.audit import audit
 from reference_app.security import TokenClaims, create_token
 
 BIG = 2**70
@@ -126,7 +125,7 @@ def test_duplicates_are_409(world):
     world.new_customer("sales_a1", code=code)
     r = world.post("sales_a1", "/customers", {"name": "n", "phone": "1", "code": code})
     assert r.status_code == 409 and "code" in r.json()["detail"]
-    assert audit(world.engine).ok  # the refused customer did not keep its quota slot
+    assert world.audit().ok  # the refused customer did not keep its quota slot
 
 
 def test_tokens_missing_malformed_forged_or_expired_are_401(world):
@@ -137,7 +136,7 @@ def test_tokens_missing_malformed_forged_or_expired_are_401(world):
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", header
     claims = TokenClaims(world.ids["admin"], "admin", None)
     forged = create_token("some-other-key-long-enough-for-hs256!", claims)
-    expired = create_token(world.client.app.state.secret_key(), claims, ttl=dt.timedelta(seconds=-5))
+    expired = create_token(world.app_of("customers").state.secret_key(), claims, ttl=dt.timedelta(seconds=-5))
     for token in (forged, expired):
         assert world.client.get(me, headers={"Authorization": f"Bearer {token}"}).status_code == 401
     r = world.client.post("/api/v1/auth/login", json={"username": "admin", "password": "wrong-password"})

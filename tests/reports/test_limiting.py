@@ -61,3 +61,16 @@ def test_out_of_memory_and_crash_name_memory_and_crash():
     assert limiting_factor({**step, "sut_events": {"oom_kills": 2}}, PROFILE)["resource"] == "memory"
     lf = limiting_factor({**step, "sut_events": {"oom_kills": 0, "worker_restarts": [{"pid": 5}]}}, PROFILE)
     assert lf["resource"] == "crash" and "1 app worker(s) died" in lf["detail"]
+
+
+def test_a_microservices_step_names_its_busiest_service():
+    profile = {**PROFILE, "hardware": {"cpus": 8}, "architecture": {"kind": "microservices", "workers": 1,
+                                                                   "replicas": {"inventory": 2}}}
+    step = _step(app_cpu_pct=380.0, cpu_allowance_cores=8.0, cpu_allowance_source="quota",
+                 services={"gateway": {"cpu_pct": 90.0, "rss_mb": 60.0}, "customers": {"cpu_pct": 70.0, "rss_mb": 80.0},
+                           "inventory": {"cpu_pct": 150.0, "rss_mb": 140.0}, "orders": {"cpu_pct": 70.0, "rss_mb": 90.0}})
+    lf = limiting_factor(step, profile)
+    assert lf["service"] == "inventory" and "busiest service: inventory (150 % of a core, 140 MiB)" in lf["detail"]
+    # five processes (gateway 1 + customers 1 + inventory 2 + orders 1), not the gateway's one worker
+    assert resource_usage(step, profile)["app_workers"] == 0.76
+    assert "service" not in limiting_factor(_step(app_cpu_pct=55.0, cpu_allowance_cores=1.0), PROFILE)
