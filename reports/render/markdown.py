@@ -73,12 +73,18 @@ def _db_cpu_column(entry: Mapping) -> Callable[[Mapping], str]:
 
 
 def _why(s: Mapping) -> str:
-    """Why a valid step did not pass: its failures, or the intervals that stayed open."""
+    """Why a valid step did not pass: its failures, or the intervals that stayed open; and a re-run
+    judged on its level's windows pooled says so (loadgen.capacity.pooling), whatever its verdict."""
+    pooled = s.get("pooled") or {}
+    note = (f"judged on {len(pooled.get('windows') or [])} windows pooled ({pooled.get('requests')} requests, "
+            f"99 % intervals; this window alone: {s.get('own_verdict')})") if pooled else ""
     if not s.get("valid") or s.get("passed"):
-        return ""
+        return note
     if s.get("verdict") == "inconclusive":
-        return "inconclusive " + (s.get("inconclusive_reason") or "")
-    return s.get("fail_reason") or ""
+        why = "inconclusive " + (s.get("inconclusive_reason") or "")
+    else:
+        why = s.get("fail_reason") or ""
+    return f"{why} ({note})" if note else why
 
 
 def _unjudged(entry: Mapping) -> list[str]:

@@ -141,3 +141,15 @@ def test_a_sweep_judges_the_retry_on_both_windows_and_a_resume_reads_it(tmp_path
     # resumed: every step read back from disk, the pooled verdict with it, nothing measured again
     again = Sweep([profile], tmp_path / "out", runner=runner, invalid_retries=1).run()
     assert len(runner.calls) == calls and again["profiles"][0]["search"]["levels"] == levels
+
+
+def test_the_report_says_a_step_was_judged_on_pooled_windows():
+    from reports.render.markdown import _why
+
+    pooled = {"windows": ["c2000-u20-r0", "c2000-u20-r1"], "requests": 200}
+    passed = {"valid": True, "passed": True, "verdict": "pass", "own_verdict": "inconclusive", "pooled": pooled}
+    assert _why(passed) == "judged on 2 windows pooled (200 requests, 99 % intervals; this window alone: inconclusive)"
+    failed = {"valid": True, "passed": False, "verdict": "fail", "own_verdict": "pass", "pooled": pooled,
+              "fail_reason": "pooled over 2 windows: x p95 900 ms > 500 ms"}
+    assert _why(failed).startswith("pooled over 2 windows: x p95") and "this window alone: pass" in _why(failed)
+    assert _why({"valid": True, "passed": True, "verdict": "pass"}) == ""
