@@ -113,6 +113,11 @@ def _validate(path: Path, data: dict[str, Any], *, combo: str = "") -> Profile:
         profile.system.source = str(path)
         try:
             check_locustfile(Path(profile.system.dir) / profile.system.workload, where="system.workload")
+            users = profile.system.users
+            if users is not None and not isinstance(users, str) and users.callback:
+                from loadgen.workload.logins import check_callback
+
+                check_callback(users.callback, Path(profile.system.dir), where=users.where)
         except JxcError as exc:
             raise ProfileError(f"{path}: {exc}{combo}") from None
     return profile

@@ -18,7 +18,7 @@ import os
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 ENGINES = ("sqlite", "postgresql", "mysql")
 ROLES = ("admin", "manager", "sales", "clerk")
@@ -525,6 +525,33 @@ SYSTEM_PLACEHOLDERS = {
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
+class Logins(_Strict):
+    """``system.users`` as a mapping: where the per-user logins of a step come from, ``csv`` or
+    ``callback`` (exactly one)."""
+
+    csv: str | None = None
+    """A CSV file, header row first (e.g. ``username,password``), relative to the profile file."""
+    callback: str | None = None
+    """``FILE.py:function`` (relative to the profile file): called once per step, before its load, as
+    ``function(count=U, customers=N, base_url=URL)`` in a child process run in the profile's folder;
+    returns a list of at least U dicts (one login each, e.g. ``{"username": ..., "password": ...}``).
+    It may create the accounts it hands out (through the system's own admin API, say)."""
+
+    @model_validator(mode="after")
+    def _one(self) -> Logins:
+        if (self.csv is None) == (self.callback is None):
+            raise ValueError("give exactly one of csv (a file of logins) or callback (FILE.py:function)")
+        if self.callback is not None:
+            file, _, fn = self.callback.rpartition(":")
+            if not file.endswith(".py") or not fn.isidentifier():
+                raise ValueError(f"callback {self.callback!r} must be FILE.py:function (e.g. logins.py:logins)")
+        return self
+
+    @property
+    def where(self) -> str:
+        return "system.users.csv" if self.csv is not None else "system.users.callback"
+
+
 class System(_Strict):
     """Someone else's JXC product, sized with the same search (``loadgen/sut/external.py``).
 
@@ -557,10 +584,12 @@ class System(_Strict):
     """Optional: checks the system's books after each measured step (e.g. stock = receipts - shipments,
     every acknowledged order stored); exit 0 = clean, any other exit fails the step ("audit: ...",
     the tail of its output). Without it step.json says the books were not audited."""
-    users: str | None = None
-    """A CSV of per-user logins (a header row, e.g. ``username,password``; relative to the profile
-    file): the i-th user of a step gets row i as ``self.jxcbench_operator`` (``{"index": i, ...}``)
-    before its ``on_start``. A step needing more users than rows is refused with the numbers."""
+    users: str | Logins | None = None
+    """Per-user logins: a CSV file (``users.csv``, or ``{csv: users.csv}``: a header row, e.g.
+    ``username,password``; relative to the profile file) or ``{callback: FILE.py:function}`` (see
+    :class:`Logins`). The i-th user of a step gets login i as ``self.jxcbench_operator``
+    (``{"index": i, ...}``) before its ``on_start``. A step needing more users than logins is refused
+    with the numbers."""
     health: str = "/"
     """A path answering 2xx once the system is up (and after each step: still up)."""
     health_timeout_s: float = Field(30.0, gt=0)
@@ -573,6 +602,19 @@ class System(_Strict):
     """The folder commands and ``workload`` are relative to; the loader sets the profile file's."""
     source: str | None = Field(None, exclude=True)
     """The profile file (the loader sets it): errors at run time name it with the field."""
+
+    @field_validator("users", mode="before")
+    @classmethod
+    def _users(cls, v: object) -> object:
+        # One message for the form given (a union would report both forms' errors for either).
+        if isinstance(v, dict):
+            try:
+                return Logins.model_validate(v)
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                where = ".".join(str(x) for x in err["loc"])
+                raise ValueError(f"{where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}") from None
+        return v
 
     @model_validator(mode="after")
     def _placeholders(self) -> System:
@@ -703,7 +745,7 @@ class Profile(_Strict):
 __all__ = [
     "ENGINES", "ROLES", "DEFAULT_THINK_TIME_S", "KEYBOARD_FLOOR_S", "PRICE_PERIODS", "Price", "Profile", "Hardware",
     "Database", "Architecture", "Network", "Workload", "Staffing", "Slo",
-    "OperationSlo", "Sweep", "System", "SYSTEM_PLACEHOLDERS", "Faults", "FAULT_KINDS", "Maintenance", "parse_duration",
+    "OperationSlo", "Sweep", "System", "Logins", "SYSTEM_PLACEHOLDERS", "Faults", "FAULT_KINDS", "Maintenance", "parse_duration",
     "format_duration", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
     "parse_bandwidth", "format_bandwidth",
 ]

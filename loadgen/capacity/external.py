@@ -14,9 +14,10 @@ system for the whole sweep (:class:`loadgen.sut.external.ExternalSystem`), and p
 3. the verdicts are the SLO's, judged by the same :func:`loadgen.capacity.step.judge_load` as the
    reference app's steps, on the locustfile's request names.
 
-What an external system does not give: no book to read (no per-operator accounts: a locustfile logs
-in as it likes), no database size (it is not ours to open); its books are checked only by the
-profile's own ``system.audit`` command, run after each step.
+What an external system does not give: no book to read (its per-user accounts, when it has them,
+come from ``system.users``: a CSV or a callback, :mod:`loadgen.workload.logins`), no database size
+(it is not ours to open); its books are checked only by the profile's own ``system.audit``
+command, run after each step.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from loadgen.capacity.machine import machine_info, tool_version
 from loadgen.capacity.step import SCHEMA_VERSION, cpu_allowance, judge_load
 from loadgen.errors import JxcError
 from loadgen.measure.slo import PASS, slo_thresholds
-from loadgen.sut.external import AuditFailed, ExternalSystem
+from loadgen.sut import registry
+from loadgen.sut.external import AuditFailed, ExternalSystem, clean_env
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
-from loadgen.workload.locustfile import check_locustfile, import_check, read_credentials
+from loadgen.workload.locustfile import check_locustfile, import_check
+from loadgen.workload.logins import call_callback, check_callback, read_credentials, remove_private, write_private
 from loadgen.workload.plan import LoadPlan
 from loadgen.workload.staffing import Staffing, online_of, staff_of_book
 
@@ -68,9 +71,15 @@ class ExternalLevels:
             import_check(self.locustfile, where="system.workload")
         except JxcError as exc:
             raise JxcError(f"{self.sut.where}{exc}") from None
-        self.credentials_csv = Path(profile.system.dir or ".") / profile.system.users if profile.system.users else None
-        try:  # read now, to refuse a missing or empty file before anything starts
-            self.credentials = read_credentials(self.credentials_csv) if self.credentials_csv else []
+        users = profile.system.users
+        self.users_field = "system.users" if isinstance(users, str) else (users.where if users else None)
+        csv_name = users if isinstance(users, str) else (users.csv if users else None)
+        self.callback = users.callback if users is not None and not isinstance(users, str) else None
+        self.credentials_csv = Path(profile.system.dir or ".") / csv_name if csv_name else None
+        try:  # read now, to refuse a missing or empty file (or a callback file without it) before anything starts
+            self.credentials = read_credentials(self.credentials_csv, where=self.users_field) if csv_name else []
+            if self.callback:
+                check_callback(self.callback, Path(profile.system.dir or "."), where=self.users_field)
         except JxcError as exc:
             raise JxcError(f"{self.sut.where}{exc}") from None
 
@@ -97,21 +106,46 @@ class ExternalLevels:
             raise JxcError(f"{self.sut.where}system.health: {self.sut.base_url}{profile.system.health} stopped "
                            f"answering after system.seed at {customers:,} customers")
         users, staffing = users_at(profile, customers, operators)
-        if self.credentials and users > len(self.credentials):
-            raise JxcError(f"{self.sut.where}system.users: {profile.system.users!r} holds {len(self.credentials)} "
-                           f"logins; the step at {customers:,} customers needs {users} users")
-        step = measure_external(profile, self.sut, locustfile=self.locustfile, customers=customers, users=users,
-                                duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir,
-                                credentials_csv=self.credentials_csv)
+        logins = self.logins_for(users, customers)
+        try:
+            step = measure_external(profile, self.sut, locustfile=self.locustfile, customers=customers, users=users,
+                                    duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir,
+                                    credentials_csv=self.credentials_csv, credentials_json=logins)
+        finally:
+            if logins is not None:
+                remove_private(logins)
+                registry.release_dir(logins.parent)
         # the commands' logs this step's folder holds: a restored level ran no seed
         logs = {"seeded": ("seed",), "grown": ("restore", "seed"), "restored": ("restore",)}[book["how"]]
         step["files"] = {**{k: v for k, v in step["files"].items() if k != "seed_log"},
                          **{f"{name}_log": f"{name}.log" for name in logs}}
+        if self.users_field:
+            step["logins"] = {"source": self.users_field, "given": self.logins_given, "users": users}
         step.update({"staffing": staffing, "seed_s": round(seed_s, 3), "book": book,
                      "wall_s": round(time.time() - t_start, 3), "personas": self.personas, "unconstrained": True})
         (out_dir / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
         return step
 
+    def logins_for(self, users: int, customers: int) -> Path | None:
+        """The step's logins: the CSV's (checked against ``users``), or the callback's answer for
+        this step in a private file (returned: the caller removes it); None without a callback. Too
+        few logins for the step's users is bad input, refused with both numbers."""
+        system = self.profile.system
+        if self.callback is None:
+            self.logins_given = len(self.credentials) if self.credentials_csv else None
+            rows, path = self.credentials, None
+        else:
+            rows = call_callback(self.callback, Path(system.dir or "."), count=users, customers=customers,
+                                 base_url=self.sut.base_url, env=clean_env(system.env), where=self.users_field)
+            self.logins_given = len(rows)
+        if self.users_field and users > len(rows):
+            value = self.callback or (system.users if isinstance(system.users, str) else system.users.csv)
+            raise JxcError(f"{self.sut.where}{self.users_field}: {value!r} gave {len(rows)} logins; the step at "
+                           f"{customers:,} customers needs {users} users (one login each)")
+        if self.callback is not None:
+            path = write_private(rows)
+            registry.claim_dir(path.parent)  # a killed sweep's next run removes it
+        return path
 
     def prepare_book(self, customers: int, out_dir: Path) -> dict:
         """The book of ``customers`` customers the step measures, and how it was made (step.json's
@@ -138,12 +172,14 @@ class ExternalLevels:
 
 
 def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, customers: int, users: int,
-                     duration_s: float, warmup_s: float, out_dir: Path, credentials_csv: Path | None = None) -> dict:
+                     duration_s: float, warmup_s: float, out_dir: Path, credentials_csv: Path | None = None,
+                     credentials_json: Path | None = None) -> dict:
     """Run the locustfile against the system and judge the step (contract fields of step.json)."""
     slo = profile.slo
     max_extension = float(profile.sweep.max_extension or 0.0)
     plan = LoadPlan(base_url=sut.base_url, locustfile=str(locustfile.resolve()), users=users, customers=int(customers),
                     credentials_csv=str(credentials_csv.resolve()) if credentials_csv else None,
+                    credentials_json=str(credentials_json) if credentials_json else None,
                     seed=int(profile.workload.seed or 42), warmup_s=float(warmup_s), duration_s=float(duration_s))
     stop = EarlyStop(slo_thresholds(slo), duration_s, in_flight_max=users,
                      cap_s=float(duration_s) * (1.0 + max_extension))

@@ -182,7 +182,8 @@ def run_locustfile(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     they are stopped, and what they had in flight is not recorded (a plain task has no hook for it)."""
     from loadgen.workload.locustfile import read_credentials, user_classes
 
-    credentials = read_credentials(Path(plan.credentials_csv)) if plan.credentials_csv else []
+    logins = plan.credentials_csv or plan.credentials_json
+    credentials = read_credentials(Path(logins)) if logins else []
     classes = user_classes(Path(plan.locustfile), credentials)
     writer = SampleWriter(out_dir / "samples.parquet")
     plan.t0 = time.time() + 0.2  # one process, no worker to hand a plan to: no START_MARGIN_S

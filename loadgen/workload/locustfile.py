@@ -77,18 +77,10 @@ def import_check(path: Path, *, where: str = "workload", timeout_s: float = 60.0
 
 
 def read_credentials(path: Path, *, where: str = "system.users") -> list[dict]:
-    """The rows of a per-user logins CSV (header row first); a clear error naming ``where``."""
-    import csv
+    """The rows of a per-user logins file (:func:`loadgen.workload.logins.read_credentials`)."""
+    from loadgen.workload.logins import read_credentials as read
 
-    path = Path(path)
-    try:
-        with open(path, newline="") as f:
-            rows = [dict(r) for r in csv.DictReader(f)]
-    except OSError as exc:
-        raise JxcError(f"{where}: cannot read {str(path)!r}: {exc.strerror}") from None
-    if not rows:
-        raise JxcError(f"{where}: {str(path)!r} holds no user (a header row, then one row per user)")
-    return rows
+    return read(path, where=where)
 
 
 def user_classes(path: Path, credentials: list[dict] | None = None) -> list[type]:

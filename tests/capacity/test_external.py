@@ -248,7 +248,81 @@ def test_each_user_gets_its_own_login_from_the_csv(example: Path, tmp_path: Path
 def test_a_step_needing_more_users_than_logins_is_refused(example: Path, tmp_path: Path):
     code, text = jxcbench("sweep", str(logins_profile(example, 5)), "--out", str(tmp_path / "out"))
     assert code == 2, text
-    assert "logins.yaml" in text and "system.users" in text and "holds 3 logins" in text and "needs 5 users" in text
+    assert "logins.yaml" in text and "system.users" in text and "gave 3 logins" in text and "needs 5 users" in text
+
+
+def callback_profile(example: Path, operators: int, callback: str = "logins.py:logins") -> Path:
+    """The example with per-user logins handed out by a callback: the shipped ``logins.py`` creates
+    each account through the app's own API, ``locustfile_logins.py`` logs every user in as its own."""
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    doc["system"].update(workload="locustfile_logins.py", users={"callback": callback})
+    doc["workload"] = {"operators": operators}
+    doc["sweep"].update(start_customers=100, max_customers=100)
+    path = example / "bylogin.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_each_user_logs_in_as_its_own_account_from_a_callback(example: Path, tmp_path: Path):
+    import sqlite3
+
+    out = tmp_path / "out"
+    code, text = jxcbench("sweep", str(callback_profile(example, 4)), "--out", str(out))
+    assert code == 0, text
+    step_dir = next(out.glob("bylogin/c100-*"))
+    step = json.loads((step_dir / "step.json").read_text())
+    # The logins are not an operation judged; the locustfile's own requests are.
+    assert set(step["operations"]) == {"me", "customer_open"}, step["operations"].keys()
+    assert step["errors"] == 0 and step["logins"] == {"source": "system.users.callback", "given": 4, "users": 4}
+    # The app's own books: four accounts, each logged in once (the last step's; a restored book
+    # forgets what an earlier step did).
+    conn = sqlite3.connect(out / "bylogin" / "tiny.db")
+    logged = dict(conn.execute("SELECT username, logins FROM operator").fetchall())
+    assert logged == {f"clerk-{i}": 1 for i in range(1, 5)}, logged
+    # The callback's answer went to the engine in a private file, gone with the step; no password
+    # anywhere in the results.
+    plan = json.loads((step_dir / "plan.json").read_text())
+    assert plan["credentials_json"] and not Path(plan["credentials_json"]).exists()
+    assert not any("pw-1" in f.read_text(errors="replace") for f in step_dir.iterdir() if f.suffix in (".json", ".log"))
+
+
+def test_a_callback_with_fewer_logins_than_users_is_refused_with_the_numbers(example: Path, tmp_path: Path):
+    marker = f"i17-{uuid.uuid4().hex[:8]}"
+    (example / "three.py").write_text("def logins(count, customers, base_url):\n"
+                                      "    return [{'username': f'u{i}', 'password': 'x'} for i in range(3)]\n")
+    profile = callback_profile(example, 5, "three.py:logins")
+    doc = yaml.safe_load(profile.read_text())
+    doc["system"]["start"] = f"python3 app.py --db {{workdir}}/tiny.db --port {{port}} --marker-{marker}"
+    profile.write_text(yaml.safe_dump(doc))
+    (example / "app.py").write_text((example / "app.py").read_text().replace(
+        "a = ap.parse_args()", "a, _ = ap.parse_known_args()"))
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.users.callback" in text and "three.py:logins" in text
+    assert "gave 3 logins" in text and "needs 5 users" in text
+    assert marked(marker) == []
+
+
+@pytest.mark.parametrize("users,says", [
+    ({"callback": "nowhere.py:logins"}, "does not exist"),
+    ({"callback": "logins.py:no_such_function"}, "defines no function 'no_such_function'"),
+    ({"callback": "logins"}, "must be FILE.py:function"),
+    ({"csv": "users.csv", "callback": "logins.py:logins"}, "exactly one of csv"),
+])
+def test_a_bad_logins_callback_is_refused_before_anything_runs(example: Path, tmp_path: Path, users, says):
+    profile = write_profile(example, users=users)
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.users" in text and says in text
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failing_callback_names_the_field_and_its_error(example: Path, tmp_path: Path):
+    (example / "broken.py").write_text("def logins(count, customers, base_url):\n"
+                                       "    raise RuntimeError('the admin API refused us')\n")
+    code, text = jxcbench("sweep", str(callback_profile(example, 2, "broken.py:logins")), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert "system.users.callback" in text and "failed (exit 1)" in text and "the admin API refused us" in text
 
 
 def test_the_started_system_and_the_load_die_with_a_killed_sweep(example: Path, tmp_path: Path):
