@@ -521,6 +521,7 @@ SYSTEM_PLACEHOLDERS = {
     "seed": ("customers", "port", "base_url", "workdir"),
     "audit": ("customers", "port", "base_url", "workdir"),
     "snapshot": ("name", "customers", "port", "workdir"), "restore": ("name", "customers", "port", "workdir"),
+    "database_url": ("workdir",),
 }
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
@@ -590,6 +591,10 @@ class System(_Strict):
     :class:`Logins`). The i-th user of a step gets login i as ``self.jxcbench_operator``
     (``{"index": i, ...}``) before its ``on_start``. A step needing more users than logins is refused
     with the numbers."""
+    database_url: str | None = None
+    """Optional: the system's database as a SQLAlchemy URL (``sqlite:///{workdir}/tiny.db``,
+    ``postgresql+psycopg://...``, ``mysql+pymysql://...``): jxcbench only reads its size on disk, every
+    second of each step (``resources.db_bytes``, as for the reference app's database)."""
     health: str = "/"
     """A path answering 2xx once the system is up (and after each step: still up)."""
     health_timeout_s: float = Field(30.0, gt=0)
@@ -634,6 +639,9 @@ class System(_Strict):
                 raise ValueError(f"system.{fieldname}: {getattr(self, fieldname)!r} must take the snapshot's name as {{name}}")
         if "{customers}" not in self.seed:
             raise ValueError(f"system.seed: {self.seed!r} must take the customer count as {{customers}}")
+        if self.database_url is not None and "://" not in self.database_url:
+            raise ValueError(f"system.database_url: {self.database_url!r} is not a database URL "
+                             "(e.g. sqlite:///{workdir}/app.db, postgresql+psycopg://user@host/db)")
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"system.base_url: {self.base_url!r} is not an http(s) URL")
         if not self.health.startswith("/"):
@@ -710,18 +718,25 @@ class Profile(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _external_takes_no_reference_sections(cls, data: object) -> object:
-        # An external system is started by its own command: jxcbench does not (yet) put it in a
-        # cgroup, pick its database or its workers, so such settings would be silently ignored.
-        # Read from the file's own keys: the sections' validators fill in fields of their own.
+        # An external system is started by its own command: jxcbench puts what it starts in the
+        # profile's cgroup (hardware), but does not pick its database or its workers, so such
+        # settings would be silently ignored. Read from the file's own keys: the sections'
+        # validators fill in fields of their own.
         if not isinstance(data, dict) or not data.get("system"):
             return data
-        for section in ("hardware", "database", "architecture"):
+        for section in ("database", "architecture"):
             given = data.get(section)
             if given:
                 first = sorted(given)[0] if isinstance(given, dict) else ""
                 raise ValueError(f"{section}.{first}: not applied to an external system (system.kind external); "
-                                 f"drop the {section} section (jxcbench does not yet limit or configure a system "
-                                 "it does not start as the reference app)")
+                                 f"drop the {section} section (jxcbench does not configure a system it does not "
+                                 "start as the reference app; its database URL, for its size, is system.database_url)")
+        hw, system = data.get("hardware"), data.get("system")
+        limits = sorted(k for k in (hw if isinstance(hw, dict) else {}) if k in ("cpus", "cpuset", "memory"))
+        if limits and isinstance(system, dict) and not system.get("start"):
+            raise ValueError(f"hardware.{limits[0]}: an external system already running (no system.start) cannot be "
+                             "put in a cgroup; add system.start (jxcbench starts it inside the limits) or drop "
+                             "the hardware limits")
         rate = (data.get("workload") or {}).get("rate") if isinstance(data.get("workload"), dict) else None
         if rate is not None:
             raise ValueError(f"workload.rate {rate}: a locustfile runs closed (its own users and waits); drop "

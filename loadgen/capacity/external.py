@@ -10,18 +10,21 @@ system for the whole sweep (:class:`loadgen.sut.external.ExternalSystem`), and p
    users of the locustfile's User classes, spread by their own weights
    (:func:`loadgen.workload.engine.run_locustfile`), through the same
    :func:`loadgen.workload.load_run.measure_load` as the reference workload: raw samples, resources
-   of the started process tree, early stop, validity;
+   of the started process tree (inside the profile's cgroup when ``hardware`` sets limits: its
+   throttling, memory charge and OOM kills too), the database's size when ``system.database_url``
+   names it, early stop, validity;
 3. the verdicts are the SLO's, judged by the same :func:`loadgen.capacity.step.judge_load` as the
    reference app's steps, on the locustfile's request names.
 
 What an external system does not give: no book to read (its per-user accounts, when it has them,
-come from ``system.users``: a CSV or a callback, :mod:`loadgen.workload.logins`), no database size
-(it is not ours to open); its books are checked only by the profile's own ``system.audit``
+come from ``system.users``: a CSV or a callback, :mod:`loadgen.workload.logins`), no database to
+open beyond reading its size; its books are checked only by the profile's own ``system.audit``
 command, run after each step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -32,7 +35,10 @@ from loadgen.capacity.machine import machine_info, tool_version
 from loadgen.capacity.step import SCHEMA_VERSION, cpu_allowance, judge_load
 from loadgen.errors import JxcError
 from loadgen.measure.slo import PASS, slo_thresholds
+from loadgen.measure.db_size import db_size_fn
+from loadgen.sut import cgroups as cg
 from loadgen.sut import registry
+from loadgen.sut.launcher import _describe_url, check_reachable, make_cgroup
 from loadgen.sut.external import AuditFailed, ExternalSystem, clean_env
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.workload.locustfile import check_locustfile, import_check
@@ -66,6 +72,11 @@ class ExternalLevels:
         self.locustfile = Path(profile.system.dir or ".") / profile.system.workload
         self.sut = ExternalSystem(profile.system, log_dir=Path(log_dir))
         self.snapshots: dict[int, str] = {}  # level -> the name its clean book was saved under
+        self.cgroup: cg.Cgroup | None = None
+        self.limits: dict = {}
+        self.database_url: str | None = None
+        self.db_size: Any = None
+        self._stack = contextlib.ExitStack()
         try:
             self.personas = check_locustfile(self.locustfile, where="system.workload")
             import_check(self.locustfile, where="system.workload")
@@ -84,11 +95,35 @@ class ExternalLevels:
             raise JxcError(f"{self.sut.where}{exc}") from None
 
     def __enter__(self) -> ExternalLevels:
-        self.sut.__enter__()
+        """The cgroup (with hardware limits), then the system started inside it, then its database
+        reached (with ``system.database_url``)."""
+        try:
+            self.cgroup, self.limits = make_cgroup(self.profile.hardware, cg.new_run_id(),
+                                                   unconstrained=self.unconstrained, stack=self._stack)
+            self.sut.cgroup = self.cgroup
+            self.sut.__enter__()
+            if self.profile.system.database_url:
+                self.database_url = self.sut._fill("database_url", self.profile.system.database_url)
+                check_reachable(self.database_url, field=f"{self.sut.where}system.database_url")
+                self.db_size = db_size_fn(self.database_url)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.sut.close()
+        try:
+            self.sut.close()
+        finally:
+            getattr(self.db_size, "dispose", lambda: None)()
+            if self.cgroup is not None:
+                self.cgroup.destroy()  # kills whatever the system left in it
+                registry.release_cgroup(list(self.cgroup.dirs.values()))
+                self.cgroup = None
+            self._stack.close()  # the load generator is no longer pinned
+
+    def cgroup_stats(self) -> dict:
+        return self.cgroup.stats() if self.cgroup is not None else {}
 
     def __call__(self, profile: Any, *, customers: int, operators: int | None = None, rate: float | None = None,
                  duration_s: float, warmup_s: float, out_dir: Path, unconstrained: bool = False,
@@ -101,6 +136,11 @@ class ExternalLevels:
         t_start = time.time()
         out_dir = Path(out_dir)
         book = self.prepare_book(int(customers), out_dir)
+        if self.db_size is not None:
+            try:
+                book["db_bytes"] = self.db_size()  # the level's book as seeded, before any load
+            except Exception:  # noqa: BLE001 - a size is a figure, not a reason to stop the sweep
+                book["db_bytes"] = None
         seed_s = book.get("seed_s", 0.0)
         if not self.sut.healthy():
             raise JxcError(f"{self.sut.where}system.health: {self.sut.base_url}{profile.system.health} stopped "
@@ -110,7 +150,9 @@ class ExternalLevels:
         try:
             step = measure_external(profile, self.sut, locustfile=self.locustfile, customers=customers, users=users,
                                     duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir,
-                                    credentials_csv=self.credentials_csv, credentials_json=logins)
+                                    credentials_csv=self.credentials_csv, credentials_json=logins,
+                                    limits=self.limits, cgroup_stats=self.cgroup_stats, db_size=self.db_size,
+                                    database_url=self.database_url)
         finally:
             if logins is not None:
                 remove_private(logins)
@@ -122,7 +164,8 @@ class ExternalLevels:
         if self.users_field:
             step["logins"] = {"source": self.users_field, "given": self.logins_given, "users": users}
         step.update({"staffing": staffing, "seed_s": round(seed_s, 3), "book": book,
-                     "wall_s": round(time.time() - t_start, 3), "personas": self.personas, "unconstrained": True})
+                     "wall_s": round(time.time() - t_start, 3), "personas": self.personas,
+                     "unconstrained": self.unconstrained})
         (out_dir / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
         return step
 
@@ -173,8 +216,11 @@ class ExternalLevels:
 
 def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, customers: int, users: int,
                      duration_s: float, warmup_s: float, out_dir: Path, credentials_csv: Path | None = None,
-                     credentials_json: Path | None = None) -> dict:
-    """Run the locustfile against the system and judge the step (contract fields of step.json)."""
+                     credentials_json: Path | None = None, limits: dict | None = None,
+                     cgroup_stats: Any = None, db_size: Any = None, database_url: str | None = None) -> dict:
+    """Run the locustfile against the system and judge the step (contract fields of step.json).
+    ``limits``: what :func:`loadgen.sut.launcher.make_cgroup` applied; ``cgroup_stats``: its counters,
+    sampled every second; ``db_size``: the system's database size (``system.database_url``)."""
     slo = profile.slo
     max_extension = float(profile.sweep.max_extension or 0.0)
     plan = LoadPlan(base_url=sut.base_url, locustfile=str(locustfile.resolve()), users=users, customers=int(customers),
@@ -185,7 +231,8 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
                      cap_s=float(duration_s) * (1.0 + max_extension))
     try:
         res = measure_load(plan, out_dir, sut_groups={"app": sut.pids}, health=sut.healthy,
-                           min_requests=profile.system.min_requests, early_stop=stop)
+                           min_requests=profile.system.min_requests, early_stop=stop, cgroup_stats=cgroup_stats,
+                           db_size=db_size)
     except LoadFailed as exc:
         raise JxcError(f"system.workload: {exc}", exit_code=1) from None
     fig, validity, stopped = res["figures"], res["validity"], res["stopped_early"]
@@ -195,7 +242,8 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
     window = res["window"]
     resources = dict(res["resources"])
     resources.pop("extra", None)
-    resources.update(cpu_allowance(None, None, None))
+    limits = limits or {}
+    resources.update(cpu_allowance(limits.get("cpus"), limits.get("cpuset"), limits.get("memory")))
     return {
         "schema": SCHEMA_VERSION,
         "customers": int(customers),
@@ -232,7 +280,9 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
         "loadgen": res["loadgen"],
         "sut_events": res.get("sut_events"),
         "machine_load": res.get("machine_load"),
-        "system": {"kind": "external", "base_url": sut.base_url, "workload": str(locustfile)},
+        "system": {"kind": "external", "base_url": sut.base_url, "workload": str(locustfile), "limits": limits,
+                   "cgroup": sut.cgroup.path if sut.cgroup is not None else None,
+                   "database": {"url": _describe_url(database_url)} if database_url else None},
         "profile": profile.model_dump(mode="json"),
         "machine": machine_info(),
         "tool_version": tool_version(),

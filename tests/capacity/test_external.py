@@ -197,8 +197,8 @@ def test_one_step_commands_refuse_an_external_profile_instead_of_measuring_the_r
 
 
 @pytest.mark.parametrize("section,value,says", [
-    ("hardware", {"cpus": 1}, "hardware.cpus"),
     ("database", {"engine": "postgresql"}, "database.engine"),
+    ("architecture", {"workers": 2}, "architecture.workers"),
     ("workload", {"rate": 5}, "workload.rate 5"),
 ])
 def test_settings_an_external_system_would_ignore_are_refused(example: Path, tmp_path: Path, section, value, says):
@@ -209,6 +209,25 @@ def test_settings_an_external_system_would_ignore_are_refused(example: Path, tmp
     code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
     assert code == 2, text
     assert str(profile) in text and says in text and "external system" in text
+
+
+def test_hardware_limits_need_a_system_jxcbench_starts(example: Path, tmp_path: Path):
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    del doc["system"]["start"]
+    doc["system"]["base_url"] = "http://127.0.0.1:9"
+    doc["hardware"] = {"memory": "512MiB"}
+    profile = example / "running.yaml"
+    profile.write_text(yaml.safe_dump(doc))
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "hardware.memory" in text and "system.start" in text
+
+
+def test_a_database_url_that_is_not_one_is_refused(example: Path, tmp_path: Path):
+    profile = write_profile(example, database_url="{workdir}/tiny.db")
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.database_url" in text and "is not a database URL" in text
 
 
 LOGIN_LOCUSTFILE = '''from locust import HttpUser, between, task
