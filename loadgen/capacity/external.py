@@ -276,6 +276,13 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
         "goodput_rps": fig["goodput_rps"],
         "percentile_method": fig["percentile_method"],
         "confidence_bounds": fig.get("confidence_bounds"),
+        # users that started (on_start ran clean), could not (login failures), and requests still
+        # in flight drain_s after the window: recorded as timeout errors, not dropped
+        "operators_planned": res["operators_planned"],
+        "operators_logged_in": res["operators_logged_in"],
+        "operators_active": res["operators_active"],
+        "login_failures": res["login_failures"],
+        "timed_out_at_end": res["timed_out_at_end"],
         "audit": audit,  # None: the profile gives no system.audit, the books were not checked
         "loadgen": res["loadgen"],
         "sut_events": res.get("sut_events"),
