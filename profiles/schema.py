@@ -591,6 +591,11 @@ class System(_Strict):
     :class:`Logins`). The i-th user of a step gets login i as ``self.jxcbench_operator``
     (``{"index": i, ...}``) before its ``on_start``. A step needing more users than logins is refused
     with the numbers."""
+    personas: dict[str, Literal["sales", "manager", "clerk", "back_office"]] = Field(default_factory=dict)
+    """Optional: the locustfile's User classes as staffing roles, e.g. ``{Salesperson: sales,
+    BackOffice: back_office}`` (every class, each role once). A staffed step then runs exactly the
+    online staff of each role as users of its class (Locust's ``fixed_count``); without it Locust
+    spreads the step's users over the classes by their ``weight``."""
     database_url: str | None = None
     """Optional: the system's database as a SQLAlchemy URL (``sqlite:///{workdir}/tiny.db``,
     ``postgresql+psycopg://...``, ``mysql+pymysql://...``): jxcbench only reads its size on disk, every
@@ -639,6 +644,12 @@ class System(_Strict):
                 raise ValueError(f"system.{fieldname}: {getattr(self, fieldname)!r} must take the snapshot's name as {{name}}")
         if "{customers}" not in self.seed:
             raise ValueError(f"system.seed: {self.seed!r} must take the customer count as {{customers}}")
+        roles = list(self.personas.values())
+        twice = sorted({r for r in roles if roles.count(r) > 1})
+        if twice:
+            raise ValueError(f"system.personas: role {twice[0]!r} is given to "
+                             f"{', '.join(c for c, r in self.personas.items() if r == twice[0])}; give each role "
+                             "to one User class")
         if self.database_url is not None and "://" not in self.database_url:
             raise ValueError(f"system.database_url: {self.database_url!r} is not a database URL "
                              "(e.g. sqlite:///{workdir}/app.db, postgresql+psycopg://user@host/db)")

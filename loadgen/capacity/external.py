@@ -57,8 +57,17 @@ def users_at(profile: Any, customers: int, operators: int | None) -> tuple[int, 
     staffing = Staffing.of(wl.staffing).with_quota(wl.customer_quota)
     staff = staff_of_book(customers, staffing)
     online = online_of(staff, staffing.online_share)
-    return sum(online.values()), {"mode": "staffed", "staff": staff, "online": online,
-                                  "online_share": staffing.online_share}
+    record = {"mode": "staffed", "staff": staff, "online": online, "online_share": staffing.online_share}
+    mapped = profile.system.personas if profile.system is not None else {}
+    if not mapped:
+        return sum(online.values()), record
+    # the online staff of each mapped role, as users of its class; roles no class plays stay home
+    record["classes"] = {cls: online.get(role, 0) for cls, role in mapped.items()}
+    n = sum(record["classes"].values())
+    if n == 0:
+        raise JxcError(f"system.personas: none of the roles {sorted(set(mapped.values()))} has anyone online at "
+                       f"{customers:,} customers (online: {online}); map a class to sales, or start the sweep higher")
+    return n, record
 
 
 class ExternalLevels:
@@ -149,6 +158,7 @@ class ExternalLevels:
         logins = self.logins_for(users, customers)
         try:
             step = measure_external(profile, self.sut, locustfile=self.locustfile, customers=customers, users=users,
+                                    class_counts=staffing.get("classes") or {},
                                     duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir,
                                     credentials_csv=self.credentials_csv, credentials_json=logins,
                                     limits=self.limits, cgroup_stats=self.cgroup_stats, db_size=self.db_size,
@@ -216,7 +226,7 @@ class ExternalLevels:
 
 def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, customers: int, users: int,
                      duration_s: float, warmup_s: float, out_dir: Path, credentials_csv: Path | None = None,
-                     credentials_json: Path | None = None, limits: dict | None = None,
+                     credentials_json: Path | None = None, limits: dict | None = None, class_counts: dict | None = None,
                      cgroup_stats: Any = None, db_size: Any = None, database_url: str | None = None) -> dict:
     """Run the locustfile against the system and judge the step (contract fields of step.json).
     ``limits``: what :func:`loadgen.sut.launcher.make_cgroup` applied; ``cgroup_stats``: its counters,
@@ -226,6 +236,7 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
     plan = LoadPlan(base_url=sut.base_url, locustfile=str(locustfile.resolve()), users=users, customers=int(customers),
                     credentials_csv=str(credentials_csv.resolve()) if credentials_csv else None,
                     credentials_json=str(credentials_json) if credentials_json else None,
+                    class_counts=dict(class_counts or {}),
                     seed=int(profile.workload.seed or 42), warmup_s=float(warmup_s), duration_s=float(duration_s))
     stop = EarlyStop(slo_thresholds(slo), duration_s, in_flight_max=users,
                      cap_s=float(duration_s) * (1.0 + max_extension))
@@ -283,6 +294,7 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
         "operators_active": res["operators_active"],
         "login_failures": res["login_failures"],
         "timed_out_at_end": res["timed_out_at_end"],
+        "users_by_class": _users_by_class(res["load"]),
         "audit": audit,  # None: the profile gives no system.audit, the books were not checked
         "loadgen": res["loadgen"],
         "sut_events": res.get("sut_events"),
@@ -297,6 +309,15 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
         "files": {"samples": "samples.parquet", "resources": "resources.csv", "seed_log": "seed.log",
                   **({"audit_log": "audit.log"} if audit is not None else {})},
     }
+
+
+def _users_by_class(load: dict) -> dict[str, int]:
+    """How many users of each User class started (on_start ran clean), over every engine process."""
+    out: dict[str, int] = {}
+    for w in load.get("workers", []):
+        for cls, n in ((w.get("stats") or {}).get("sessions_by_class") or {}).items():
+            out[cls] = out.get(cls, 0) + int(n)
+    return out
 
 
 def audit_books(sut: ExternalSystem, out_dir: Path, *, customers: int) -> dict | None:

@@ -189,6 +189,10 @@ def run_locustfile(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     credentials = read_credentials(Path(logins)) if logins else []
     tracker = UserTracker(plan)
     classes = user_classes(Path(plan.locustfile), credentials, tracker)
+    if plan.class_counts:  # the staffing's count of each class's role, exactly
+        classes = [c for c in classes if plan.class_counts.get(c.__name__, 0) > 0]
+        for c in classes:
+            c.fixed_count = int(plan.class_counts[c.__name__])
     writer = SampleWriter(out_dir / "samples.parquet")
     plan.t0 = time.time() + 0.2  # one process, no worker to hand a plan to: no START_MARGIN_S
     tally = WindowTally() if plan.report_window else None
@@ -199,7 +203,7 @@ def run_locustfile(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     env.events.request.add_listener(collector.on_request)
     runner = env.create_local_runner()
     cpu = CpuMonitor()
-    n = max(1, int(plan.users))
+    n = sum(c.fixed_count for c in classes) if plan.class_counts else max(1, int(plan.users))
     _wait_until(plan.t0)
     runner.start(n, spawn_rate=_spawn_rate(plan, n))
     gevent.spawn(tracker.watch_drain, collector)

@@ -133,7 +133,8 @@ class UserTracker:
         self.running: dict[int, dict] = {}
         self.inflight = 0
         self.drained = False
-        self.stats = {"sessions": 0, "login_failures": 0, "timed_out_at_end": 0, "stopped_at_end": 0}
+        self.stats = {"sessions": 0, "login_failures": 0, "timed_out_at_end": 0, "stopped_at_end": 0,
+                      "sessions_by_class": {}}
 
     def wrap(self, user) -> None:
         """Route the user's client's requests through :meth:`request`."""
@@ -190,6 +191,9 @@ class UserTracker:
         finally:
             failed, user._jxc_starting = user._jxc_starting["failed"], None
         self.stats["login_failures" if failed else "sessions"] += 1
+        if not failed:
+            by_class = self.stats["sessions_by_class"]
+            by_class[type(user).__name__] = by_class.get(type(user).__name__, 0) + 1
 
     def abandon(self, now: float, collector) -> int:
         """Record every request still in flight as a timeout error (latency: the time it has waited

@@ -381,3 +381,35 @@ def test_a_locustfile_that_fails_to_import_is_refused_before_the_system_starts(e
     assert code == 2, text
     assert str(profile) in text and "system.workload" in text and "no_such_helper_module" in text
     assert marked(marker) == [] and not (tmp_path / "out" / "broken" / "start.log").exists()
+
+
+def test_the_staffing_gives_each_user_class_its_roles_online_count(example: Path, tmp_path: Path):
+    """``system.personas`` maps the locustfile's classes to staffing roles: a staffed step runs the
+    online salespeople as Salesperson users and the online back office as BackOffice users, exactly
+    (not Locust's 3:1 weights)."""
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    doc["system"]["personas"] = {"Salesperson": "sales", "BackOffice": "back_office"}
+    doc["sweep"].update(start_customers=2000, max_customers=2000)
+    profile = example / "roles.yaml"
+    profile.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    code, text = jxcbench("sweep", str(profile), "--out", str(out))
+    assert code == 0, text
+    step = json.loads(next(out.glob("roles/c2000-*/step.json")).read_text())
+    online = step["staffing"]["online"]
+    want = {"Salesperson": online["sales"], "BackOffice": online["back_office"]}
+    assert step["staffing"]["classes"] == want and step["users_by_class"] == want, step["users_by_class"]
+    assert step["operators"] == sum(want.values()) and want["BackOffice"] >= 1 and want["Salesperson"] > 3
+
+
+@pytest.mark.parametrize("personas,says", [
+    ({"Salesperson": "sales", "Nobody": "clerk", "BackOffice": "back_office"}, "names 'Nobody'"),
+    ({"Salesperson": "sales"}, "leaves out 'BackOffice'"),
+    ({"Salesperson": "sales", "BackOffice": "sales"}, "role 'sales' is given to"),
+    ({"Salesperson": "cashier", "BackOffice": "sales"}, "cashier"),
+])
+def test_a_bad_persona_mapping_is_refused(example: Path, tmp_path: Path, personas, says):
+    profile = write_profile(example, personas=personas)
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.personas" in text and says in text
