@@ -96,6 +96,9 @@ def test_the_example_system_is_swept_end_to_end(tmp_path: Path):
     assert all(s["audit"] and s["audit"]["ok"] for s in (json.loads((d / "step.json").read_text()) for d in step_dirs))
     assert "books straight" in (step_dirs[0] / "audit.log").read_text()
     first = json.loads((step_dirs[0] / "step.json").read_text())
+    # system.database_url: the size of the book at every level, and during every step
+    assert all(b["db_bytes"] > 0 for b in books), books
+    assert all(json.loads((d / "step.json").read_text())["resources"]["db_bytes"] > 0 for d in step_dirs)
     assert set(first["personas"]) == {"Salesperson", "BackOffice"}
     assert first["staffing"]["mode"] == "staffed" and first["operators"] == sum(first["staffing"]["online"].values())
     assert (out / "report.md").is_file() and (out / "report.html").is_file()

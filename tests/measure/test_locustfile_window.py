@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from loadgen.workload.load_run import measure_load, run_engine
 from loadgen.workload.plan import LoadPlan
@@ -52,10 +53,13 @@ def plan_for(tmp_path: Path, url: str, source: str, **kw) -> LoadPlan:
                                                           "drain_s": 1.0, **kw})
 
 
-def test_requests_in_flight_at_the_window_end_become_timeouts(tmp_path: Path):
+@pytest.mark.parametrize("base", ["HttpUser", "FastHttpUser"])
+def test_requests_in_flight_at_the_window_end_become_timeouts(tmp_path: Path, base: str):
+    source = STALLING.replace("from locust import HttpUser", f"from locust import {base}").replace(
+        "class Poller(HttpUser)", f"class Poller({base})")
     # Every request from 1.5 s after the first one waits 30 s: across the window's end (2.5 s).
     with ToyServer(stall_after_first_s=1.5, stall_s=30.0) as server:
-        load = run_engine(plan_for(tmp_path, server.url, STALLING), tmp_path)
+        load = run_engine(plan_for(tmp_path, server.url, source), tmp_path)
     stats = load["workers"][0]["stats"]
     assert stats["timed_out_at_end"] == 3 and stats["sessions"] == 3, stats
     s = pd.read_parquet(tmp_path / "samples.parquet")
