@@ -112,7 +112,18 @@ def _validate(path: Path, data: dict[str, Any], *, combo: str = "") -> Profile:
         profile.system.dir = str(base if base.is_absolute() else Path(path).resolve().parent / base)
         profile.system.source = str(path)
         try:
-            check_locustfile(Path(profile.system.dir) / profile.system.workload, where="system.workload")
+            classes = check_locustfile(Path(profile.system.dir) / profile.system.workload, where="system.workload")
+            mapped = profile.system.personas
+            if mapped and set(mapped) != set(classes):
+                odd = sorted(set(mapped) - set(classes))
+                what = (f"names {odd[0]!r}, not a User class of {profile.system.workload}" if odd else
+                        f"leaves out {sorted(set(classes) - set(mapped))[0]!r}")
+                raise JxcError(f"system.personas: {what} (its User classes: {', '.join(classes)}; map every one)")
+            users = profile.system.users
+            if users is not None and not isinstance(users, str) and users.callback:
+                from loadgen.workload.logins import check_callback
+
+                check_callback(users.callback, Path(profile.system.dir), where=users.where)
         except JxcError as exc:
             raise ProfileError(f"{path}: {exc}{combo}") from None
     return profile

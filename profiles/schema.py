@@ -18,7 +18,7 @@ import os
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 ENGINES = ("sqlite", "postgresql", "mysql")
 ROLES = ("admin", "manager", "sales", "clerk")
@@ -549,8 +549,36 @@ SYSTEM_PLACEHOLDERS = {
     "seed": ("customers", "port", "base_url", "workdir"),
     "audit": ("customers", "port", "base_url", "workdir"),
     "snapshot": ("name", "customers", "port", "workdir"), "restore": ("name", "customers", "port", "workdir"),
+    "database_url": ("workdir",),
 }
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class Logins(_Strict):
+    """``system.users`` as a mapping: where the per-user logins of a step come from, ``csv`` or
+    ``callback`` (exactly one)."""
+
+    csv: str | None = None
+    """A CSV file, header row first (e.g. ``username,password``), relative to the profile file."""
+    callback: str | None = None
+    """``FILE.py:function`` (relative to the profile file): called once per step, before its load, as
+    ``function(count=U, customers=N, base_url=URL)`` in a child process run in the profile's folder;
+    returns a list of at least U dicts (one login each, e.g. ``{"username": ..., "password": ...}``).
+    It may create the accounts it hands out (through the system's own admin API, say)."""
+
+    @model_validator(mode="after")
+    def _one(self) -> Logins:
+        if (self.csv is None) == (self.callback is None):
+            raise ValueError("give exactly one of csv (a file of logins) or callback (FILE.py:function)")
+        if self.callback is not None:
+            file, _, fn = self.callback.rpartition(":")
+            if not file.endswith(".py") or not fn.isidentifier():
+                raise ValueError(f"callback {self.callback!r} must be FILE.py:function (e.g. logins.py:logins)")
+        return self
+
+    @property
+    def where(self) -> str:
+        return "system.users.csv" if self.csv is not None else "system.users.callback"
 
 
 class System(_Strict):
@@ -585,10 +613,21 @@ class System(_Strict):
     """Optional: checks the system's books after each measured step (e.g. stock = receipts - shipments,
     every acknowledged order stored); exit 0 = clean, any other exit fails the step ("audit: ...",
     the tail of its output). Without it step.json says the books were not audited."""
-    users: str | None = None
-    """A CSV of per-user logins (a header row, e.g. ``username,password``; relative to the profile
-    file): the i-th user of a step gets row i as ``self.jxcbench_operator`` (``{"index": i, ...}``)
-    before its ``on_start``. A step needing more users than rows is refused with the numbers."""
+    users: str | Logins | None = None
+    """Per-user logins: a CSV file (``users.csv``, or ``{csv: users.csv}``: a header row, e.g.
+    ``username,password``; relative to the profile file) or ``{callback: FILE.py:function}`` (see
+    :class:`Logins`). The i-th user of a step gets login i as ``self.jxcbench_operator``
+    (``{"index": i, ...}``) before its ``on_start``. A step needing more users than logins is refused
+    with the numbers."""
+    personas: dict[str, Literal["sales", "manager", "clerk", "back_office"]] = Field(default_factory=dict)
+    """Optional: the locustfile's User classes as staffing roles, e.g. ``{Salesperson: sales,
+    BackOffice: back_office}`` (every class, each role once). A staffed step then runs exactly the
+    online staff of each role as users of its class (Locust's ``fixed_count``); without it Locust
+    spreads the step's users over the classes by their ``weight``."""
+    database_url: str | None = None
+    """Optional: the system's database as a SQLAlchemy URL (``sqlite:///{workdir}/tiny.db``,
+    ``postgresql+psycopg://...``, ``mysql+pymysql://...``): jxcbench only reads its size on disk, every
+    second of each step (``resources.db_bytes``, as for the reference app's database)."""
     health: str = "/"
     """A path answering 2xx once the system is up (and after each step: still up)."""
     health_timeout_s: float = Field(30.0, gt=0)
@@ -601,6 +640,19 @@ class System(_Strict):
     """The folder commands and ``workload`` are relative to; the loader sets the profile file's."""
     source: str | None = Field(None, exclude=True)
     """The profile file (the loader sets it): errors at run time name it with the field."""
+
+    @field_validator("users", mode="before")
+    @classmethod
+    def _users(cls, v: object) -> object:
+        # One message for the form given (a union would report both forms' errors for either).
+        if isinstance(v, dict):
+            try:
+                return Logins.model_validate(v)
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                where = ".".join(str(x) for x in err["loc"])
+                raise ValueError(f"{where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}") from None
+        return v
 
     @model_validator(mode="after")
     def _placeholders(self) -> System:
@@ -620,6 +672,15 @@ class System(_Strict):
                 raise ValueError(f"system.{fieldname}: {getattr(self, fieldname)!r} must take the snapshot's name as {{name}}")
         if "{customers}" not in self.seed:
             raise ValueError(f"system.seed: {self.seed!r} must take the customer count as {{customers}}")
+        roles = list(self.personas.values())
+        twice = sorted({r for r in roles if roles.count(r) > 1})
+        if twice:
+            raise ValueError(f"system.personas: role {twice[0]!r} is given to "
+                             f"{', '.join(c for c, r in self.personas.items() if r == twice[0])}; give each role "
+                             "to one User class")
+        if self.database_url is not None and "://" not in self.database_url:
+            raise ValueError(f"system.database_url: {self.database_url!r} is not a database URL "
+                             "(e.g. sqlite:///{workdir}/app.db, postgresql+psycopg://user@host/db)")
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"system.base_url: {self.base_url!r} is not an http(s) URL")
         if not self.health.startswith("/"):
@@ -696,18 +757,25 @@ class Profile(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _external_takes_no_reference_sections(cls, data: object) -> object:
-        # An external system is started by its own command: jxcbench does not (yet) put it in a
-        # cgroup, pick its database or its workers, so such settings would be silently ignored.
-        # Read from the file's own keys: the sections' validators fill in fields of their own.
+        # An external system is started by its own command: jxcbench puts what it starts in the
+        # profile's cgroup (hardware), but does not pick its database or its workers, so such
+        # settings would be silently ignored. Read from the file's own keys: the sections'
+        # validators fill in fields of their own.
         if not isinstance(data, dict) or not data.get("system"):
             return data
-        for section in ("hardware", "database", "architecture"):
+        for section in ("database", "architecture"):
             given = data.get(section)
             if given:
                 first = sorted(given)[0] if isinstance(given, dict) else ""
                 raise ValueError(f"{section}.{first}: not applied to an external system (system.kind external); "
-                                 f"drop the {section} section (jxcbench does not yet limit or configure a system "
-                                 "it does not start as the reference app)")
+                                 f"drop the {section} section (jxcbench does not configure a system it does not "
+                                 "start as the reference app; its database URL, for its size, is system.database_url)")
+        hw, system = data.get("hardware"), data.get("system")
+        limits = sorted(k for k in (hw if isinstance(hw, dict) else {}) if k in ("cpus", "cpuset", "memory"))
+        if limits and isinstance(system, dict) and not system.get("start"):
+            raise ValueError(f"hardware.{limits[0]}: an external system already running (no system.start) cannot be "
+                             "put in a cgroup; add system.start (jxcbench starts it inside the limits) or drop "
+                             "the hardware limits")
         rate = (data.get("workload") or {}).get("rate") if isinstance(data.get("workload"), dict) else None
         if rate is not None:
             raise ValueError(f"workload.rate {rate}: a locustfile runs closed (its own users and waits); drop "
@@ -731,7 +799,7 @@ class Profile(_Strict):
 __all__ = [
     "ENGINES", "ROLES", "DEFAULT_THINK_TIME_S", "KEYBOARD_FLOOR_S", "PRICE_PERIODS", "Price", "Profile", "Hardware",
     "Database", "Architecture", "Network", "Workload", "Staffing", "Slo",
-    "OperationSlo", "Sweep", "System", "SYSTEM_PLACEHOLDERS", "Faults", "FAULT_KINDS", "Maintenance", "parse_duration",
+    "OperationSlo", "Sweep", "System", "Logins", "SYSTEM_PLACEHOLDERS", "Faults", "FAULT_KINDS", "Maintenance", "parse_duration",
     "format_duration", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
     "parse_bandwidth", "format_bandwidth",
 ]

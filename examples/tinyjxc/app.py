@@ -9,6 +9,9 @@ file and answers JSON:
                                        grows with the book, which is what makes its capacity finite)
     GET  /customers/<id>               one customer with its order count
     POST /orders  {"customer_id", "product_id", "qty"}   a sales order (201)
+    POST /operators {"username", "password"}             an operator account (201; 409 if it exists)
+    POST /login   {"username", "password"}               {"token": ...} (401 for a wrong login)
+    GET  /me      (Authorization: Bearer TOKEN)          who is logged in (401 without a valid token)
 
 Run: ``python app.py --db tiny.db --port 8080``.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import secrets
 import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,9 +33,12 @@ CREATE TABLE IF NOT EXISTS product (id INTEGER PRIMARY KEY, name TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS sales_order (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customer(id),
     product_id INTEGER NOT NULL REFERENCES product(id), qty INTEGER NOT NULL, amount REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS sales_order_customer ON sales_order(customer_id);
+CREATE TABLE IF NOT EXISTS operator (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password TEXT NOT NULL,
+    logins INTEGER NOT NULL DEFAULT 0);
 """
 
 _local = threading.local()
+_tokens: dict[str, str] = {}  # token -> username, for the life of the process
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -64,6 +71,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
+        if url.path == "/me":
+            auth = self.headers.get("Authorization") or ""
+            user = _tokens.get(auth.removeprefix("Bearer ").strip())
+            return self.send(200, {"username": user}) if user else self.send(401, {"error": "not logged in"})
         if url.path == "/health":
             self.db().execute("SELECT 1")
             return self.send(200, {"ok": True})
@@ -82,7 +93,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send(404, {"error": "not found"})
 
     def do_POST(self) -> None:
-        if urlparse(self.path).path != "/orders":
+        path = urlparse(self.path).path
+        if path in ("/operators", "/login"):
+            return self.account(path)
+        if path != "/orders":
             return self.send(404, {"error": "not found"})
         try:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
@@ -97,6 +111,29 @@ class Handler(BaseHTTPRequestHandler):
             cur = conn.execute("INSERT INTO sales_order (customer_id, product_id, qty, amount) VALUES (?, ?, ?, ?)",
                                (cid, pid, qty, qty * price[0]))
         self.send(201, {"id": cur.lastrowid, "amount": qty * price[0]})
+
+    def account(self, path: str) -> None:
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            username, password = str(body["username"]), str(body["password"])
+        except (ValueError, KeyError, TypeError):
+            return self.send(400, {"error": "username and password are required"})
+        conn = self.db()
+        if path == "/operators":
+            try:
+                with conn:
+                    conn.execute("INSERT INTO operator (username, password) VALUES (?, ?)", (username, password))
+            except sqlite3.IntegrityError:
+                return self.send(409, {"error": "operator exists"})
+            return self.send(201, {"username": username})
+        row = conn.execute("SELECT password FROM operator WHERE username = ?", (username,)).fetchone()
+        if row is None or row[0] != password:
+            return self.send(401, {"error": "wrong username or password"})
+        with conn:
+            conn.execute("UPDATE operator SET logins = logins + 1 WHERE username = ?", (username,))
+        token = secrets.token_hex(16)
+        _tokens[token] = username
+        self.send(200, {"token": token})
 
 
 def main() -> None:

@@ -9,6 +9,10 @@ audit of its own), so everything goes through those commands:
   would outlive neither, but would hide the server's pid), in the profile file's folder, with a clean
   environment (``PATH``, ``HOME``, ``LANG``) plus ``system.env``: a vendor's staging variables must
   not leak into a measurement by accident;
+* with hardware limits the started process joins the profile's cgroup before it runs
+  (:func:`loadgen.sut.launcher.make_cgroup`, as the reference app's workers do), so whatever it
+  starts is limited too; the other commands (seed, snapshot, audit) run outside it, as the
+  reference app's seeder does;
 * the started process gets the parent-death signal (:mod:`loadgen.lifeline`) and a session of its
   own, is recorded in the run registry (:mod:`loadgen.sut.registry`: a killed jxcbench's next run
   reaps it), and is stopped with SIGTERM, then SIGKILL, on its whole process group;
@@ -32,6 +36,7 @@ from typing import Any
 
 from loadgen import lifeline
 from loadgen.errors import JxcError
+from loadgen.sut import process as P
 from loadgen.sut import registry
 
 TAIL_CHARS = 1500
@@ -68,8 +73,9 @@ def _tail(path: Path) -> str:
 class ExternalSystem:
     """One external system for the length of a sweep (``with ExternalSystem(system) as sut``)."""
 
-    def __init__(self, system: Any, *, log_dir: Path) -> None:
+    def __init__(self, system: Any, *, log_dir: Path, cgroup: Any = None) -> None:
         self.system = system
+        self.cgroup = cgroup  # the profile's limits (loadgen.sut.cgroups.Cgroup): the started process joins it
         self.where = f"{system.source}: " if system.source else ""  # errors name the profile file
         self.cwd = Path(system.dir or ".")
         self.log_dir = Path(log_dir)
@@ -132,9 +138,10 @@ class ExternalSystem:
         self.start_log = self.log_dir / "start.log"
         out = open(self.start_log, "w")
         try:
+            # inside the cgroup before exec: everything it starts is limited and counted too
             self.proc = subprocess.Popen(argv, cwd=self.cwd, env=clean_env(self.system.env), stdout=out,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True, preexec_fn=lifeline.preexec())
+                                         start_new_session=True, preexec_fn=P.preexec(self.cgroup, None))
         except OSError as exc:
             raise JxcError(f"{self.where}system.start: cannot run {line!r} (in {self.cwd}): {exc.strerror}") from None
         finally:

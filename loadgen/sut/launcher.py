@@ -87,6 +87,30 @@ def _restore_sigint():
         signal.signal(signal.SIGINT, previous)
 
 
+def make_cgroup(hw: Any, run_id: str, *, unconstrained: bool,
+                stack: contextlib.ExitStack) -> tuple[cg.Cgroup | None, dict[str, Any]]:
+    """The profile's hardware limits as a cgroup ``jxcbench-<run_id>`` (None without limits, or with
+    ``unconstrained``), and what ``limits`` records: the mode and the limits the kernel applied. This
+    process (the load generator) is pinned outside the group's CPUs until ``stack`` closes; the
+    caller removes the group (:meth:`Cgroup.destroy`, ``registry.release_cgroup``)."""
+    if not hw.constrained:
+        return None, {"mode": "native, no limits in profile", "cpus": None, "cpuset": None, "memory": None}
+    if unconstrained:
+        return None, {"mode": "native, unconstrained", "cpus": None, "cpuset": None, "memory": None,
+                      "requested": {"cpus": hw.cpus, "cpuset": hw.cpuset, "memory": hw.memory}}
+    cpuset = cg.choose_cpuset(hw.cpus, hw.cpuset)
+    group = cg.create(run_id, cpus=hw.cpus, cpuset=cpuset, memory=hw.memory)
+    registry.claim_cgroup(list(group.dirs.values()))
+    try:
+        limits = {"mode": f"cgroup v{group.version}", **group.applied()}
+        limits["loadgen_cpus"] = stack.enter_context(cg.pinned_outside(cpuset))
+    except BaseException:
+        group.destroy()
+        registry.release_cgroup(list(group.dirs.values()))
+        raise
+    return group, limits
+
+
 class SystemUnderTest:
     """The profile's system, up while inside the ``with`` block (see the module docstring)."""
 
@@ -145,21 +169,9 @@ class SystemUnderTest:
         registry.claim_dir(self.workdir)
 
     def _make_cgroup(self) -> None:
-        hw = self.profile.hardware
-        if not hw.constrained:
-            self.limits = {"mode": "native, no limits in profile", "cpus": None, "cpuset": None, "memory": None}
-            return
-        if self.unconstrained:
-            self.limits = {"mode": "native, unconstrained", "cpus": None, "cpuset": None, "memory": None,
-                           "requested": {"cpus": hw.cpus, "cpuset": hw.cpuset, "memory": hw.memory}}
-            return
-        cpuset = cg.choose_cpuset(hw.cpus, hw.cpuset)
-        self.cgroup = cg.create(self.run_id, cpus=hw.cpus, cpuset=cpuset, memory=hw.memory)
-        registry.claim_cgroup(list(self.cgroup.dirs.values()))
-        applied = self.cgroup.applied()
-        self.limits = {"mode": f"cgroup v{self.cgroup.version}", **applied}
-        self.loadgen_cpus = self._stack.enter_context(cg.pinned_outside(cpuset))
-        self.limits["loadgen_cpus"] = self.loadgen_cpus
+        self.cgroup, self.limits = make_cgroup(self.profile.hardware, self.run_id, unconstrained=self.unconstrained,
+                                               stack=self._stack)
+        self.loadgen_cpus = self.limits.get("loadgen_cpus")
 
     def _make_network(self) -> None:
         """``architecture.network``: the namespace and shaped link the managed server will sit behind."""
@@ -478,4 +490,4 @@ class SystemUnderTest:
             self.workdir = None
 
 
-__all__ = ["SystemUnderTest", "check_reachable"]
+__all__ = ["SystemUnderTest", "check_reachable", "make_cgroup"]

@@ -178,32 +178,46 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
 
 def run_locustfile(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     """A plain locustfile's User classes, ``plan.users`` of them, through the same clock, samples
-    and stop signals as the reference workload. Its users know nothing of the window: at its end
-    they are stopped, and what they had in flight is not recorded (a plain task has no hook for it)."""
-    from loadgen.workload.locustfile import read_credentials, user_classes
+    and stop signals as the reference workload. At the window's end its users send nothing new;
+    what they have in flight may finish for ``drain_s``, and what is still in flight then is
+    recorded as a timeout (:class:`loadgen.workload.locustfile.UserTracker`), as for the reference
+    operators; users that could not start (``on_start`` raised or a request in it failed) are
+    counted as login failures."""
+    from loadgen.workload.locustfile import UserTracker, read_credentials, user_classes
 
-    credentials = read_credentials(Path(plan.credentials_csv)) if plan.credentials_csv else []
-    classes = user_classes(Path(plan.locustfile), credentials)
+    logins = plan.credentials_csv or plan.credentials_json
+    credentials = read_credentials(Path(logins)) if logins else []
+    tracker = UserTracker(plan)
+    classes = user_classes(Path(plan.locustfile), credentials, tracker)
+    if plan.class_counts:  # the staffing's count of each class's role, exactly
+        classes = [c for c in classes if plan.class_counts.get(c.__name__, 0) > 0]
+        for c in classes:
+            c.fixed_count = int(plan.class_counts[c.__name__])
     writer = SampleWriter(out_dir / "samples.parquet")
     plan.t0 = time.time() + 0.2  # one process, no worker to hand a plan to: no START_MARGIN_S
     tally = WindowTally() if plan.report_window else None
     collector = SampleCollector(worker=0, measure_start=plan.measure_start, sink=writer.add, tally=tally)
     _on_stop_signal(plan)
     env = Environment(user_classes=classes, host=plan.base_url)
+    env.events.request.add_listener(tracker.on_request)
     env.events.request.add_listener(collector.on_request)
     runner = env.create_local_runner()
     cpu = CpuMonitor()
-    n = max(1, int(plan.users))
+    n = sum(c.fixed_count for c in classes) if plan.class_counts else max(1, int(plan.users))
     _wait_until(plan.t0)
     runner.start(n, spawn_rate=_spawn_rate(plan, n))
-    _run_clock(plan, collector.counts, lambda: True, progress, tally)
-    users = runner.user_count
+    gevent.spawn(tracker.watch_drain, collector)
+    _run_clock(plan, lambda: {**collector.counts(), "inflight": tracker.inflight}, lambda: tracker.drained,
+               progress, tally)
+    if not tracker.drained:  # the clock's own deadline came first
+        tracker.abandon(time.time(), collector)
     runner.stop()
     runner.quit()
     cpu.stop()
     collector.flush()
     writer.close()
-    stats = {"sessions": users, "operators_active": users, "personas": [c.__name__ for c in classes]}
+    stats = {**tracker.stats, "operators_active": tracker.stats["sessions"], "users_planned": n,
+             "personas": [c.__name__ for c in classes]}
     return {"workers": [{"index": 0, "stats": stats, "cpu": cpu.series, "lag": cpu.lag, "pid": os.getpid()}],
             "samples_rows": writer.rows}
 

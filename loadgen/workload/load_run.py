@@ -345,11 +345,16 @@ def measure_load(plan: LoadPlan, out_dir: Path, *, sut_groups: dict[str, Iterabl
     busy = machine_busy([r.get("foreign_cpu_pct") for r in res_window], limit_pct=foreign_limit,
                         offender=sampler.foreign_offender(res_window), steal=[r.get("steal_pct") for r in res_window])
     no_login = None
-    if plan.seats and loop["operators_logged_in"] == 0:
+    if (plan.seats or plan.locustfile) and loop["operators_logged_in"] == 0:
         no_login = f"no operator could log in ({loop['login_failures']} login failures; see loadgen.log)"
     problem = None
     if plan.mode == "closed" and plan.seats:
         problem = closed_loop_problem(loop["littles_law"], planned=len(plan.seats), active=loop["operators_active"],
+                                      login_failures=loop["login_failures"])
+    elif plan.locustfile:
+        # A plain locustfile's users: the planned number must have started (its think is its own
+        # wait_time, unknown here: no Little's-law check).
+        problem = closed_loop_problem(None, planned=loop["operators_planned"], active=loop["operators_logged_in"],
                                       login_failures=loop["login_failures"])
     validity = judge(measured_requests=figures["requests"], loadgen_cpu=loadgen_series(load, "cpu"),
                      loadgen_lag=loadgen_series(load, "lag"),
@@ -388,7 +393,8 @@ def closed_loop_figures(plan: LoadPlan, load: dict, measured_s: float) -> dict[s
         law = littles_law(active=active, ops=int(total("window_ops")), op_s=total("window_op_s"),
                           thinks=int(total("window_thinks")), think_s=total("window_think_s"),
                           think_planned_s=total("window_think_planned_s"), measured_s=measured_s)
-    return {"operators_planned": len(plan.seats), "operators_logged_in": logged_in, "operators_active": active,
+    planned = max(1, int(plan.users)) if plan.locustfile else len(plan.seats)
+    return {"operators_planned": planned, "operators_logged_in": logged_in, "operators_active": active,
             "login_failures": int(total("login_failures")), "timed_out_at_end": int(total("timed_out_at_end")),
             "littles_law": law}
 

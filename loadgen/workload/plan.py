@@ -58,6 +58,12 @@ class LoadPlan:
     # A CSV of per-user logins (system.users), read by the engine: plan.json, kept in the step
     # folder, holds its path and never the passwords.
     credentials_csv: str | None = None
+    # The logins a system.users callback returned for this step (loadgen.workload.logins): a private
+    # temporary JSON file, removed after the step.
+    credentials_json: str | None = None
+    # system.personas: exactly this many users of each User class (Locust's fixed_count); empty: the
+    # classes' own weights spread ``users``.
+    class_counts: dict[str, int] = field(default_factory=dict)
     # Progress lines carry the measured window's latencies and errors of the last second, for a
     # parent that may stop the step early (off by default: it costs the generator a little).
     report_window: bool = False

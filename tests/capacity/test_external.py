@@ -96,6 +96,9 @@ def test_the_example_system_is_swept_end_to_end(tmp_path: Path):
     assert all(s["audit"] and s["audit"]["ok"] for s in (json.loads((d / "step.json").read_text()) for d in step_dirs))
     assert "books straight" in (step_dirs[0] / "audit.log").read_text()
     first = json.loads((step_dirs[0] / "step.json").read_text())
+    # system.database_url: the size of the book at every level, and during every step
+    assert all(b["db_bytes"] > 0 for b in books), books
+    assert all(json.loads((d / "step.json").read_text())["resources"]["db_bytes"] > 0 for d in step_dirs)
     assert set(first["personas"]) == {"Salesperson", "BackOffice"}
     assert first["staffing"]["mode"] == "staffed" and first["operators"] == sum(first["staffing"]["online"].values())
     assert (out / "report.md").is_file() and (out / "report.html").is_file()
@@ -197,8 +200,8 @@ def test_one_step_commands_refuse_an_external_profile_instead_of_measuring_the_r
 
 
 @pytest.mark.parametrize("section,value,says", [
-    ("hardware", {"cpus": 1}, "hardware.cpus"),
     ("database", {"engine": "postgresql"}, "database.engine"),
+    ("architecture", {"workers": 2}, "architecture.workers"),
     ("workload", {"rate": 5}, "workload.rate 5"),
 ])
 def test_settings_an_external_system_would_ignore_are_refused(example: Path, tmp_path: Path, section, value, says):
@@ -209,6 +212,25 @@ def test_settings_an_external_system_would_ignore_are_refused(example: Path, tmp
     code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
     assert code == 2, text
     assert str(profile) in text and says in text and "external system" in text
+
+
+def test_hardware_limits_need_a_system_jxcbench_starts(example: Path, tmp_path: Path):
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    del doc["system"]["start"]
+    doc["system"]["base_url"] = "http://127.0.0.1:9"
+    doc["hardware"] = {"memory": "512MiB"}
+    profile = example / "running.yaml"
+    profile.write_text(yaml.safe_dump(doc))
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "hardware.memory" in text and "system.start" in text
+
+
+def test_a_database_url_that_is_not_one_is_refused(example: Path, tmp_path: Path):
+    profile = write_profile(example, database_url="{workdir}/tiny.db")
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.database_url" in text and "is not a database URL" in text
 
 
 LOGIN_LOCUSTFILE = '''from locust import HttpUser, between, task
@@ -248,7 +270,81 @@ def test_each_user_gets_its_own_login_from_the_csv(example: Path, tmp_path: Path
 def test_a_step_needing_more_users_than_logins_is_refused(example: Path, tmp_path: Path):
     code, text = jxcbench("sweep", str(logins_profile(example, 5)), "--out", str(tmp_path / "out"))
     assert code == 2, text
-    assert "logins.yaml" in text and "system.users" in text and "holds 3 logins" in text and "needs 5 users" in text
+    assert "logins.yaml" in text and "system.users" in text and "gave 3 logins" in text and "needs 5 users" in text
+
+
+def callback_profile(example: Path, operators: int, callback: str = "logins.py:logins") -> Path:
+    """The example with per-user logins handed out by a callback: the shipped ``logins.py`` creates
+    each account through the app's own API, ``locustfile_logins.py`` logs every user in as its own."""
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    doc["system"].update(workload="locustfile_logins.py", users={"callback": callback})
+    doc["workload"] = {"operators": operators}
+    doc["sweep"].update(start_customers=100, max_customers=100)
+    path = example / "bylogin.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_each_user_logs_in_as_its_own_account_from_a_callback(example: Path, tmp_path: Path):
+    import sqlite3
+
+    out = tmp_path / "out"
+    code, text = jxcbench("sweep", str(callback_profile(example, 4)), "--out", str(out))
+    assert code == 0, text
+    step_dir = next(out.glob("bylogin/c100-*"))
+    step = json.loads((step_dir / "step.json").read_text())
+    # The logins are not an operation judged; the locustfile's own requests are.
+    assert set(step["operations"]) == {"me", "customer_open"}, step["operations"].keys()
+    assert step["errors"] == 0 and step["logins"] == {"source": "system.users.callback", "given": 4, "users": 4}
+    # The app's own books: four accounts, each logged in once (the last step's; a restored book
+    # forgets what an earlier step did).
+    conn = sqlite3.connect(out / "bylogin" / "tiny.db")
+    logged = dict(conn.execute("SELECT username, logins FROM operator").fetchall())
+    assert logged == {f"clerk-{i}": 1 for i in range(1, 5)}, logged
+    # The callback's answer went to the engine in a private file, gone with the step; no password
+    # anywhere in the results.
+    plan = json.loads((step_dir / "plan.json").read_text())
+    assert plan["credentials_json"] and not Path(plan["credentials_json"]).exists()
+    assert not any("pw-1" in f.read_text(errors="replace") for f in step_dir.iterdir() if f.suffix in (".json", ".log"))
+
+
+def test_a_callback_with_fewer_logins_than_users_is_refused_with_the_numbers(example: Path, tmp_path: Path):
+    marker = f"i17-{uuid.uuid4().hex[:8]}"
+    (example / "three.py").write_text("def logins(count, customers, base_url):\n"
+                                      "    return [{'username': f'u{i}', 'password': 'x'} for i in range(3)]\n")
+    profile = callback_profile(example, 5, "three.py:logins")
+    doc = yaml.safe_load(profile.read_text())
+    doc["system"]["start"] = f"python3 app.py --db {{workdir}}/tiny.db --port {{port}} --marker-{marker}"
+    profile.write_text(yaml.safe_dump(doc))
+    (example / "app.py").write_text((example / "app.py").read_text().replace(
+        "a = ap.parse_args()", "a, _ = ap.parse_known_args()"))
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.users.callback" in text and "three.py:logins" in text
+    assert "gave 3 logins" in text and "needs 5 users" in text
+    assert marked(marker) == []
+
+
+@pytest.mark.parametrize("users,says", [
+    ({"callback": "nowhere.py:logins"}, "does not exist"),
+    ({"callback": "logins.py:no_such_function"}, "defines no function 'no_such_function'"),
+    ({"callback": "logins"}, "must be FILE.py:function"),
+    ({"csv": "users.csv", "callback": "logins.py:logins"}, "exactly one of csv"),
+])
+def test_a_bad_logins_callback_is_refused_before_anything_runs(example: Path, tmp_path: Path, users, says):
+    profile = write_profile(example, users=users)
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.users" in text and says in text
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failing_callback_names_the_field_and_its_error(example: Path, tmp_path: Path):
+    (example / "broken.py").write_text("def logins(count, customers, base_url):\n"
+                                       "    raise RuntimeError('the admin API refused us')\n")
+    code, text = jxcbench("sweep", str(callback_profile(example, 2, "broken.py:logins")), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert "system.users.callback" in text and "failed (exit 1)" in text and "the admin API refused us" in text
 
 
 def test_the_started_system_and_the_load_die_with_a_killed_sweep(example: Path, tmp_path: Path):
@@ -288,3 +384,35 @@ def test_a_locustfile_that_fails_to_import_is_refused_before_the_system_starts(e
     assert code == 2, text
     assert str(profile) in text and "system.workload" in text and "no_such_helper_module" in text
     assert marked(marker) == [] and not (tmp_path / "out" / "broken" / "start.log").exists()
+
+
+def test_the_staffing_gives_each_user_class_its_roles_online_count(example: Path, tmp_path: Path):
+    """``system.personas`` maps the locustfile's classes to staffing roles: a staffed step runs the
+    online salespeople as Salesperson users and the online back office as BackOffice users, exactly
+    (not Locust's 3:1 weights)."""
+    doc = yaml.safe_load((example / "tinyjxc.yaml").read_text())
+    doc["system"]["personas"] = {"Salesperson": "sales", "BackOffice": "back_office"}
+    doc["sweep"].update(start_customers=2000, max_customers=2000)
+    profile = example / "roles.yaml"
+    profile.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "out"
+    code, text = jxcbench("sweep", str(profile), "--out", str(out))
+    assert code == 0, text
+    step = json.loads(next(out.glob("roles/c2000-*/step.json")).read_text())
+    online = step["staffing"]["online"]
+    want = {"Salesperson": online["sales"], "BackOffice": online["back_office"]}
+    assert step["staffing"]["classes"] == want and step["users_by_class"] == want, step["users_by_class"]
+    assert step["operators"] == sum(want.values()) and want["BackOffice"] >= 1 and want["Salesperson"] > 3
+
+
+@pytest.mark.parametrize("personas,says", [
+    ({"Salesperson": "sales", "Nobody": "clerk", "BackOffice": "back_office"}, "names 'Nobody'"),
+    ({"Salesperson": "sales"}, "leaves out 'BackOffice'"),
+    ({"Salesperson": "sales", "BackOffice": "sales"}, "role 'sales' is given to"),
+    ({"Salesperson": "cashier", "BackOffice": "sales"}, "cashier"),
+])
+def test_a_bad_persona_mapping_is_refused(example: Path, tmp_path: Path, personas, says):
+    profile = write_profile(example, personas=personas)
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.personas" in text and says in text
