@@ -50,9 +50,11 @@ async def list_customers(db: DatabaseDep, actor: CurrentOperator,
 
 @router.get("/search", response_model=CustomerList)
 async def search_customers(db: DatabaseDep, actor: CurrentOperator,
-                           q: Annotated[str, Query(min_length=1, max_length=64)],
+                           q: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[^\x00]+$",
+                                                   description="text to find; no NUL character (SQLite's "
+                                                               "full-text index and PostgreSQL cannot take one)")],
                            limit: Annotated[int, Query(ge=1, le=100)] = 20):
-    """The operator's customers whose name or phone contains q."""
+    """The operator's customers whose name or phone contains q (a NUL in q is a 422, not a database error)."""
     found = await run_blocking(customers.search_customers, db, actor, q, limit=limit)
     return json_response({"items": [customer_row_dict(r) for r in found]})
 
