@@ -295,7 +295,10 @@ class SqliteWriter(BulkWriter):
         self.conn.execute("BEGIN IMMEDIATE")
 
     def rollback(self):
-        self.conn.execute("ROLLBACK")
+        # A stop signal (Terminated) can land in commit() between COMMIT and the next BEGIN: then
+        # nothing is open to roll back, and ROLLBACK would raise over the stop's own message.
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
         self.conn.execute("BEGIN IMMEDIATE")
 
     def close(self):
