@@ -35,24 +35,34 @@ _NO_TELEMETRY = ({"telemetry": {"tracing": False, "metrics": False, "logs": Fals
                  if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {})
 
 
+def database_of(settings: Settings) -> Database:
+    """The app's database as its settings describe it (the monolith's and each service's)."""
+    return Database(settings.database_url, pool_size=settings.pool_size, max_overflow=settings.max_overflow,
+                    retries=settings.write_retries, sqlite_pragmas=parse_sqlite_pragmas(settings.sqlite_pragmas))
+
+
+async def start_database(settings: Settings, db: Database, label: str = "database") -> None:
+    """What an app does at startup, monolith or service: as many worker threads as pooled
+    connections (extra requests then wait in the event loop, cheaply and in order, instead of in
+    threads that time out waiting for a connection; the database calls of requests hop on WORKERS,
+    anyio's threads serve what FastAPI itself offloads: sync handlers such as /healthz, streamed
+    exports), then a first read of the database's metadata."""
+    threads = settings.pool_size + settings.max_overflow
+    WORKERS.ensure(threads)
+    to_thread.current_default_thread_limiter().total_tokens = threads
+    try:
+        await run_in_threadpool(db.meta)
+    except Exception as exc:  # noqa: BLE001 - the DB may come up later; /healthz says so
+        log.warning("%s not ready at startup (%s); will retry on first request", label, exc)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    db = Database(settings.database_url, pool_size=settings.pool_size, max_overflow=settings.max_overflow,
-                  retries=settings.write_retries, sqlite_pragmas=parse_sqlite_pragmas(settings.sqlite_pragmas))
+    db = database_of(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # As many worker threads as pooled connections: extra requests then wait in the event loop
-        # (cheaply, in order) instead of in threads that time out waiting for a connection. The
-        # database calls of requests hop on WORKERS; anyio's threads serve what FastAPI itself
-        # offloads (sync handlers such as /healthz, streamed exports).
-        threads = settings.pool_size + settings.max_overflow
-        WORKERS.ensure(threads)
-        to_thread.current_default_thread_limiter().total_tokens = threads
-        try:
-            await run_in_threadpool(db.meta)
-        except Exception as exc:  # noqa: BLE001 - the DB may come up later; /healthz says so
-            log.warning("database not ready at startup (%s); will retry on first request", exc)
+        await start_database(settings, db)
         yield
         db.dispose()
 

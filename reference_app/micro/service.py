@@ -14,19 +14,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reference_app.api.deps import TokenCache
 from reference_app.api.errors import install_error_handlers
-from reference_app.api.workers import WORKERS
 from reference_app.config import Settings
-from reference_app.db import parse_sqlite_pragmas
 from reference_app.domain import Forbidden
+from reference_app.main import database_of, start_database
 from reference_app.micro.peers import INTERNAL_HEADER, Peer, PeerRefused, PeerUnavailable, internal_token
 from reference_app.services.database import Database
 
@@ -111,19 +108,12 @@ def service_app(name: str, settings: Settings, micro: MicroSettings, peers: dict
     """A FastAPI app for service ``name``: the ``public`` routers under /api/v1, ``internal`` under
     /internal; ``operator`` is the TokenCache's recheck (local for customers, an HTTP call for the
     others: :func:`remote_operator`)."""
-    db = Database(settings.database_url, pool_size=settings.pool_size, max_overflow=settings.max_overflow,
-                  retries=settings.write_retries, sqlite_pragmas=parse_sqlite_pragmas(settings.sqlite_pragmas))
+    db = database_of(settings)
     svc = Service(name, db, settings, micro, peers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        threads = settings.pool_size + settings.max_overflow
-        WORKERS.ensure(threads)
-        to_thread.current_default_thread_limiter().total_tokens = threads
-        try:
-            await run_in_threadpool(db.meta)
-        except Exception as exc:  # noqa: BLE001 - the DB may come up later; /healthz says so
-            log.warning("%s: database not ready at startup (%s)", name, exc)
+        await start_database(settings, db, f"{name}: database")
         task = None
         if background is not None:
             task = asyncio.create_task(background(svc))
