@@ -13,6 +13,17 @@ it expands into the cartesian product, one profile per combination::
 
 Without a ``name`` template the names are ``<file stem>-<field><value>-...`` (e.g.
 ``pg-matrix-cpus1-workers4``).
+
+An axis may instead map *labels* to values: the value is set as it is (a whole section, or null to
+leave it out), and the label, not the value, goes into the name. A section or a null has no short
+spelling of its own, so this is how an axis varies one::
+
+    name: "pg-{architecture.kind}-{architecture.network}"
+    matrix:
+      architecture.kind: [monolith, microservices]
+      architecture.network: {db-local: null, db-0.5ms: {rtt_ms: 0.5}}
+
+A value replaces whatever ``base`` holds at that path (a section is not merged into base's).
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from loadgen.errors import JxcError
 from profiles.schema import Profile
 
 _MATRIX_KEYS = {"name", "base", "matrix"}
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # what a profile name may hold (profiles.schema._NAME)
 SHIPPED_DIR = Path(__file__).resolve().parent  # the profiles that ship with jxcbench
 QUICKSTART_PROFILE = SHIPPED_DIR / "sqlite-quickstart.yaml"
 
@@ -162,20 +174,33 @@ def _expand_matrix(path: Path, data: dict[str, Any]) -> list[Profile]:
         raise ProfileError(f"{path}: base.name: names come from the matrix (use a top-level name template)")
     if not isinstance(matrix, dict) or not matrix:
         raise ProfileError(f"{path}: matrix: must map dotted field paths to lists of values")
-    for key, values in matrix.items():
-        if not isinstance(values, list) or not values:
-            raise ProfileError(f"{path}: matrix.{key}: must be a non-empty list of values, got {values!r}")
-    keys = list(matrix)
+    axes = {key: _axis(path, key, values) for key, values in matrix.items()}
+    keys = list(axes)
     profiles = []
-    for combo in itertools.product(*(matrix[k] for k in keys)):
+    for combo in itertools.product(*(axes[k] for k in keys)):
         doc = copy.deepcopy(base)
-        for key, value in zip(keys, combo, strict=True):
-            _set_dotted(path, doc, key, value)
-        assignment = dict(zip(keys, combo, strict=True))
+        for key, (_, value) in zip(keys, combo, strict=True):
+            _set_dotted(path, doc, key, copy.deepcopy(value))
+        assignment = {k: label for k, (label, _) in zip(keys, combo, strict=True)}
         doc["name"] = _combo_name(path, template, assignment)
         shown = ", ".join(f"{k}={v}" for k, v in assignment.items())
         profiles.append(_validate(path, doc, combo=f" (matrix combination {shown})"))
     return profiles
+
+
+def _axis(path: Path, key: str, values: Any) -> list[tuple[Any, Any]]:
+    """One matrix axis as (label, value) pairs: a list's values label themselves; a mapping gives
+    each value a label (for sections and null, see the module docstring)."""
+    if isinstance(values, list) and values:
+        return [(v, v) for v in values]
+    if isinstance(values, dict) and values:
+        for label in values:
+            if not isinstance(label, str) or not _LABEL.match(label):
+                raise ProfileError(f"{path}: matrix.{key}: label {label!r} may hold only letters, digits, '.', '_' "
+                                   "and '-' (it goes into the profile names)")
+        return list(values.items())
+    raise ProfileError(f"{path}: matrix.{key}: must be a non-empty list of values or a mapping of labels to "
+                       f"values, got {values!r}")
 
 
 def _set_dotted(path: Path, doc: dict[str, Any], dotted: str, value: Any) -> None:
@@ -204,6 +229,8 @@ def _combo_name(path: Path, template: str | None, assignment: dict[str, Any]) ->
 
 
 def _slug(value: Any) -> str:
+    if isinstance(value, str) and _LABEL.match(value):
+        return value  # a label, or a plain word: already fit for a name (keeps its '-')
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return re.sub(r"[^A-Za-z0-9._]+", "", str(value)) or "x"

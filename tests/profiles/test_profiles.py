@@ -162,6 +162,41 @@ matrix:
     assert [x.name for x in load_file(p)] == ["pg-512MiB", "pg-2GiB"]
 
 
+def test_matrix_axis_of_labels_sets_a_section_or_null_and_names_by_label(tmp_path):
+    p = write(tmp_path, "arch.yaml", """
+name: "pg-{architecture.kind}-{architecture.network}"
+base:
+  database: {engine: postgresql}
+  architecture: {workers: 3, network: {bandwidth: 1Gbit}}
+matrix:
+  architecture.kind: [monolith, microservices]
+  architecture.network: {db-local: null, db-0.5ms: {rtt_ms: 0.5}}
+""")
+    profs = load_file(p)
+    assert [x.name for x in profs] == ["pg-monolith-db-local", "pg-monolith-db-0.5ms",
+                                       "pg-microservices-db-local", "pg-microservices-db-0.5ms"]
+    nets = [x.architecture.network for x in profs]
+    assert nets[0] is None and nets[2] is None  # null replaces base's section
+    assert nets[1].rtt_ms == 0.5 and nets[1].bandwidth is None  # a section replaces it, not merged
+    assert all(x.architecture.workers == 3 for x in profs)
+    # without a template the label names the combination too
+    p.write_text(p.read_text().replace('name: "pg-{architecture.kind}-{architecture.network}"\n', ""))
+    assert load_file(p)[1].name == "arch-kindmonolith-networkdb-0.5ms"
+
+
+@pytest.mark.parametrize("axis, message", [
+    ("{'bad label': null}", "matrix.architecture.network: label 'bad label' may hold only"),
+    ("{}", "matrix.architecture.network: must be a non-empty list of values or a mapping of labels"),
+    ("0.5", "matrix.architecture.network: must be a non-empty list of values or a mapping of labels to values, got 0.5"),
+    ("{far: {rtt_ms: -1}}", "architecture.network.rtt_ms: rtt_ms -1 must be > 0"),
+])
+def test_matrix_axis_errors_name_the_axis_and_value(tmp_path, axis, message):
+    p = write(tmp_path, "arch.yaml", f"base: {{database: {{engine: postgresql}}}}\nmatrix:\n  architecture.network: {axis}\n")
+    with pytest.raises(ProfileError) as info:
+        load_file(p)
+    assert str(info.value).startswith(f"{p}: ") and message in str(info.value), str(info.value)
+
+
 def test_duplicate_names_across_files_are_refused(tmp_path):
     a = write(tmp_path, "a.yaml", "name: same\n")
     b = write(tmp_path, "b.yaml", "name: same\n")
