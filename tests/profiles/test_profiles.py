@@ -197,6 +197,19 @@ def test_matrix_axis_errors_name_the_axis_and_value(tmp_path, axis, message):
     assert str(info.value).startswith(f"{p}: ") and message in str(info.value), str(info.value)
 
 
+def test_shipped_architecture_matrix_varies_only_the_architecture():
+    profs = load_file(SHIPPED_DIR / "matrix-architecture.yaml")
+    assert {(x.architecture.kind, x.architecture.network.rtt_ms if x.architecture.network else None) for x in profs} == {
+        ("monolith", None), ("monolith", 0.5), ("microservices", None), ("microservices", 0.5)}
+    for x in profs:  # the name says the architecture and where the database is
+        assert x.architecture.kind in x.name and ("db-local" if x.architecture.network is None else "db-0.5ms") in x.name
+    rest = [x.model_dump(exclude={"name", "architecture"}) for x in profs]
+    assert all(r == rest[0] for r in rest)  # one allowance, one engine, one load, one SLO
+    ref = load_profile(SHIPPED_DIR / "pg-managed-1cpu-2g.yaml")
+    first = profs[0]
+    assert (first.hardware, first.slo, first.workload, first.database) == (ref.hardware, ref.slo, ref.workload, ref.database)
+
+
 def test_duplicate_names_across_files_are_refused(tmp_path):
     a = write(tmp_path, "a.yaml", "name: same\n")
     b = write(tmp_path, "b.yaml", "name: same\n")
