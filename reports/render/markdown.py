@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from reports.render import maintenance
+from reports.render import architectures, maintenance
 from reports.render.i18n import t
 from reports.render.verdict import slo_text, verdict
 
@@ -238,6 +238,7 @@ def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) ->
         lines.append("All figures are measured; none is projected.")
     else:
         lines.append(t("projected_note", lang))
+    lines += architectures.markdown(analysis, lang)
     for entry in doc.get("profiles", []):
         prof = entry.get("profile") or {}
         sweep = prof.get("sweep") or {}

@@ -19,6 +19,7 @@ from reports.analysis.tables import (
     steps_table,
     summary_table,
 )
+from reports.render import architectures
 from reports.render import html as H
 from reports.render import maintenance
 from reports.render.charts import render_charts
@@ -87,6 +88,7 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
     body += [f"<p class='note'>{H.html.escape(n)}</p>" for n in notes]
     body.append(f"<h2>{t('summary', lang)}</h2>")
     body.append(H.table(tables["summary"].drop(columns=["verdict"], errors="ignore")))
+    body += architectures.html_section(a, lang)
     by_name = {}
     for title, path in charts:
         by_name.setdefault(title.split(": ")[0] if ": " in title else "", []).append((title, path))
@@ -140,7 +142,9 @@ def write_all(directory: Path, doc: Mapping, *, lang: str = "en", read_samples: 
     page = render_html(a, tables, charts, lang, notes)
     html_path = H.write_page(directory / H.HTML_FILE, page)
     about = [t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc)), t("projected_note", lang)]
-    xlsx = write_report_xlsx(directory, tables, lang, notes=list(tables["summary"].get("verdict", [])) + about + notes)
+    xlsx = write_report_xlsx(directory, tables, lang,
+                             notes=list(tables["summary"].get("verdict", [])) + architectures.notes(a, lang) + about + notes,
+                             extra=architectures.sheets(a, lang))
     return Written(html=html_path, markdown=md, xlsx=xlsx, charts=[p for _, p in charts], notes=notes,
                    verdicts=list(tables["summary"].get("verdict", [])))
 

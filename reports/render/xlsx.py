@@ -58,10 +58,13 @@ def write_sheets(path: Path, sheets: Sequence[tuple[str, pd.DataFrame]], *, note
     return path
 
 
-def write_report_xlsx(directory: Path, tables: dict[str, pd.DataFrame], lang: str, notes: Sequence[str] = ()) -> Path:
+def write_report_xlsx(directory: Path, tables: dict[str, pd.DataFrame], lang: str, notes: Sequence[str] = (),
+                      extra: Sequence[tuple[str, pd.DataFrame]] = ()) -> Path:
+    """``extra``: sections' own sheets (e.g. the architectures compared), after the tables."""
     sheets = [(t(key, lang), tables[key]) for key in ("summary", "steps", "operations", "resources", "profiles")]
     if "projections" in tables:
         sheets.append(("projections" if lang == "en" else "预测", tables["projections"]))
+    sheets += list(extra)
     return write_sheets(Path(directory) / XLSX_FILE, sheets, notes=notes, notes_sheet="notes" if lang == "en" else "说明")
 
 
