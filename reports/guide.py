@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports.analysis.tables import Analysis, ProfileAnalysis, cost_per_1000
+from reports.analysis.tables import Analysis, ProfileAnalysis, analyse, cost_per_1000
+from reports.render import architectures
 from reports.render import html as H
 from reports.render.charts import chart_lang, profiles_chart
 from reports.render.i18n import t
@@ -188,15 +189,31 @@ def guide_tables(rows: Sequence[GuideRow], lang: str) -> dict[str, pd.DataFrame]
     return {"guide": pd.DataFrame(guide), "profiles": pd.DataFrame([record(r) for r in ranked])}
 
 
+def across(sources: Sequence[tuple[str, Mapping]]) -> Analysis:
+    """Every profile of every sweep, for the sections that compare profiles across sweeps (the
+    architectures at equal allowance); a name two sweeps share is told apart by its source."""
+    profiles: list[ProfileAnalysis] = []
+    for label, doc in sources:
+        profiles += analyse(doc, None, read_samples=False).profiles
+    names = [p.entry.get("name") for p in profiles]
+    sources_of = [label for label, doc in sources for _ in doc.get("profiles") or []]
+    for p, label in zip(profiles, sources_of, strict=True):
+        if names.count(p.entry.get("name")) > 1:
+            p.entry = {**p.entry, "name": f"{p.entry.get('name')} ({label})"}
+    return Analysis({}, None, profiles)
+
+
 def _sources_lines(sources: Sequence[tuple[str, Mapping]], lang: str) -> list[str]:
     return [f"{label}: {t('measured_on', lang, date=doc.get('created'), machine=machine_line(doc))}" for label, doc in sources]
 
 
-def render_markdown(rows, sources, lang: str, command: str | None) -> str:
+def render_markdown(rows, sources, lang: str, command: str | None, together: Analysis | None = None) -> str:
     tables = guide_tables(rows, lang)
     lines = [f"# {t('guide_title', lang)}", "", g("intro", lang), "", _md_table(tables["guide"]), "",
              f"## {g('ranking', lang)}", "", _md_table(tables["profiles"]), "",
-             f"_{t('projected_note', lang)}_", "", f"## {g('sources', lang)}", ""]
+             f"_{t('projected_note', lang)}_"]
+    lines += architectures.markdown(together or across(sources), lang)
+    lines += ["", f"## {g('sources', lang)}", ""]
     lines += [f"- {s}" for s in _sources_lines(sources, lang)]
     if command:
         lines += ["", g("made_by", lang, cmd=f"`{command}`")]
@@ -222,7 +239,7 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join([head, sep, *body])
 
 
-def render_html(rows, sources, lang: str, command: str | None) -> tuple[str, str | None]:
+def render_html(rows, sources, lang: str, command: str | None, together: Analysis | None = None) -> tuple[str, str | None]:
     tables = guide_tables(rows, lang)
     chart_language, note = chart_lang(lang)
     a = Analysis({}, None, [ProfileAnalysis(r.entry, [], {}, {"projected_max_customers": r.projected}) for r in rows])
@@ -237,7 +254,9 @@ def render_html(rows, sources, lang: str, command: str | None) -> tuple[str, str
         if chart:
             body.append(H.image(chart, t("profiles_title", lang)))
     body += [f"<h2>{g('ranking', lang)}</h2>", H.table(tables["profiles"]),
-             f"<p class='note projected'>{t('projected_note', lang)}</p>", f"<h2>{g('sources', lang)}</h2><ul>"]
+             f"<p class='note projected'>{t('projected_note', lang)}</p>"]
+    body += architectures.html_section(together or across(sources), lang)
+    body += [f"<h2>{g('sources', lang)}</h2><ul>"]
     body += [f"<li>{H.html.escape(s)}</li>" for s in _sources_lines(sources, lang)] + ["</ul>"]
     if note:
         body.append(f"<p class='note'>{H.html.escape(note)}</p>")
@@ -252,20 +271,23 @@ def write_guide(out: Path, sources: Sequence[tuple[str, Mapping]], langs: Sequen
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = gather(sources)
+    together = across(sources)
     files, notes = [], []
     for lang in langs:
         md = out / f"guide.{lang}.md"
-        md.write_text(render_markdown(rows, sources, lang, command), encoding="utf-8")
-        page, note = render_html(rows, sources, lang, command)
+        md.write_text(render_markdown(rows, sources, lang, command, together), encoding="utf-8")
+        page, note = render_html(rows, sources, lang, command, together)
         if note and note not in notes:
             notes.append(note)
         html_path = H.write_page(out / f"guide.{lang}.html", page)
         tables = guide_tables(rows, lang)
-        xlsx = write_sheets(out / f"guide.{lang}.xlsx", [(t("guide", lang), tables["guide"]), (t("profiles", lang), tables["profiles"])],
-                            notes=[t("guide_title", lang)] + _sources_lines(sources, lang) + ([g("made_by", lang, cmd=command)] if command else []),
+        xlsx = write_sheets(out / f"guide.{lang}.xlsx", [(t("guide", lang), tables["guide"]), (t("profiles", lang), tables["profiles"]),
+                                                         *architectures.sheets(together, lang)],
+                            notes=[t("guide_title", lang)] + architectures.notes(together, lang) + _sources_lines(sources, lang)
+                            + ([g("made_by", lang, cmd=command)] if command else []),
                             notes_sheet="notes" if lang == "en" else "说明")
         files += [html_path, md, xlsx]
     return files, notes
 
 
-__all__ = ["GuideRow", "gather", "guide_tables", "ranges", "write_guide"]
+__all__ = ["GuideRow", "across", "gather", "guide_tables", "ranges", "write_guide"]

@@ -168,3 +168,22 @@ def test_markdown_html_and_excel_in_both_languages(arch, comparison, tmp_path):
     sheet = pd.read_excel(written.xlsx, sheet_name="架构对比").set_index("指标")
     assert list(sheet.loc["可容纳客户数", list(NAMES)]) == [4000, 2000, 2000, 1000]
 
+
+def test_the_guide_compares_the_architectures_of_several_sweeps(arch, tmp_path):
+    from reports.guide import write_guide
+
+    _, doc = arch
+    # two sweeps: the monoliths in one, the microservices in the other
+    mono = {**doc, "profiles": [e for e in doc["profiles"] if "monolith" in e["name"]]}
+    micro = {**doc, "profiles": [e for e in doc["profiles"] if "micro-" in e["name"]]}
+    write_guide(tmp_path, [("mono", mono), ("micro", micro)], ("en", "zh"))
+    md = (tmp_path / "guide.en.md").read_text()
+    assert "## Architectures at equal allowance" in md
+    assert f"{A} held the most customers: 4,000 (measured)." in md
+    assert "| customers held | measured | 4,000 | 2,000 | 2,000 | 1,000 |" in md
+    assert "## 同等资源额度下的架构对比" in (tmp_path / "guide.zh.md").read_text()
+    sheet = pd.read_excel(tmp_path / "guide.en.xlsx", sheet_name="architectures").set_index("figure")
+    assert list(sheet.loc["first failing customers", list(NAMES)]) == [8000, 4000, 4000, 2000]
+    # one sweep alone holds one kind: its two profiles differ only in where the database is
+    write_guide(tmp_path / "one", [("mono", mono)], ("en",))
+    assert f"| figure | measured / projected | {A} | {B} |" in (tmp_path / "one" / "guide.en.md").read_text()
