@@ -75,11 +75,18 @@ def sentences(c: Comparison, lang: str = "en") -> list[str]:
     if c.winners:
         first = c.member(c.winners[0])
         atleast = t("arch_atleast", lang) if all(c.member(w).never_failed for w in c.winners) else ""
-        out.append(t("arch_won", lang, name=first.name, held=first.held, atleast=atleast) if len(c.winners) == 1 else
-                   t("arch_tied", lang, names=_names(c.winners, lang), held=first.held, atleast=atleast))
+        if len(c.winners) > 1:
+            out.append(t("arch_tied", lang, names=_names(c.winners, lang), held=first.held, atleast=atleast))
+        elif first.first_failing is not None:  # what stopped the winner, in the same sentence
+            out.append(t("arch_won_failed", lang, name=first.name, held=first.held, failed=first.first_failing,
+                         why=_why(first, lang)))
+        else:
+            out.append(t("arch_won", lang, name=first.name, held=first.held, atleast=atleast))
     else:
         out.append(t("arch_none_held", lang))
     for m in by_held:
+        if len(c.winners) == 1 and m.name == c.winners[0] and m.first_failing is not None:
+            continue  # said above
         if m.first_failing is not None:
             held = t("arch_held", lang, held=m.held) if m.held is not None else t("arch_held_none", lang)
             out.append(t("arch_failed", lang, name=m.name, held=held, failed=m.first_failing, why=_why(m, lang)))
@@ -173,6 +180,10 @@ def _cell(v) -> str:
     return str(v).replace("|", "/")
 
 
+def _join(sentences_: Sequence[str], lang: str) -> str:
+    return ("" if lang == "zh" else " ").join(sentences_)  # Chinese puts no space after 。
+
+
 def _profiles(analysis) -> dict[str, Mapping]:
     return {str(p.entry.get("name")): p.entry.get("profile") or {} for p in analysis.profiles}
 
@@ -185,7 +196,7 @@ def markdown(analysis, lang: str = "en") -> list[str]:
     for c in comparisons(analysis.profiles):
         df = table(c, lang)
         out += ["", f"## {t('arch_title', lang)}", "", intro(c, _profiles(analysis), lang), ""]
-        out += [" ".join(sentences(c, lang)), ""]
+        out += [_join(sentences(c, lang), lang), ""]
         out.append("| " + " | ".join(str(x) for x in df.columns) + " |")
         out.append("|---|---|" + "---:|" * len(c.members))
         out += ["| " + " | ".join(_cell(v) for v in rec) + " |" for rec in df.itertuples(index=False)]
@@ -199,7 +210,7 @@ def html_section(analysis, lang: str = "en") -> list[str]:
     for c in comparisons(analysis.profiles):
         out += [f"<h2>{html.escape(t('arch_title', lang))}</h2>",
                 f"<p class='note'>{html.escape(intro(c, _profiles(analysis), lang))}</p>",
-                f"<p>{html.escape(' '.join(sentences(c, lang)))}</p>", H.table(table(c, lang))]
+                f"<p>{html.escape(_join(sentences(c, lang), lang))}</p>", H.table(table(c, lang))]
     return out
 
 

@@ -43,6 +43,8 @@ TEXT: dict[str, dict[str, str | list[str]]] = {
                            "zh": "{names} 仅架构不同：相同的硬件额度（{hw}）、相同的数据库、负载与 SLO。容量为实测（预测值另行标注）；没有一个客户规模是每个配置都测过的，因此不比较 p95 与每请求 CPU。"},
     "arch_won": {"en": "{name} held the most customers: {held:,} (measured){atleast}.",
                  "zh": "{name} 容纳的客户最多：{held:,}（实测）{atleast}。"},
+    "arch_won_failed": {"en": "{name} held the most customers, {held:,} (measured); at {failed:,} it failed: {why}.",
+                        "zh": "{name} 容纳的客户最多：{held:,}（实测）；在 {failed:,} 个客户时失败：{why}。"},
     "arch_tied": {"en": "{names} held the same, {held:,} customers (measured){atleast}.",
                   "zh": "{names} 容纳的客户数相同：{held:,}（实测）{atleast}。"},
     "arch_atleast": {"en": ", without failing up to the most its sweep searched", "zh": "，直到扫描上限都未失败"},

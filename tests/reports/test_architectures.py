@@ -102,18 +102,17 @@ def test_the_figures_match_the_synthetic_data(comparison):
 def test_who_wins_in_english(comparison):
     c = comparison
     text = sentences(c, "en")
-    assert text[0] == f"{A} held the most customers: 4,000 (measured)."
-    assert text[1] == (f"{A} held 4,000 (measured) and at 8,000 it failed: cpu ran out first and sales_order_create "
-                       "was furthest over its SLO.")
-    assert text[2] == (f"{B} held 2,000 (measured) and at 4,000 it failed: no resource ran out (the samples point to "
+    assert text[0] == (f"{A} held the most customers, 4,000 (measured); at 8,000 it failed: cpu ran out first and "
+                       "sales_order_create was furthest over its SLO.")
+    assert text[1] == (f"{B} held 2,000 (measured) and at 4,000 it failed: no resource ran out (the samples point to "
                        "waits) and customer_view was furthest over its SLO.")
-    assert text[3] == (f"{C} held 2,000 (measured) and at 4,000 it failed: cpu ran out first (busiest service: "
+    assert text[2] == (f"{C} held 2,000 (measured) and at 4,000 it failed: cpu ran out first (busiest service: "
                        "inventory) and sales_order_create was furthest over its SLO.")
-    assert text[4].startswith(f"{D} held 1,000 (measured) and at 2,000 it failed: no resource ran out")
+    assert text[3].startswith(f"{D} held 1,000 (measured) and at 2,000 it failed: no resource ran out")
     d, a = c.member(D).p95["sales_order_create"], c.member(A).p95["sales_order_create"]
-    assert text[5] == (f"At 2,000 customers {A} had the lowest p95 in 4 of 4 operations; the widest gap was "
+    assert text[4] == (f"At 2,000 customers {A} had the lowest p95 in 4 of 4 operations; the widest gap was "
                        f"sales_order_create: {d:,.0f} ms on {D} against {a:,.0f} ms on {A}.")
-    assert text[6] == (f"CPU per request there: {A} 15.0 ms (app 10.0 + database 5.0); {B} 16.0 ms (app 11.0 + "
+    assert text[5] == (f"CPU per request there: {A} 15.0 ms (app 10.0 + database 5.0); {B} 16.0 ms (app 11.0 + "
                        f"database 5.0); {C} 32.0 ms (app 25.0, of which inventory 10.0 + database 7.0); {D} 35.0 ms "
                        f"(app 28.0, of which inventory 11.0 + database 7.0); {A} used the least.")
     b_view, a_view = c.member(B).p95["customer_view"], c.member(A).p95["customer_view"]
@@ -125,11 +124,34 @@ def test_who_wins_in_english(comparison):
 
 def test_who_wins_in_chinese(comparison):
     text = sentences(comparison, "zh")
-    assert text[0] == f"{A} 容纳的客户最多：4,000（实测）。"
-    assert text[3] == (f"{C} 容纳了 2,000 个客户（实测），在 4,000 个客户时失败：最先耗尽的是 cpu（最忙的服务：inventory），"
+    assert text[0] == f"{A} 容纳的客户最多：4,000（实测）；在 8,000 个客户时失败：最先耗尽的是 cpu，超出 SLO 最多的是 sales_order_create。"
+    assert text[2] == (f"{C} 容纳了 2,000 个客户（实测），在 4,000 个客户时失败：最先耗尽的是 cpu（最忙的服务：inventory），"
                        "超出 SLO 最多的是 sales_order_create。")
-    assert text[5].startswith(f"在 2,000 个客户时，{A} 在 4 个操作中的 4 个 p95 最低；差距最大的是 sales_order_create")
-    assert f"{A} 用得最少" in text[6]
+    assert text[4].startswith(f"在 2,000 个客户时，{A} 在 4 个操作中的 4 个 p95 最低；差距最大的是 sales_order_create")
+    assert f"{A} 用得最少" in text[5]
+
+
+def test_a_tie_and_a_capacity_that_never_failed_are_said_as_such():
+    from reports.analysis.architectures import compare
+
+    profs = profiles_of()
+
+    def member(name, held, failing, projection=None):
+        entry = {"name": name, "profile": profs[name], "max_customers": held, "first_failing_customers": failing,
+                 "steps": []}
+        return SimpleNamespace(entry=entry, steps=[], projection=projection)
+
+    c = compare([member(A, 64000, None), member(C, 64000, None)])
+    assert c.level is None and c.winners == [A, C]
+    assert sentences(c, "en") == [f"{A} and {C} held the same, 64,000 customers (measured), without failing up to the "
+                                  "most its sweep searched."]
+    proj = {"projected_max_customers": 90000, "projection": {"model": "log"}}
+    c = compare([member(A, 64000, None), member(B, 32000, None, proj), member(D, None, 1000)])
+    assert sentences(c, "en") == [
+        f"{A} held the most customers: 64,000 (measured), without failing up to the most its sweep searched.",
+        f"{B} held 32,000 (measured) and did not fail up to the most its sweep searched; projected capacity about "
+        "90,000 (log, projected).",
+        f"{D} held no level searched and at 1,000 it failed: no limiting factor was recorded."]
 
 
 def test_markdown_html_and_excel_in_both_languages(arch, comparison, tmp_path):
@@ -145,9 +167,9 @@ def test_markdown_html_and_excel_in_both_languages(arch, comparison, tmp_path):
     assert "| system CPU per request (ms) | measured | 15.0 | 16.0 | 32.0 | 35.0 |" in md
     assert "| inventory CPU per request (ms) | measured | – | – | 10.0 | 11.0 |" in md
     assert "| database | | local | 0.5 ms away | local | 0.5 ms away |" in md.replace("|  |", "| |")
-    assert f"{A} held the most customers: 4,000 (measured)." in md
+    assert f"{A} held the most customers, 4,000 (measured); at 8,000 it failed" in md
     page = written.html.read_text()
-    assert "<h2>Architectures at equal allowance</h2>" in page and f"{A} held the most customers" in page
+    assert "<h2>Architectures at equal allowance</h2>" in page and f"{A} held the most customers, 4,000" in page
     sheet = pd.read_excel(written.xlsx, sheet_name="architectures").set_index("figure")
     assert list(sheet.loc["customers held", list(NAMES)]) == [4000, 2000, 2000, 1000]
     assert sheet.loc["customers held", "measured / projected"] == "measured"
@@ -156,13 +178,13 @@ def test_markdown_html_and_excel_in_both_languages(arch, comparison, tmp_path):
     assert sheet.loc["p95 sales_order_create (ms)", D] == pytest.approx(comparison.member(D).p95["sales_order_create"])
     assert pd.isna(sheet.loc["inventory CPU per request (ms)", A])
     notes = pd.read_excel(written.xlsx, sheet_name="notes", header=None)[0].tolist()
-    assert f"{A} held the most customers: 4,000 (measured)." in notes
+    assert any(n.startswith(f"{A} held the most customers, 4,000 (measured); at 8,000 it failed") for n in notes)
 
     out = tmp_path / "zh"
     shutil.copytree(root, out)
     written = write_all(out, doc, lang="zh")
     md = written.markdown.read_text()
-    assert "## 同等资源额度下的架构对比" in md and f"{A} 容纳的客户最多：4,000（实测）。" in md
+    assert "## 同等资源额度下的架构对比" in md and f"{A} 容纳的客户最多：4,000（实测）；在 8,000" in md
     assert "| 可容纳客户数 | 实测 | 4,000 | 2,000 | 2,000 | 1,000 |" in md
     assert "同等资源额度下的架构对比" in written.html.read_text()
     sheet = pd.read_excel(written.xlsx, sheet_name="架构对比").set_index("指标")
@@ -179,7 +201,7 @@ def test_the_guide_compares_the_architectures_of_several_sweeps(arch, tmp_path):
     write_guide(tmp_path, [("mono", mono), ("micro", micro)], ("en", "zh"))
     md = (tmp_path / "guide.en.md").read_text()
     assert "## Architectures at equal allowance" in md
-    assert f"{A} held the most customers: 4,000 (measured)." in md
+    assert f"{A} held the most customers, 4,000 (measured); at 8,000 it failed" in md
     assert "| customers held | measured | 4,000 | 2,000 | 2,000 | 1,000 |" in md
     assert "## 同等资源额度下的架构对比" in (tmp_path / "guide.zh.md").read_text()
     sheet = pd.read_excel(tmp_path / "guide.en.xlsx", sheet_name="architectures").set_index("figure")
