@@ -102,6 +102,30 @@ def _open_pool(workers: list[dict]) -> dict | None:
             "exhausted": any(r["exhausted"] for r in reports), "processes": reports}
 
 
+def _shift_logins(base_url: str, seats: list, book: dict, password: str, tokens: dict | None, customers: int,
+                  cgroup_stats: Callable[[], dict] | None) -> dict:
+    """:func:`log_in` the staff; when the app stops answering meanwhile, say so (and whether the
+    kernel's OOM killer took a process of the profile's cgroup) instead of a transport traceback."""
+    import httpx
+
+    def ooms() -> int | None:
+        try:
+            return (cgroup_stats() or {}).get("oom_kill") if cgroup_stats else None
+        except OSError:
+            return None
+
+    before = ooms()
+    try:
+        return log_in(base_url, seats, book, password, tokens)
+    except httpx.TransportError as exc:
+        after = ooms()
+        why = (f"; the kernel's OOM killer killed {after - before} process(es) of the profile's cgroup meanwhile "
+               "(the memory limit does not hold the app and its database with this level's staff)"
+               if before is not None and after is not None and after > before else "")
+        raise JxcError(f"at {customers:,} customers the app stopped answering while its {len(seats)} online "
+                       f"staff logged in before the load ({type(exc).__name__}: {exc}){why}", exit_code=1) from None
+
+
 def cpu_allowance(cpus: float | None, cpuset: str | None, memory: int | None) -> dict:
     """What the profile grants the system under test, as the kernel applied it: the CPU quota in
     CPUs, else the cpuset's CPU count, else this machine's cores (unconstrained: the load generator
@@ -222,7 +246,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     seats_total = len(seats)
     # Staff start their shift logged in: one login each before the load (logins are not part of the
     # measurement, and a sweep's system keeps the tokens for the next level: ``tokens``).
-    shift = log_in(base_url, seats, book, LOADTEST_PASSWORD, tokens)
+    shift = _shift_logins(base_url, seats, book, LOADTEST_PASSWORD, tokens, customers, cgroup_stats)
     think = _get(wl, "think_time_s", None) or {}
     if isinstance(think, (list, tuple)):
         think = {p: tuple(think) for p in ROLES_OF_PERSONAS}
