@@ -193,6 +193,62 @@ TEXT: dict[str, dict[str, str | list[str]]] = {
 }
 
 
+# Column headers of the report's tables (report.xlsx, report.html, report.md), keyed by their English
+# text: the analysis builds its tables with English headers (what code and tests index by), and a
+# renderer translates them at the last moment, so the numbers under them are the same in both
+# languages. The unit stays in the header, in the style of the labels above ("p95（毫秒）").
+COLUMNS: dict[str, str] = {
+    # summary
+    "profile": "配置", "verdict": "结论", "max customers (measured)": "最大客户数（实测）",
+    "first failing customers": "首个失败客户数", "projected max customers": "预测最大客户数",
+    "projection low": "预测区间下限", "projection high": "预测区间上限", "projection model": "预测模型",
+    "operators": "操作员数", "rate (1/s)": "到达率（次/秒）", "limiting resource": "瓶颈资源",
+    "limiting operation": "瓶颈操作", "limiting detail": "瓶颈详情", "steps": "步骤数", "complete": "已完成",
+    "currency": "币种", "price per month": "每月价格", "cost per 1000 customers per month": "每千客户每月成本",
+    # steps
+    "search": "搜索维度", "phase": "阶段", "customers": "客户数", "repeat": "重复序号", "valid": "有效", "passed": "通过",
+    "duration (s)": "时长（秒）", "measured (s)": "实测时长（秒）", "requests": "请求数",
+    "throughput (req/s)": "吞吐量（请求/秒）", "goodput (req/s)": "有效吞吐（请求/秒）", "errors": "错误数",
+    "refusals": "拒绝数", "error rate": "错误率", "p50 (ms)": "p50（毫秒）", "p95 (ms)": "p95（毫秒）",
+    "p99 (ms)": "p99（毫秒）", "max (ms)": "最大值（毫秒）", "app CPU (%)": "应用 CPU（%）", "DB CPU (%)": "数据库 CPU（%）",
+    "app CPU per request (ms)": "每请求应用 CPU（毫秒）", "DB CPU per request (ms)": "每请求数据库 CPU（毫秒）",
+    "Little's law expected (req/s)": "利特尔法则预期吞吐（请求/秒）", "Little's law ratio": "利特尔法则比值",
+    "invalid reason": "无效原因", "dir": "目录",
+    # operations
+    "operation": "操作", "p95 low (ms)": "p95 下限（毫秒）", "p95 high (ms)": "p95 上限（毫秒）",
+    "p99 low (ms)": "p99 下限（毫秒）", "p99 high (ms)": "p99 上限（毫秒）",
+    # resources
+    "app CPU mean (%)": "应用 CPU 均值（%）", "app CPU peak (%)": "应用 CPU 峰值（%）",
+    "DB CPU mean (%)": "数据库 CPU 均值（%）", "DB CPU peak (%)": "数据库 CPU 峰值（%）",
+    "load generator CPU (%)": "负载生成器 CPU（%）", "app RSS peak (MB)": "应用 RSS 峰值（MB）",
+    "DB RSS peak (MB)": "数据库 RSS 峰值（MB）", "DB size (bytes)": "数据库大小（字节）",
+    "DB bytes per customer": "每客户数据库字节数", "resource samples": "资源采样数",
+    # profiles
+    "CPUs": "CPU 数", "memory (bytes)": "内存（字节）", "disk (bytes)": "磁盘（字节）", "engine": "数据库引擎",
+    "index level": "索引级别", "architecture": "架构", "app workers": "应用进程数", "price": "价格",
+    "price per": "计价周期", "think time min (s)": "思考时间下限（秒）", "think time max (s)": "思考时间上限（秒）",
+    "SLO p95 (ms)": "SLO p95（毫秒）", "SLO p99 (ms)": "SLO p99（毫秒）", "SLO error rate": "SLO 错误率",
+    "sweep start customers": "扫描起始客户数", "sweep max customers": "扫描最大客户数", "sweep precision": "扫描精度",
+    "step duration (s)": "步骤时长（秒）", "bytes per customer (projected model)": "每客户字节数（预测模型）",
+    "customers filling the disk (projected)": "占满磁盘时的客户数（预测）",
+    "customers outgrowing memory (projected)": "超出内存限制时的客户数（预测）",
+    # projections
+    "what": "限制", "model": "模型", "R²": "R²", "points": "数据点数", "customers (projected)": "客户数（预测）",
+    "low": "区间下限", "high": "区间上限", "peak operators (projected)": "峰值操作员数（预测）",
+    "peak throughput (req/s, projected)": "峰值吞吐量（请求/秒，预测）",
+    # report.md's own tables (their English headers are shorter: the unit is in the cells)
+    "#": "#", "result": "结果", "measured": "测量窗口", "rps": "请求/秒", "p95 ms": "p95（毫秒）", "p99 ms": "p99（毫秒）",
+    "app CPU": "应用 CPU", "DB CPU": "数据库 CPU", "p95 spread over repeats": "重复测量的 p95 范围",
+    "why it failed": "失败原因", "most operators that passed": "通过的最多操作员数", "first failing": "首个失败规模",
+    "note": "备注", "limit": "限制", "interval": "区间", "step": "步骤", "not judged": "未判定",
+}
+
+
+def col(name: str, lang: str = "en") -> str:
+    """A table's column header in ``lang`` (an unknown one stays as it is: a profile's name is data)."""
+    return COLUMNS.get(name, name) if lang == "zh" else name
+
+
 def t(key: str, lang: str = "en", **kw) -> str:
     entry = TEXT[key]
     text = entry.get(lang) or entry["en"]
@@ -205,4 +261,4 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-__all__ = ["LANGS", "TEXT", "check_lang", "t"]
+__all__ = ["COLUMNS", "LANGS", "TEXT", "check_lang", "col", "t"]

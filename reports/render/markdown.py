@@ -13,10 +13,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from reports.render import architectures, maintenance
-from reports.render.i18n import t
+from reports.render.i18n import col, t
 from reports.render.verdict import slo_text, verdict
 
 REPORT_FILE = "report.md"
+
+
+def _head(names: list[str], lang: str, zh_as: Mapping[str, str] | None = None) -> str:
+    """A Markdown table's header row in ``lang``; ``zh_as``: a header whose Chinese is another
+    column's (report.md's "errors" is the error rate, not a count)."""
+    return "| " + " | ".join(col((zh_as or {}).get(n, n) if lang == "zh" else n, lang) for n in names) + " |"
 
 
 def _n(x: object) -> str:
@@ -87,7 +93,7 @@ def _why(s: Mapping) -> str:
     return f"{why} ({note})" if note else why
 
 
-def _unjudged(entry: Mapping) -> list[str]:
+def _unjudged(entry: Mapping, lang: str = "en") -> list[str]:
     """Operations too rare to judge: named, with how many requests they had and would need."""
     steps = [s for s in entry.get("steps", []) if s.get("unjudged_operations")]
     if not steps:
@@ -103,18 +109,22 @@ def _unjudged(entry: Mapping) -> list[str]:
             f"{op} {'/'.join(u.get('percentiles', []))} ({u.get('requests')} requests, {u.get('requests_needed')} needed)"
             for op, u in at.items()) + ".")
         out.append("")
-    out += ["| step | not judged |", "|---|---|"]
+    out += [_head(["step", "not judged"], lang), "|---|---|"]
     for s in steps:
         out.append(f"| {s.get('dir')} | " + ", ".join(
             f"{op} {'/'.join(u.get('percentiles', []))} ({u.get('requests')})" for op, u in s["unjudged_operations"].items()) + " |")
     return out
 
 
-def _steps_table(entry: Mapping) -> list[str]:
+STEPS_HEAD = ["#", "search", "phase", "customers", "operators", "result", "measured", "requests", "rps", "p95 ms", "p99 ms",
+              "errors", "app CPU", "DB CPU", "p95 spread over repeats", "why it failed"]
+
+
+def _steps_table(entry: Mapping, lang: str = "en") -> list[str]:
     spread = _spread(entry)
     db_cpu = _db_cpu_column(entry)
     lines = [
-        "| # | search | phase | customers | operators | result | measured | requests | rps | p95 ms | p99 ms | errors | app CPU | DB CPU | p95 spread over repeats | why it failed |",
+        _head(STEPS_HEAD, lang, {"errors": "error rate"}),
         "|---|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for i, s in enumerate(entry.get("steps", []), 1):
@@ -149,7 +159,7 @@ def _frontier(entry: Mapping, lang: str = "en") -> list[str]:
     rows = entry.get("frontier") or []
     if not rows:
         return []
-    out = ["", "### " + t("md_frontier", lang), "", "| customers | most operators that passed | first failing | note |", "|---:|---:|---:|---|"]
+    out = ["", "### " + t("md_frontier", lang), "", _head(["customers", "most operators that passed", "first failing", "note"], lang), "|---:|---:|---:|---|"]
     for f in rows:
         note = (f.get("search") or {}).get("stopped") or ("uncertain" if (f.get("search") or {}).get("uncertain") else "")
         out.append(f"| {_n(f.get('customers'))} | {_n(f.get('max_operators'))} | {_n(f.get('first_failing_operators'))} | {note} |")
@@ -199,7 +209,7 @@ def _projections(p, lang: str = "en") -> list[str]:
     out = []
     if limits:
         out += ["", "### " + t("projections", lang), "",
-                "| limit | model | customers (projected) | interval |", "|---|---|---:|---|"]
+                _head(["limit", "model", "customers (projected)", "interval"], lang), "|---|---|---:|---|"]
         for x in limits[:8]:
             out.append(f"| {x['what']} | {x['model']} | {_n(x['estimate'])} | {_n(x.get('low'))} – {_n(x.get('high')) if x.get('high') is not None else 'beyond'} |")
     for f in p.models.get("frontier", []):
@@ -275,9 +285,9 @@ def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) ->
         mine = [(title, path) for title, path in charts if str(title).startswith(f"{entry.get('name')}: ")]
         if mine:
             lines += ["", "### " + t("charts", lang), ""] + [f"![{title}]({Path(path).as_posix()})" for title, path in mine]
-        lines += ["", "### " + t("md_steps", lang), "", *_steps_table(entry)]
+        lines += ["", "### " + t("md_steps", lang), "", *_steps_table(entry, lang)]
         lines += _frontier(entry, lang)
-        lines += _unjudged(entry)
+        lines += _unjudged(entry, lang)
         invalid = [s for s in entry.get("steps", []) if not s.get("valid")]
         lines += ["", "### " + t("md_invalid", lang), ""]
         if invalid:

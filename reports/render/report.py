@@ -87,7 +87,7 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
     body.append(f"<p class='note projected'>{t('projected_note', lang)}</p>")
     body += [f"<p class='note'>{H.html.escape(n)}</p>" for n in notes]
     body.append(f"<h2>{t('summary', lang)}</h2>")
-    body.append(H.table(tables["summary"].drop(columns=["verdict"], errors="ignore")))
+    body.append(H.table(tables["summary"].drop(columns=["verdict"], errors="ignore"), lang=lang))
     body += architectures.html_section(a, lang)
     by_name = {}
     for title, path in charts:
@@ -112,11 +112,11 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
             mine = _of(pt, name)
             mine = mine[mine["customers (projected)"].notna() | mine.get("peak operators (projected)", mine["customers (projected)"]).notna()]
             body.append(f"<h3 class='projected'>{t('projections', lang)}</h3>")
-            body.append(H.table(mine.drop(columns=["profile"])))
+            body.append(H.table(mine.drop(columns=["profile"]), lang=lang))
         body += maintenance.html_section(p.entry, lang)
         st = tables["steps"]
         body.append(f"<h3>{t('steps', lang)}</h3>")
-        body.append(H.table(_of(st, name), STEP_COLUMNS))
+        body.append(H.table(_of(st, name), STEP_COLUMNS, lang))
         ops = _of(tables["operations"], name)
         main = [s for s in p.entry.get("steps") or [] if s.get("search", "customers") == "customers"]
         keep = {p.entry.get("max_customers"), p.entry.get("first_failing_customers")} - {None}
@@ -124,9 +124,9 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
             keep = {main[-1].get("customers")}
         body.append(f"<h3>{t('operations', lang)} ({', '.join(f'{k:,}' for k in sorted(keep))} {t('customers', lang)})</h3>")
         if not ops.empty:
-            body.append(H.table(ops[ops["customers"].isin(keep) & (ops["search"] == "customers")], OP_COLUMNS))
+            body.append(H.table(ops[ops["customers"].isin(keep) & (ops["search"] == "customers")], OP_COLUMNS, lang))
     body.append(f"<h2>{t('resources', lang)}</h2>")
-    body.append(H.table(tables["resources"]))
+    body.append(H.table(tables["resources"], lang=lang))
     return H.page(t("report_title", lang), body, lang)
 
 
