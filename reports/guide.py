@@ -204,7 +204,7 @@ def across(sources: Sequence[tuple[str, Mapping]]) -> Analysis:
 
 
 def _sources_lines(sources: Sequence[tuple[str, Mapping]], lang: str) -> list[str]:
-    return [f"{label}: {t('measured_on', lang, date=doc.get('created'), machine=machine_line(doc))}" for label, doc in sources]
+    return [f"{label}: {t('measured_on', lang, date=doc.get('created'), machine=machine_line(doc, lang))}" for label, doc in sources]
 
 
 def render_markdown(rows, sources, lang: str, command: str | None, together: Analysis | None = None) -> str:

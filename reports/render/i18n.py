@@ -5,6 +5,8 @@ A key missing in Chinese falls back to English, so a new label never breaks a Ch
 
 from __future__ import annotations
 
+import re
+
 LANGS = ("en", "zh")
 
 TEXT: dict[str, dict[str, str | list[str]]] = {
@@ -190,7 +192,116 @@ TEXT: dict[str, dict[str, str | list[str]]] = {
     "beyond": {"en": "beyond", "zh": "更高"},
     "errors_le": {"en": "errors ≤ {x:.1%}", "zh": "错误率 ≤ {x:.1%}"},
     "no_slo": {"en": "no SLO", "zh": "无 SLO"},
+    "slo_ms": {"en": "{what} ≤ {ms:g} ms", "zh": "{what} ≤ {ms:g} 毫秒"},
+    "list_sep": {"en": ", ", "zh": "，"},
+    # report.md's prose around the tables
+    "md_partial": {"en": "> **Partial results**: the sweep was interrupted or is still running; re-run the same "
+                         "`jxcbench sweep` command to finish it.",
+                   "zh": "> **部分结果**：扫描被中断或仍在进行；重新运行同一条 `jxcbench sweep` 命令即可完成。"},
+    "md_all_measured": {"en": "All figures are measured; none is projected.", "zh": "所有数字均为实测，没有预测值。"},
+    "md_search": {"en": "Search: grow ×{growth} from {start} up to {max} customers, bisect to ±{precision:.0%}, boundary "
+                        "measured {repeats}× each; {steps} steps of {duration} s after {warmup} s warm-up{extension}. "
+                        "SLO: {slo}; an operation passes when the 95 % upper bound of its p95 and p99 is within the threshold.",
+                  "zh": "搜索：从 {start} 个客户起每次 ×{growth} 增长，直到 {max} 个客户，再二分到 ±{precision:.0%}，边界处每级测量 "
+                        "{repeats} 次；共 {steps} 个步骤，每步 {duration} 秒，预热 {warmup} 秒{extension}。"
+                        "SLO：{slo}；一个操作的 p95 与 p99 的 95 % 置信上界都不超过阈值时即为通过。"},
+    "md_extension": {"en": " (extended up to ×{x:g} while an operation's 95 % bounds straddle its threshold)",
+                     "zh": "（当某个操作的 95 % 置信界跨越阈值时，窗口最多延长到 ×{x:g}）"},
+    "md_durability": {"en": "Durability ({engine}): {text}.", "zh": "持久性（{engine}）：{text}。"},
+    "dur_as_asked": {"en": "{level} (as the profile asks; not recorded by a step)", "zh": "{level}（配置的要求；步骤未记录）"},
+    "dur_relaxed": {"en": "**relaxed** ({by}): the last commits may be lost in a crash",
+                    "zh": "**放宽**（{by}）：崩溃时可能丢失最后的提交"},
+    "dur_full": {"en": "full", "zh": "完整"},
+    "dur_server": {"en": " as the server reports it", "zh": "（数据库服务器报告）"},
+    "md_limiting_resource": {"en": "resource **{resource}**, operation **{op}** — {detail}.",
+                             "zh": "资源 **{resource}**，操作 **{op}** — {detail}。"},
+    "md_limiting_none": {"en": "**{none} {points}**; operation **{op}** — {detail}.",
+                         "zh": "**{none}{points}**；操作 **{op}** — {detail}。"},
+    "colon": {"en": ": ", "zh": "："},
+    "unknown": {"en": "unknown", "zh": "未知"},
+    "md_usl": {"en": "- Operator frontier at {c} customers, USL fit (projected): σ = {sigma:.4f}, κ = {kappa:.6f}, R² {r2:.2f}; "
+                     "throughput peaks at about {peak:.0f} operators ({rps:.1f} req/s).",
+               "zh": "- {c} 个客户时的操作员边界，USL 拟合（预测）：σ = {sigma:.4f}，κ = {kappa:.6f}，R² {r2:.2f}；"
+                     "吞吐量约在 {peak:.0f} 个操作员时达到峰值（{rps:.1f} 请求/秒）。"},
+    "md_db_size": {"en": "- Database size: {bytes:,.0f} bytes per customer (linear fit over {points} steps).",
+                   "zh": "- 数据库大小：每客户 {bytes:,.0f} 字节（基于 {points} 个步骤的线性拟合）。"},
+    "md_rare_title": {"en": "Operations too rare to judge", "zh": "请求太少、无法判定的操作"},
+    "md_rare": {"en": ("Too few requests for a 95 % upper bound of their p95 (72 needed) or p99 (368 needed), even after "
+                       "the window's extension: they were not judged on their maximum, and a pass does not cover them "
+                       "(a lower bound above the threshold still fails a step). Lengthen `sweep.step_duration_s` or "
+                       "raise their weight to judge them."),
+                "zh": ("即使延长了窗口，请求仍太少，无法给出 p95（需要 72 个）或 p99（需要 368 个）的 95 % 置信上界："
+                       "它们的上限未被判定，通过也不涵盖它们（下界高于阈值时步骤仍判为失败）。"
+                       "要判定它们，请加长 `sweep.step_duration_s` 或提高它们的权重。")},
+    "md_rare_at": {"en": "At the capacity ({n} customers): {ops}.", "zh": "在容量处（{n} 个客户）：{ops}。"},
+    "md_rare_op": {"en": "{op} {pct} ({requests} requests, {needed} needed)", "zh": "{op} {pct}（{requests} 个请求，需要 {needed} 个）"},
+    "md_no_reason": {"en": "no reason recorded", "zh": "未记录原因"},
+    "md_uncertain": {"en": "uncertain", "zh": "不确定"},
+    # report.md's steps table, cell by cell
+    "res_invalid": {"en": "invalid", "zh": "无效"},
+    "res_pass": {"en": "pass", "zh": "通过"},
+    "res_inconclusive": {"en": "inconclusive", "zh": "无定论"},
+    "res_fail": {"en": "FAIL", "zh": "失败"},
+    "res_extended": {"en": " (window extended {s:.1f} s)", "zh": "（窗口延长 {s:.1f} 秒）"},
+    "res_stopped_early": {"en": " (stopped early)", "zh": "（提前停止）"},
+    "win_extended": {"en": "{m:.1f} s window ({p:g} s + {e:.1f} s extension)", "zh": "{m:.1f} 秒窗口（{p:g} 秒 + 延长 {e:.1f} 秒）"},
+    "win_planned": {"en": "{p:g} s window", "zh": "{p:g} 秒窗口"},
+    "win_part": {"en": "part of a {p:g} s window", "zh": "{p:g} 秒窗口的一部分"},
+    "win_of": {"en": "{r:.1f} s of {p:g} s window", "zh": "{p:g} 秒窗口中的 {r:.1f} 秒"},
+    "win_real": {"en": "{r:.1f} s window", "zh": "{r:.1f} 秒窗口"},
+    "win_warmup": {"en": " after {w:g} s warm-up", "zh": "，预热 {w:g} 秒之后"},
+    "win_stopped": {"en": ", stopped early", "zh": "，提前停止"},
+    "win_percentiles": {"en": "; percentiles: {m}", "zh": "；百分位算法：{m}"},
+    "win_simulated": {"en": " (SIMULATED)", "zh": "（模拟）"},
+    "why_pooled": {"en": "judged on {n} windows pooled ({requests} requests, 99 % intervals; this window alone: {own})",
+                   "zh": "按 {n} 个窗口合并判定（{requests} 个请求，99 % 区间；仅本窗口：{own}）"},
+    "why_inconclusive": {"en": "inconclusive {reason}", "zh": "无定论 {reason}"},
+    "db_in_app": {"en": "in app", "zh": "计入应用"},
+    "db_not_sampled": {"en": "not sampled", "zh": "未采样"},
+    # the machine a sweep ran on
+    "m_host": {"en": "host {host}", "zh": "主机 {host}"},
+    "m_databases": {"en": "; databases: ", "zh": "；数据库："},
 }
+
+# The texts the analysis writes in English into its results (a projection's limit and model, stored in
+# capacity.json by the sweep): in Chinese they are rebuilt from their parts, matched by their shape. A
+# text of another shape is shown as it is.
+_FIT = {"constant": "常数", "log": "对数", "linear": "线性", "nlogn": "N log N", "usl": "USL"}
+_WHO = {"app": "应用", "db": "数据库"}
+_ANALYSIS_ZH: list[tuple[str, str]] = [
+    (r"(?P<op>\S+) (?P<pct>p\d+) reaches (?P<ms>[\d.]+) ms", "{op} 的 {pct} 达到 {ms} 毫秒"),
+    (r"(?P<op>\S+) (?P<pct>p\d+) ≥ (?P<ms>[\d.]+) ms", "{op} 的 {pct} ≥ {ms} 毫秒"),
+    (r"(?P<who>\S+) CPU reaches the allowance of (?P<cpus>\S+) CPU at (?P<rps>\S+) req/s",
+     "{who} CPU 在 {rps} 请求/秒时达到 {cpus} 个 CPU 的额度"),
+    (r"(?P<who>\S+) CPU per request ≥ (?P<ms>\S+) ms \((?P<cpus>\S+) CPU at (?P<rps>\S+) req/s\)",
+     "{who}每请求 CPU ≥ {ms} 毫秒（{rps} 请求/秒时 {cpus} 个 CPU）"),
+    (r"(?:the )?database fills the disk", "数据库占满磁盘"),
+    (r"(?:the )?database outgrows the memory limit", "数据库超出内存限制"),
+    (r"the backup outgrows the (?P<s>\S+) s maintenance window", "备份超出 {s} 秒的维护窗口"),
+    (r"USL peak at (?P<c>\S+) customers \(σ (?P<sigma>\S+), κ (?P<kappa>\S+)\)", "{c} 个客户时的 USL 峰值（σ {sigma}，κ {kappa}）"),
+    (r"(?P<pct>p\d+) latency, (?P<fit>\S+) fit \(R² (?P<r2>\S+)\)", "{pct} 延迟，{fit}拟合（R² {r2}）"),
+    (r"CPU ms per request, (?P<fit>\S+) fit \(R² (?P<r2>\S+)\)", "每请求 CPU 毫秒数，{fit}拟合（R² {r2}）"),
+    (r"backup seconds, (?P<fit>\S+) fit \(R² (?P<r2>\S+)\)", "备份秒数，{fit}拟合（R² {r2}）"),
+    (r"linear bytes per customer", "每客户字节数，线性拟合"),
+    (r"(?P<fit>constant|log|linear|nlogn|usl)", "{fit}"),
+]
+
+
+def analysis_text(text: str | None, lang: str = "en") -> str | None:
+    """A projection's limit or model as the analysis wrote it (English), in ``lang``."""
+    if lang != "zh" or not isinstance(text, str):
+        return text
+    for pattern, zh in _ANALYSIS_ZH:
+        m = re.fullmatch(pattern, text)
+        if m:
+            parts = m.groupdict()
+            if "fit" in parts:  # "线性拟合", "N log N 拟合"
+                fit = _FIT.get(parts["fit"], parts["fit"])
+                parts["fit"] = fit + " " if fit[-1].isascii() else fit
+            if "who" in parts:
+                parts["who"] = _WHO.get(parts["who"], parts["who"])
+            return zh.format(**parts).strip()
+    return text
 
 
 # Column headers of the report's tables (report.xlsx, report.html, report.md), keyed by their English
@@ -261,4 +372,4 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-__all__ = ["COLUMNS", "LANGS", "TEXT", "check_lang", "col", "t"]
+__all__ = ["COLUMNS", "LANGS", "TEXT", "analysis_text", "check_lang", "col", "t"]

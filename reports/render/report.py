@@ -23,7 +23,7 @@ from reports.render import architectures
 from reports.render import html as H
 from reports.render import maintenance
 from reports.render.charts import render_charts
-from reports.render.i18n import check_lang, t
+from reports.render.i18n import analysis_text, check_lang, t
 from reports.render.markdown import machine_line, write_report
 from reports.render.verdict import verdict
 from reports.render.xlsx import write_report_xlsx
@@ -43,8 +43,14 @@ class Written:
 
 def tables_of(a: Analysis, lang: str = "en") -> dict:
     verdicts = [verdict({**p.entry, **(p.projection or {})}, lang) for p in a.profiles]
-    return {"summary": summary_table(a, verdicts), "steps": steps_table(a), "operations": operations_table(a),
-            "resources": resources_table(a), "profiles": profiles_table(a), "projections": projections_table(a)}
+    out = {"summary": summary_table(a, verdicts), "steps": steps_table(a), "operations": operations_table(a),
+           "resources": resources_table(a), "profiles": profiles_table(a), "projections": projections_table(a)}
+    # the projections' limits and models are English text the analysis wrote: said in the report's language
+    for key, columns in (("projections", ("what", "model")), ("summary", ("projection model",))):
+        for c in columns:
+            if c in out[key].columns:
+                out[key][c] = out[key][c].map(lambda v: analysis_text(v, lang))
+    return out
 
 
 STEP_COLUMNS = ["search", "phase", "customers", "operators", "valid", "passed", "requests", "throughput (req/s)",
@@ -81,7 +87,7 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
         e = {**p.entry, **(p.projection or {})}
         held = e.get("max_customers") is not None
         body.append(f"<p class='verdict{'' if held else ' fail'}'>{H.html.escape(verdict(e, lang))}</p>")
-    body.append(f"<p class='note'>{H.html.escape(t('measured_on', lang, date=doc.get('created'), machine=machine_line(doc)))}</p>")
+    body.append(f"<p class='note'>{H.html.escape(t('measured_on', lang, date=doc.get('created'), machine=machine_line(doc, lang)))}</p>")
     if doc.get("unconstrained"):
         body.append(f"<p class='note'>{t('unconstrained', lang)}</p>")
     body.append(f"<p class='note projected'>{t('projected_note', lang)}</p>")
@@ -141,7 +147,7 @@ def write_all(directory: Path, doc: Mapping, *, lang: str = "en", read_samples: 
     md = write_report(directory, doc, lang=lang, analysis=a, charts=[(title, p.relative_to(directory)) for title, p in charts])
     page = render_html(a, tables, charts, lang, notes)
     html_path = H.write_page(directory / H.HTML_FILE, page)
-    about = [t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc)), t("projected_note", lang)]
+    about = [t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc, lang)), t("projected_note", lang)]
     xlsx = write_report_xlsx(directory, tables, lang,
                              notes=list(tables["summary"].get("verdict", [])) + architectures.notes(a, lang) + about + notes,
                              extra=architectures.sheets(a, lang))
