@@ -76,6 +76,8 @@ TEXT: dict[str, dict[str, str | list[str]]] = {
     "arch_pair_kind": {"en": "{other} instead of {base}, the database {where}", "zh": "{other} 替代 {base}，数据库{where}"},
     "arch_pair_network": {"en": "{kind}, the database {other} instead of {base}", "zh": "{kind}，数据库{other}而非{base}"},
     "arch_local": {"en": "local", "zh": "本地"},
+    "kind_monolith": {"en": "monolith", "zh": "单体"},
+    "kind_microservices": {"en": "microservices", "zh": "微服务"},
     "arch_away": {"en": "{rtt:g} ms away", "zh": "相距 {rtt:g} 毫秒"},
     "arch_unshaped": {"en": "across an unshaped link", "zh": "经未整形的链路"},
     "arch_monolith": {"en": "monolith, {n} workers", "zh": "单体，{n} 个进程"},
@@ -238,6 +240,11 @@ TEXT: dict[str, dict[str, str | list[str]]] = {
     "md_no_reason": {"en": "no reason recorded", "zh": "未记录原因"},
     "md_uncertain": {"en": "uncertain", "zh": "不确定"},
     # report.md's steps table, cell by cell
+    "search_customers": {"en": "customers", "zh": "客户数"},
+    "search_operators": {"en": "operators", "zh": "操作员数"},
+    "phase_grow": {"en": "grow", "zh": "增长"},
+    "phase_bisect": {"en": "bisect", "zh": "二分"},
+    "phase_confirm": {"en": "confirm", "zh": "确认"},
     "res_invalid": {"en": "invalid", "zh": "无效"},
     "res_pass": {"en": "pass", "zh": "通过"},
     "res_inconclusive": {"en": "inconclusive", "zh": "无定论"},
@@ -258,6 +265,11 @@ TEXT: dict[str, dict[str, str | list[str]]] = {
     "why_inconclusive": {"en": "inconclusive {reason}", "zh": "无定论 {reason}"},
     "db_in_app": {"en": "in app", "zh": "计入应用"},
     "db_not_sampled": {"en": "not sampled", "zh": "未采样"},
+    # a chart's caption: "{profile}: {kind}" (its file's key; translated where it is shown)
+    "chart_latency": {"en": "latency", "zh": "延迟"},
+    "chart_throughput": {"en": "throughput", "zh": "吞吐量与资源"},
+    "chart_frontier": {"en": "frontier", "zh": "操作员边界"},
+    "html_operations": {"en": "{ops} ({levels} {customers})", "zh": "{ops}（{levels} 个客户）"},
     # the machine a sweep ran on
     "m_host": {"en": "host {host}", "zh": "主机 {host}"},
     "m_databases": {"en": "; databases: ", "zh": "；数据库："},
@@ -360,6 +372,26 @@ def col(name: str, lang: str = "en") -> str:
     return COLUMNS.get(name, name) if lang == "zh" else name
 
 
+def kind(name: str | None, lang: str = "en") -> str | None:
+    """An architecture's kind (``monolith``, ``microservices``) in ``lang``; another stays as it is."""
+    return word("kind", name, lang)
+
+
+def word(group: str, value, lang: str = "en"):
+    """One of the sweep's own words (a step's ``search`` axis or ``phase``, an architecture's kind) in
+    ``lang`` when report.md shows it; a value without a translation is shown as it is."""
+    key = f"{group}_{value}"
+    return t(key, lang) if lang != "en" and key in TEXT else value
+
+
+def chart_caption(title: str, lang: str = "en") -> str:
+    """A chart's title key ("grows: latency") as shown in ``lang`` ("grows：延迟")."""
+    name, sep, kind = str(title).rpartition(": ")
+    if not sep or f"chart_{kind}" not in TEXT:
+        return str(title)
+    return f"{name}{t('colon', lang)}{t('chart_' + kind, lang)}"
+
+
 def t(key: str, lang: str = "en", **kw) -> str:
     entry = TEXT[key]
     text = entry.get(lang) or entry["en"]
@@ -372,4 +404,4 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-__all__ = ["COLUMNS", "LANGS", "TEXT", "analysis_text", "check_lang", "col", "t"]
+__all__ = ["COLUMNS", "LANGS", "TEXT", "analysis_text", "chart_caption", "check_lang", "col", "kind", "t", "word"]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from reports.render import architectures, maintenance
-from reports.render.i18n import analysis_text, col, t
+from reports.render.i18n import analysis_text, chart_caption, col, t, word
 from reports.render.verdict import slo_text, verdict
 
 REPORT_FILE = "report.md"
@@ -142,7 +142,7 @@ def _steps_table(entry: Mapping, lang: str = "en") -> list[str]:
         if s.get("simulated"):
             measured += t("win_simulated", lang)
         lines.append(
-            f"| {i} | {s.get('search', '')} | {s.get('phase', '')} | {_n(s.get('customers'))} | {_n(s.get('operators'))} "
+            f"| {i} | {word('search', s.get('search', ''), lang)} | {word('phase', s.get('phase', ''), lang)} | {_n(s.get('customers'))} | {_n(s.get('operators'))} "
             f"| {result} | {measured} | {_n(s.get('requests'))} | {_n(s.get('rps'))} | {_ms(lat.get('p95'))} "
             f"| {_ms(lat.get('p99'))} | {_pct(100 * s['error_rate'], 2) if s.get('error_rate') is not None else '–'} "
             f"| {_pct(res.get('app_cpu_pct'))} | {db_cpu(res)} "
@@ -282,7 +282,7 @@ def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) ->
         lines += maintenance.markdown(entry, lang)
         mine = [(title, path) for title, path in charts if str(title).startswith(f"{entry.get('name')}: ")]
         if mine:
-            lines += ["", "### " + t("charts", lang), ""] + [f"![{title}]({Path(path).as_posix()})" for title, path in mine]
+            lines += ["", "### " + t("charts", lang), ""] + [f"![{chart_caption(title, lang)}]({Path(path).as_posix()})" for title, path in mine]
         lines += ["", "### " + t("md_steps", lang), "", *_steps_table(entry, lang)]
         lines += _frontier(entry, lang)
         lines += _unjudged(entry, lang)

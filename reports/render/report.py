@@ -23,7 +23,7 @@ from reports.render import architectures
 from reports.render import html as H
 from reports.render import maintenance
 from reports.render.charts import render_charts
-from reports.render.i18n import analysis_text, check_lang, t
+from reports.render.i18n import analysis_text, chart_caption, check_lang, t
 from reports.render.markdown import machine_line, write_report
 from reports.render.verdict import verdict
 from reports.render.xlsx import write_report_xlsx
@@ -105,14 +105,14 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
         body.append(f"<h2>{H.html.escape(str(name))}</h2>")
         lf = p.entry.get("limiting_factor")
         if lf:
-            body.append(f"<p><b>{t('limiting', lang)}</b>: {H.html.escape(str(lf.get('resource')))} / "
+            body.append(f"<p><b>{t('limiting', lang)}</b>{t('colon', lang)}{H.html.escape(str(lf.get('resource')))} / "
                         f"{H.html.escape(str(lf.get('operation')))} — {H.html.escape(str(lf.get('detail')))}</p>")
         proj = p.projection or {}
         cost = _cost_line(p.entry, proj.get("projected_max_customers"), lang)
         if cost:
             body.append(f"<p>{H.html.escape(cost)}</p>")
         for title, path in by_name.get(name, []):
-            body.append(H.image(path, title))
+            body.append(H.image(path, chart_caption(title, lang)))
         pt = tables["projections"]
         if not _of(pt, name).empty:
             mine = _of(pt, name)
@@ -128,7 +128,7 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
         keep = {p.entry.get("max_customers"), p.entry.get("first_failing_customers")} - {None}
         if not keep and main:
             keep = {main[-1].get("customers")}
-        body.append(f"<h3>{t('operations', lang)} ({', '.join(f'{k:,}' for k in sorted(keep))} {t('customers', lang)})</h3>")
+        body.append(f"<h3>{t('html_operations', lang, ops=t('operations', lang), levels=t('list_sep', lang).join(f'{k:,}' for k in sorted(keep)), customers=t('customers', lang))}</h3>")
         if not ops.empty:
             body.append(H.table(ops[ops["customers"].isin(keep) & (ops["search"] == "customers")], OP_COLUMNS, lang))
     body.append(f"<h2>{t('resources', lang)}</h2>")

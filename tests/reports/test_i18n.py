@@ -17,8 +17,8 @@ from reports.render.i18n import COLUMNS
 from reports.render.report import write_all
 from tests.reports.synthetic_arch import write_arch_results
 
-# Units and identifiers a Chinese header may keep: percentiles, units, acronyms.
-ALLOWED = {"p50", "p95", "p99", "ms", "CPU", "MB", "GiB", "SLO", "RSS", "R"}
+# Units and identifiers Chinese text may keep: percentiles, units, acronyms, math ("N log N", "R²").
+ALLOWED = {"p50", "p95", "p99", "ms", "CPU", "MB", "GiB", "SLO", "RSS", "R", "N", "log"}
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_']*")
 
 
@@ -139,3 +139,77 @@ def test_english_headers_are_unchanged(rendered):
     for sheet, headers in sheets.items():
         if sheet not in ("notes", "architectures"):
             assert set(headers) <= set(COLUMNS), f"{sheet}: no Chinese for {set(headers) - set(COLUMNS)}"
+
+
+def test_projection_texts_the_analysis_writes_are_said_in_chinese():
+    """Every shape of limit and model the analysis writes (reports.analysis.projection._limits) has its
+    Chinese: a new shape without one fails here."""
+    from reports.analysis.projection import _limits
+    from reports.render.i18n import analysis_text
+
+    crossing = {"estimate": 5000.0, "low": 4000.0, "high": None}
+    limits = _limits({
+        "latency": {"customer_search": {"p95": {"threshold_ms": 500.0, "model": "nlogn", "r2": 0.93, "crossing": crossing}}},
+        "cpu": {"app": {"allowance_cpus": 1.0, "at_rps": 20.0, "model": "linear", "r2": 0.99, "crossing": crossing},
+                "db": {"allowance_cpus": 0.5, "at_rps": 20.0, "model": "log", "r2": 0.9, "crossing": crossing}},
+        "size": {"disk_full": crossing, "memory_outgrown": crossing},
+        "maintenance": {"projected": True, "exceeded_at": 9000, "window_s": 3600.0, "model": "constant", "r2": 0.5,
+                        "low": 8000, "high": None},
+    })
+    assert len(limits) == 6
+    for x in limits:
+        for text in (x["what"], x["model"]):
+            zh = analysis_text(text, "zh")
+            assert not english_words(zh, {"customer_search"}), f"{text!r} -> {zh!r}"
+            assert analysis_text(text, "en") == text
+    assert analysis_text("p95 latency, nlogn fit (R² 0.93)", "zh") == "p95 延迟，N log N 拟合（R² 0.93）"
+    assert analysis_text("customer_search p95 reaches 500 ms", "zh") == "customer_search 的 p95 达到 500 毫秒"
+    assert analysis_text("something else", "zh") == "something else"  # an unknown shape is shown as it is
+
+
+def test_the_verdict_says_its_projection_in_the_report_language(rendered):
+    out, _, _ = rendered
+    (en, _), (zh, _) = out["syn", "en"], out["syn", "zh"]
+    assert re.search(r"projected capacity about [\d,]+ customers \(p95 latency, linear fit \(R² [\d.]+\); interval "
+                     r"[\d,]+–[\d,]+; first limit: customer_search p95 reaches 500 ms\)", en.verdicts[0]), en.verdicts[0]
+    assert re.search(r"预测容量约 [\d,]+ 个客户（p95 延迟，线性拟合（R² [\d.]+）；区间 [\d,]+–[\d,]+；"
+                     r"首个限制：customer_search 的 p95 达到 500 毫秒）", zh.verdicts[0]), zh.verdicts[0]
+    assert "SLO（p95 ≤ 500 毫秒，p99 ≤ 1500 毫秒，错误率 ≤ 1.0%）" in zh.verdicts[0]
+    sheet = pd.read_excel(zh.xlsx, sheet_name="预测")
+    assert "customer_search 的 p95 ≥ 500 毫秒" in set(sheet["限制"]) and "线性" in set(sheet["模型"])
+
+
+def _data_of(doc: dict) -> set[str]:
+    """What a report shows as it is because it is data: names, operations, resources, the limiting
+    factor's detail (the analysis's own text), the machine's description."""
+    from reports.analysis.architectures import SERVICE_PARTS
+
+    out = {"jxcbench", "Python", "sweep.max_customers", "sweep.step_duration_s", "U_max", "USL", "GiB", "CNY", "I/O",
+           *SERVICE_PARTS}
+    m = doc.get("machine") or {}
+    out |= {str(m.get(k)) for k in ("host", "cpu_model", "os") if m.get(k)}
+    for e in doc["profiles"]:
+        out.add(e["name"])
+        prof = e.get("profile") or {}
+        out |= {str((prof.get("database") or {}).get(k)) for k in ("engine", "index_level")}
+        lf = e.get("limiting_factor") or {}
+        out |= {str(v) for k, v in lf.items() if k in ("detail", "resource", "operation", "service") and v}
+        for s in e.get("steps") or []:
+            out |= set(s.get("operations") or {}) | {str(s.get("dir"))}
+    return out - {"None"}
+
+
+def test_chinese_report_md_prose_has_no_english_label(rendered):
+    """Outside what is data (names, the analysis's limiting detail, the machine), report.md in Chinese
+    says everything in Chinese: headings, sentences, the steps table's cells."""
+    import json
+
+    out, _, _ = rendered
+    for which in ("syn", "arch"):
+        written, _ = out[which, "zh"]
+        doc = json.loads((written.markdown.parent / "capacity.json").read_text())
+        data = _data_of(doc)
+        for n, line in enumerate(written.markdown.read_text().splitlines(), 1):
+            line = re.sub(r"`[^`]*`|\(charts/[^)]*\)|\d{4}-\d\d-\d\dT[\d:+]+", " ", line)
+            left = english_words(line, data)
+            assert not left, f"{which} report.md line {n}: {sorted(left)} in {line!r}"
