@@ -22,7 +22,7 @@ from reports.analysis.tables import Analysis, ProfileAnalysis, analyse, cost_per
 from reports.render import architectures
 from reports.render import html as H
 from reports.render.charts import chart_lang, profiles_chart
-from reports.render.i18n import t
+from reports.render.i18n import TEXT, kind, t
 from reports.render.markdown import machine_line
 from reports.render.xlsx import write_sheets
 
@@ -52,6 +52,12 @@ GUIDE_TEXT = {
     "unlimited": {"en": "no limit", "zh": "不限"},
     "cpus": {"en": "{n:g} CPU", "zh": "{n:g} 个 CPU"},
     "workers": {"en": "{kind}, {n} app workers", "zh": "{kind}，{n} 个应用进程"},
+    "disk": {"en": "disk {n:g} GiB", "zh": "磁盘 {n:g} GiB"},
+    "no_limit_cpu": {"en": "no limit CPU", "zh": "CPU 不限"},
+    "managed": {"en": ", managed", "zh": "，托管"},
+    "database_text": {"en": "{engine} ({index}{managed})", "zh": "{engine}（{index}{managed}）"},
+    "online": {"en": " ({n} online)", "zh": "（{n} 人在线）"},
+    "unconstrained": {"en": ", unconstrained", "zh": "，不受限"},
 }
 
 
@@ -79,20 +85,21 @@ class GuideRow:
 
     def hardware(self, lang: str) -> str:
         hw = self.profile.get("hardware") or {}
-        cpus = g("cpus", lang, n=hw["cpus"]) if hw.get("cpus") else g("unlimited", lang) + " CPU"
+        cpus = g("cpus", lang, n=hw["cpus"]) if hw.get("cpus") else g("no_limit_cpu", lang)
         mem = f"{hw['memory'] / 1024**3:g} GiB" if hw.get("memory") else g("unlimited", lang)
         parts = [cpus, mem]
         if hw.get("disk"):
-            parts.append(f"disk {hw['disk'] / 1024**3:g} GiB")
-        return ", ".join(parts)
+            parts.append(g("disk", lang, n=hw["disk"] / 1024**3))
+        return t("list_sep", lang).join(parts)
 
-    def database(self) -> str:
+    def database(self, lang: str = "en") -> str:
         db = self.profile.get("database") or {}
-        return f"{db.get('engine')} ({db.get('index_level')}{', managed' if db.get('managed') else ''})"
+        return g("database_text", lang, engine=db.get("engine"), index=db.get("index_level"),
+                 managed=g("managed", lang) if db.get("managed") else "")
 
     def architecture(self, lang: str) -> str:
         arch = self.profile.get("architecture") or {}
-        return g("workers", lang, kind=arch.get("kind"), n=arch.get("workers"))
+        return g("workers", lang, kind=kind(arch.get("kind"), lang), n=arch.get("workers"))
 
     def staff(self, lang: str) -> str:
         """The staff per role where the results name it (``staff``, ``online``), else the load."""
@@ -104,8 +111,10 @@ class GuideRow:
                     n, on = n.get("staff"), n.get("online")
                 else:
                     on = online.get(role) if isinstance(online, Mapping) else None
-                parts.append(f"{role} {n}" + (f" ({on} online)" if on is not None else ""))
-            return ", ".join(parts)
+                words = (TEXT.get(f"role_{role}") or {}).get("zh") if lang == "zh" else None
+                who = f"{n} {words[0]}" if words else f"{role} {n}"  # "3 名销售"; English as before
+                parts.append(who + (g("online", lang, n=on) if on is not None else ""))
+            return ("、" if lang == "zh" else ", ").join(parts)
         if self.entry.get("operators") is not None:
             return g("operators_n", lang, n=self.entry["operators"])
         if self.entry.get("rate") is not None:
@@ -118,10 +127,11 @@ class GuideRow:
             return "–"
         return " / ".join(str(x) for x in (lf.get("resource"), lf.get("operation")) if x)
 
-    def conditions(self) -> str:
+    def conditions(self, lang: str = "en") -> str:
         m = self.doc.get("machine") or {}
-        return (f"{m.get('cpu_model')} ×{m.get('cpu_cores')}, jxcbench {self.doc.get('tool_version')}, "
-                f"{str(self.doc.get('created'))[:10]}" + (", unconstrained" if self.doc.get("unconstrained") else ""))
+        sep = t("list_sep", lang)
+        return (f"{m.get('cpu_model')} ×{m.get('cpu_cores')}{sep}jxcbench {self.doc.get('tool_version')}{sep}"
+                f"{str(self.doc.get('created'))[:10]}" + (g("unconstrained", lang) if self.doc.get("unconstrained") else ""))
 
 
 def gather(sources: Sequence[tuple[str, Mapping]]) -> list[GuideRow]:
@@ -171,14 +181,14 @@ def guide_tables(rows: Sequence[GuideRow], lang: str) -> dict[str, pd.DataFrame]
     def record(r: GuideRow) -> dict:
         cost = r.cost()
         return {
-            t("profile", lang): r.name, g("hardware", lang): r.hardware(lang), g("database", lang): r.database(),
+            t("profile", lang): r.name, g("hardware", lang): r.hardware(lang), g("database", lang): r.database(lang),
             g("architecture", lang): r.architecture(lang), g("staff", lang): r.staff(lang),
             g("held", lang): r.held, t("first_failing", lang): r.first_failing,
             g("projected", lang): r.projected,
             g("limiting", lang): r.limiting(),
             g("currency", lang): cost["currency"] if cost else None,
             g("cost", lang): round(cost["per_1000_per_month"], 2) if cost else None,
-            g("conditions", lang): r.conditions(),
+            g("conditions", lang): r.conditions(lang),
         }
 
     guide = []
@@ -204,7 +214,7 @@ def across(sources: Sequence[tuple[str, Mapping]]) -> Analysis:
 
 
 def _sources_lines(sources: Sequence[tuple[str, Mapping]], lang: str) -> list[str]:
-    return [f"{label}: {t('measured_on', lang, date=doc.get('created'), machine=machine_line(doc))}" for label, doc in sources]
+    return [f"{label}: {t('measured_on', lang, date=doc.get('created'), machine=machine_line(doc, lang))}" for label, doc in sources]
 
 
 def render_markdown(rows, sources, lang: str, command: str | None, together: Analysis | None = None) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from reports.analysis.architectures import SERVICE_PARTS, Comparison, Member, comparisons
-from reports.render.i18n import t
+from reports.render.i18n import kind, t
 
 
 def _names(names: Sequence[str], lang: str) -> str:
@@ -41,15 +41,15 @@ def where(m: Member, lang: str) -> str:
 def kind_text(m: Member, lang: str) -> str:
     if m.kind != "microservices":
         return t("arch_monolith", lang, n=m.workers)
-    services = ", ".join(f"{s} ×{m.replicas.get(s, 1)}" for s in SERVICE_PARTS if s != "gateway")
+    services = t("list_sep", lang).join(f"{s} ×{m.replicas.get(s, 1)}" for s in SERVICE_PARTS if s != "gateway")
     return t("arch_micro", lang, n=m.workers, services=services)
 
 
-def _hardware(c: Comparison, profiles: Mapping[str, Mapping]) -> str:
+def _hardware(c: Comparison, profiles: Mapping[str, Mapping], lang: str = "en") -> str:
     hw = (profiles.get(c.members[0].name) or {}).get("hardware") or {}
     cpus = f"{hw['cpus']:g} CPU" if hw.get("cpus") else "CPU –"
     mem = f"{hw['memory'] / 1024**3:g} GiB" if hw.get("memory") else "memory –"
-    return f"{cpus}, {mem}"
+    return f"{cpus}{t('list_sep', lang)}{mem}"
 
 
 def _why(m: Member, lang: str) -> str:
@@ -115,9 +115,9 @@ def sentences(c: Comparison, lang: str = "en") -> list[str]:
         if p.operation is None:
             continue
         base, other = c.member(p.base), c.member(p.other)
-        what = (t("arch_pair_kind", lang, other=other.kind, base=base.kind, where=where(base, lang))
+        what = (t("arch_pair_kind", lang, other=kind(other.kind, lang), base=kind(base.kind, lang), where=where(base, lang))
                 if p.differs_in == "kind" else
-                t("arch_pair_network", lang, kind=base.kind, other=where(other, lang), base=where(base, lang)))
+                t("arch_pair_network", lang, kind=kind(base.kind, lang), other=where(other, lang), base=where(base, lang)))
         out.append(t("arch_pair", lang, other=p.other, base=p.base, what=what, op=p.operation, other_p95=p.other_p95,
                      base_p95=p.base_p95, other_ms=_ms(p.other_total_ms), base_ms=_ms(p.base_total_ms)))
     return out
@@ -126,8 +126,8 @@ def sentences(c: Comparison, lang: str = "en") -> list[str]:
 def intro(c: Comparison, profiles: Mapping[str, Mapping], lang: str = "en") -> str:
     names = _names([m.name for m in c.members], lang)
     if c.level is None:
-        return t("arch_intro_nolevel", lang, names=names, hw=_hardware(c, profiles))
-    return t("arch_intro", lang, names=names, hw=_hardware(c, profiles), level=c.level)
+        return t("arch_intro_nolevel", lang, names=names, hw=_hardware(c, profiles, lang))
+    return t("arch_intro", lang, names=names, hw=_hardware(c, profiles, lang), level=c.level)
 
 
 def table(c: Comparison, lang: str = "en") -> pd.DataFrame:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from reports.render.i18n import col
+
 HTML_FILE = "report.html"
 
 STYLE = """
@@ -40,12 +42,13 @@ def _fmt(value) -> str:
     return html.escape(str(value))
 
 
-def table(df: pd.DataFrame, columns: Sequence[str] | None = None) -> str:
+def table(df: pd.DataFrame, columns: Sequence[str] | None = None, lang: str = "en") -> str:
+    """``columns``: which of ``df``'s to show, in order; headers are shown in ``lang``."""
     if df is None or df.empty:
         return "<p class='note'>–</p>"
     cols = [c for c in (columns or df.columns) if c in df.columns]
     numeric = {c: pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in cols}
-    head = "".join(f"<th class='{'' if numeric[c] else 't'}'>{html.escape(str(c))}</th>" for c in cols)
+    head = "".join(f"<th class='{'' if numeric[c] else 't'}'>{html.escape(col(str(c), lang))}</th>" for c in cols)
     rows = []
     for rec in df[cols].itertuples(index=False):
         cells = []

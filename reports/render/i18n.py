@@ -5,6 +5,8 @@ A key missing in Chinese falls back to English, so a new label never breaks a Ch
 
 from __future__ import annotations
 
+import re
+
 LANGS = ("en", "zh")
 
 TEXT: dict[str, dict[str, str | list[str]]] = {
@@ -74,6 +76,8 @@ TEXT: dict[str, dict[str, str | list[str]]] = {
     "arch_pair_kind": {"en": "{other} instead of {base}, the database {where}", "zh": "{other} 替代 {base}，数据库{where}"},
     "arch_pair_network": {"en": "{kind}, the database {other} instead of {base}", "zh": "{kind}，数据库{other}而非{base}"},
     "arch_local": {"en": "local", "zh": "本地"},
+    "kind_monolith": {"en": "monolith", "zh": "单体"},
+    "kind_microservices": {"en": "microservices", "zh": "微服务"},
     "arch_away": {"en": "{rtt:g} ms away", "zh": "相距 {rtt:g} 毫秒"},
     "arch_unshaped": {"en": "across an unshaped link", "zh": "经未整形的链路"},
     "arch_monolith": {"en": "monolith, {n} workers", "zh": "单体，{n} 个进程"},
@@ -190,7 +194,202 @@ TEXT: dict[str, dict[str, str | list[str]]] = {
     "beyond": {"en": "beyond", "zh": "更高"},
     "errors_le": {"en": "errors ≤ {x:.1%}", "zh": "错误率 ≤ {x:.1%}"},
     "no_slo": {"en": "no SLO", "zh": "无 SLO"},
+    "slo_ms": {"en": "{what} ≤ {ms:g} ms", "zh": "{what} ≤ {ms:g} 毫秒"},
+    "list_sep": {"en": ", ", "zh": "，"},
+    # report.md's prose around the tables
+    "md_partial": {"en": "> **Partial results**: the sweep was interrupted or is still running; re-run the same "
+                         "`jxcbench sweep` command to finish it.",
+                   "zh": "> **部分结果**：扫描被中断或仍在进行；重新运行同一条 `jxcbench sweep` 命令即可完成。"},
+    "md_all_measured": {"en": "All figures are measured; none is projected.", "zh": "所有数字均为实测，没有预测值。"},
+    "md_search": {"en": "Search: grow ×{growth} from {start} up to {max} customers, bisect to ±{precision:.0%}, boundary "
+                        "measured {repeats}× each; {steps} steps of {duration} s after {warmup} s warm-up{extension}. "
+                        "SLO: {slo}; an operation passes when the 95 % upper bound of its p95 and p99 is within the threshold.",
+                  "zh": "搜索：从 {start} 个客户起每次 ×{growth} 增长，直到 {max} 个客户，再二分到 ±{precision:.0%}，边界处每级测量 "
+                        "{repeats} 次；共 {steps} 个步骤，每步 {duration} 秒，预热 {warmup} 秒{extension}。"
+                        "SLO：{slo}；一个操作的 p95 与 p99 的 95 % 置信上界都不超过阈值时即为通过。"},
+    "md_extension": {"en": " (extended up to ×{x:g} while an operation's 95 % bounds straddle its threshold)",
+                     "zh": "（当某个操作的 95 % 置信界跨越阈值时，窗口最多延长到 ×{x:g}）"},
+    "md_durability": {"en": "Durability ({engine}): {text}.", "zh": "持久性（{engine}）：{text}。"},
+    "dur_as_asked": {"en": "{level} (as the profile asks; not recorded by a step)", "zh": "{level}（配置的要求；步骤未记录）"},
+    "dur_relaxed": {"en": "**relaxed** ({by}): the last commits may be lost in a crash",
+                    "zh": "**放宽**（{by}）：崩溃时可能丢失最后的提交"},
+    "dur_full": {"en": "full", "zh": "完整"},
+    "dur_server": {"en": " as the server reports it", "zh": "（数据库服务器报告）"},
+    "md_limiting_resource": {"en": "resource **{resource}**, operation **{op}** — {detail}.",
+                             "zh": "资源 **{resource}**，操作 **{op}** — {detail}。"},
+    "md_limiting_none": {"en": "**{none} {points}**; operation **{op}** — {detail}.",
+                         "zh": "**{none}{points}**；操作 **{op}** — {detail}。"},
+    "colon": {"en": ": ", "zh": "："},
+    "unknown": {"en": "unknown", "zh": "未知"},
+    "md_usl": {"en": "- Operator frontier at {c} customers, USL fit (projected): σ = {sigma:.4f}, κ = {kappa:.6f}, R² {r2:.2f}; "
+                     "throughput peaks at about {peak:.0f} operators ({rps:.1f} req/s).",
+               "zh": "- {c} 个客户时的操作员边界，USL 拟合（预测）：σ = {sigma:.4f}，κ = {kappa:.6f}，R² {r2:.2f}；"
+                     "吞吐量约在 {peak:.0f} 个操作员时达到峰值（{rps:.1f} 请求/秒）。"},
+    "md_db_size": {"en": "- Database size: {bytes:,.0f} bytes per customer (linear fit over {points} steps).",
+                   "zh": "- 数据库大小：每客户 {bytes:,.0f} 字节（基于 {points} 个步骤的线性拟合）。"},
+    "md_rare_title": {"en": "Operations too rare to judge", "zh": "请求太少、无法判定的操作"},
+    "md_rare": {"en": ("Too few requests for a 95 % upper bound of their p95 (72 needed) or p99 (368 needed), even after "
+                       "the window's extension: they were not judged on their maximum, and a pass does not cover them "
+                       "(a lower bound above the threshold still fails a step). Lengthen `sweep.step_duration_s` or "
+                       "raise their weight to judge them."),
+                "zh": ("即使延长了窗口，请求仍太少，无法给出 p95（需要 72 个）或 p99（需要 368 个）的 95 % 置信上界："
+                       "它们的上限未被判定，通过也不涵盖它们（下界高于阈值时步骤仍判为失败）。"
+                       "要判定它们，请加长 `sweep.step_duration_s` 或提高它们的权重。")},
+    "md_rare_at": {"en": "At the capacity ({n} customers): {ops}.", "zh": "在容量处（{n} 个客户）：{ops}。"},
+    "md_rare_op": {"en": "{op} {pct} ({requests} requests, {needed} needed)", "zh": "{op} {pct}（{requests} 个请求，需要 {needed} 个）"},
+    "md_no_reason": {"en": "no reason recorded", "zh": "未记录原因"},
+    "md_uncertain": {"en": "uncertain", "zh": "不确定"},
+    # report.md's steps table, cell by cell
+    "search_customers": {"en": "customers", "zh": "客户数"},
+    "search_operators": {"en": "operators", "zh": "操作员数"},
+    "phase_grow": {"en": "grow", "zh": "增长"},
+    "phase_bisect": {"en": "bisect", "zh": "二分"},
+    "phase_confirm": {"en": "confirm", "zh": "确认"},
+    "res_invalid": {"en": "invalid", "zh": "无效"},
+    "res_pass": {"en": "pass", "zh": "通过"},
+    "res_inconclusive": {"en": "inconclusive", "zh": "无定论"},
+    "res_fail": {"en": "FAIL", "zh": "失败"},
+    "res_extended": {"en": " (window extended {s:.1f} s)", "zh": "（窗口延长 {s:.1f} 秒）"},
+    "res_stopped_early": {"en": " (stopped early)", "zh": "（提前停止）"},
+    "win_extended": {"en": "{m:.1f} s window ({p:g} s + {e:.1f} s extension)", "zh": "{m:.1f} 秒窗口（{p:g} 秒 + 延长 {e:.1f} 秒）"},
+    "win_planned": {"en": "{p:g} s window", "zh": "{p:g} 秒窗口"},
+    "win_part": {"en": "part of a {p:g} s window", "zh": "{p:g} 秒窗口的一部分"},
+    "win_of": {"en": "{r:.1f} s of {p:g} s window", "zh": "{p:g} 秒窗口中的 {r:.1f} 秒"},
+    "win_real": {"en": "{r:.1f} s window", "zh": "{r:.1f} 秒窗口"},
+    "win_warmup": {"en": " after {w:g} s warm-up", "zh": "，预热 {w:g} 秒之后"},
+    "win_stopped": {"en": ", stopped early", "zh": "，提前停止"},
+    "win_percentiles": {"en": "; percentiles: {m}", "zh": "；百分位算法：{m}"},
+    "win_simulated": {"en": " (SIMULATED)", "zh": "（模拟）"},
+    "why_pooled": {"en": "judged on {n} windows pooled ({requests} requests, 99 % intervals; this window alone: {own})",
+                   "zh": "按 {n} 个窗口合并判定（{requests} 个请求，99 % 区间；仅本窗口：{own}）"},
+    "why_inconclusive": {"en": "inconclusive {reason}", "zh": "无定论 {reason}"},
+    "db_in_app": {"en": "in app", "zh": "计入应用"},
+    "db_not_sampled": {"en": "not sampled", "zh": "未采样"},
+    # a chart's caption: "{profile}: {kind}" (its file's key; translated where it is shown)
+    "chart_latency": {"en": "latency", "zh": "延迟"},
+    "chart_throughput": {"en": "throughput", "zh": "吞吐量与资源"},
+    "chart_frontier": {"en": "frontier", "zh": "操作员边界"},
+    "html_operations": {"en": "{ops} ({levels} {customers})", "zh": "{ops}（{levels} 个客户）"},
+    # the machine a sweep ran on
+    "m_host": {"en": "host {host}", "zh": "主机 {host}"},
+    "m_databases": {"en": "; databases: ", "zh": "；数据库："},
 }
+
+# The texts the analysis writes in English into its results (a projection's limit and model, stored in
+# capacity.json by the sweep): in Chinese they are rebuilt from their parts, matched by their shape. A
+# text of another shape is shown as it is.
+_FIT = {"constant": "常数", "log": "对数", "linear": "线性", "nlogn": "N log N", "usl": "USL"}
+_WHO = {"app": "应用", "db": "数据库"}
+_ANALYSIS_ZH: list[tuple[str, str]] = [
+    (r"(?P<op>\S+) (?P<pct>p\d+) reaches (?P<ms>[\d.]+) ms", "{op} 的 {pct} 达到 {ms} 毫秒"),
+    (r"(?P<op>\S+) (?P<pct>p\d+) ≥ (?P<ms>[\d.]+) ms", "{op} 的 {pct} ≥ {ms} 毫秒"),
+    (r"(?P<who>\S+) CPU reaches the allowance of (?P<cpus>\S+) CPU at (?P<rps>\S+) req/s",
+     "{who} CPU 在 {rps} 请求/秒时达到 {cpus} 个 CPU 的额度"),
+    (r"(?P<who>\S+) CPU per request ≥ (?P<ms>\S+) ms \((?P<cpus>\S+) CPU at (?P<rps>\S+) req/s\)",
+     "{who}每请求 CPU ≥ {ms} 毫秒（{rps} 请求/秒时 {cpus} 个 CPU）"),
+    (r"(?:the )?database fills the disk", "数据库占满磁盘"),
+    (r"(?:the )?database outgrows the memory limit", "数据库超出内存限制"),
+    (r"the backup outgrows the (?P<s>\S+) s maintenance window", "备份超出 {s} 秒的维护窗口"),
+    (r"USL peak at (?P<c>\S+) customers \(σ (?P<sigma>\S+), κ (?P<kappa>\S+)\)", "{c} 个客户时的 USL 峰值（σ {sigma}，κ {kappa}）"),
+    (r"(?P<pct>p\d+) latency, (?P<fit>\S+) fit \(R² (?P<r2>\S+)\)", "{pct} 延迟，{fit}拟合（R² {r2}）"),
+    (r"CPU ms per request, (?P<fit>\S+) fit \(R² (?P<r2>\S+)\)", "每请求 CPU 毫秒数，{fit}拟合（R² {r2}）"),
+    (r"backup seconds, (?P<fit>\S+) fit \(R² (?P<r2>\S+)\)", "备份秒数，{fit}拟合（R² {r2}）"),
+    (r"linear bytes per customer", "每客户字节数，线性拟合"),
+    (r"(?P<fit>constant|log|linear|nlogn|usl)", "{fit}"),
+]
+
+
+def analysis_text(text: str | None, lang: str = "en") -> str | None:
+    """A projection's limit or model as the analysis wrote it (English), in ``lang``."""
+    if lang != "zh" or not isinstance(text, str):
+        return text
+    for pattern, zh in _ANALYSIS_ZH:
+        m = re.fullmatch(pattern, text)
+        if m:
+            parts = m.groupdict()
+            if "fit" in parts:  # "线性拟合", "N log N 拟合"
+                fit = _FIT.get(parts["fit"], parts["fit"])
+                parts["fit"] = fit + " " if fit[-1].isascii() else fit
+            if "who" in parts:
+                parts["who"] = _WHO.get(parts["who"], parts["who"])
+            return zh.format(**parts).strip()
+    return text
+
+
+# Column headers of the report's tables (report.xlsx, report.html, report.md), keyed by their English
+# text: the analysis builds its tables with English headers (what code and tests index by), and a
+# renderer translates them at the last moment, so the numbers under them are the same in both
+# languages. The unit stays in the header, in the style of the labels above ("p95（毫秒）").
+COLUMNS: dict[str, str] = {
+    # summary
+    "profile": "配置", "verdict": "结论", "max customers (measured)": "最大客户数（实测）",
+    "first failing customers": "首个失败客户数", "projected max customers": "预测最大客户数",
+    "projection low": "预测区间下限", "projection high": "预测区间上限", "projection model": "预测模型",
+    "operators": "操作员数", "rate (1/s)": "到达率（次/秒）", "limiting resource": "瓶颈资源",
+    "limiting operation": "瓶颈操作", "limiting detail": "瓶颈详情", "steps": "步骤数", "complete": "已完成",
+    "currency": "币种", "price per month": "每月价格", "cost per 1000 customers per month": "每千客户每月成本",
+    # steps
+    "search": "搜索维度", "phase": "阶段", "customers": "客户数", "repeat": "重复序号", "valid": "有效", "passed": "通过",
+    "duration (s)": "时长（秒）", "measured (s)": "实测时长（秒）", "requests": "请求数",
+    "throughput (req/s)": "吞吐量（请求/秒）", "goodput (req/s)": "有效吞吐（请求/秒）", "errors": "错误数",
+    "refusals": "拒绝数", "error rate": "错误率", "p50 (ms)": "p50（毫秒）", "p95 (ms)": "p95（毫秒）",
+    "p99 (ms)": "p99（毫秒）", "max (ms)": "最大值（毫秒）", "app CPU (%)": "应用 CPU（%）", "DB CPU (%)": "数据库 CPU（%）",
+    "app CPU per request (ms)": "每请求应用 CPU（毫秒）", "DB CPU per request (ms)": "每请求数据库 CPU（毫秒）",
+    "Little's law expected (req/s)": "利特尔法则预期吞吐（请求/秒）", "Little's law ratio": "利特尔法则比值",
+    "invalid reason": "无效原因", "dir": "目录",
+    # operations
+    "operation": "操作", "p95 low (ms)": "p95 下限（毫秒）", "p95 high (ms)": "p95 上限（毫秒）",
+    "p99 low (ms)": "p99 下限（毫秒）", "p99 high (ms)": "p99 上限（毫秒）",
+    # resources
+    "app CPU mean (%)": "应用 CPU 均值（%）", "app CPU peak (%)": "应用 CPU 峰值（%）",
+    "DB CPU mean (%)": "数据库 CPU 均值（%）", "DB CPU peak (%)": "数据库 CPU 峰值（%）",
+    "load generator CPU (%)": "负载生成器 CPU（%）", "app RSS peak (MB)": "应用 RSS 峰值（MB）",
+    "DB RSS peak (MB)": "数据库 RSS 峰值（MB）", "DB size (bytes)": "数据库大小（字节）",
+    "DB bytes per customer": "每客户数据库字节数", "resource samples": "资源采样数",
+    # profiles
+    "CPUs": "CPU 数", "memory (bytes)": "内存（字节）", "disk (bytes)": "磁盘（字节）", "engine": "数据库引擎",
+    "index level": "索引级别", "architecture": "架构", "app workers": "应用进程数", "price": "价格",
+    "price per": "计价周期", "think time min (s)": "思考时间下限（秒）", "think time max (s)": "思考时间上限（秒）",
+    "SLO p95 (ms)": "SLO p95（毫秒）", "SLO p99 (ms)": "SLO p99（毫秒）", "SLO error rate": "SLO 错误率",
+    "sweep start customers": "扫描起始客户数", "sweep max customers": "扫描最大客户数", "sweep precision": "扫描精度",
+    "step duration (s)": "步骤时长（秒）", "bytes per customer (projected model)": "每客户字节数（预测模型）",
+    "customers filling the disk (projected)": "占满磁盘时的客户数（预测）",
+    "customers outgrowing memory (projected)": "超出内存限制时的客户数（预测）",
+    # projections
+    "what": "限制", "model": "模型", "R²": "R²", "points": "数据点数", "customers (projected)": "客户数（预测）",
+    "low": "区间下限", "high": "区间上限", "peak operators (projected)": "峰值操作员数（预测）",
+    "peak throughput (req/s, projected)": "峰值吞吐量（请求/秒，预测）",
+    # report.md's own tables (their English headers are shorter: the unit is in the cells)
+    "#": "#", "result": "结果", "measured": "测量窗口", "rps": "请求/秒", "p95 ms": "p95（毫秒）", "p99 ms": "p99（毫秒）",
+    "app CPU": "应用 CPU", "DB CPU": "数据库 CPU", "p95 spread over repeats": "重复测量的 p95 范围",
+    "why it failed": "失败原因", "most operators that passed": "通过的最多操作员数", "first failing": "首个失败规模",
+    "note": "备注", "limit": "限制", "interval": "区间", "step": "步骤", "not judged": "未判定",
+}
+
+
+def col(name: str, lang: str = "en") -> str:
+    """A table's column header in ``lang`` (an unknown one stays as it is: a profile's name is data)."""
+    return COLUMNS.get(name, name) if lang == "zh" else name
+
+
+def kind(name: str | None, lang: str = "en") -> str | None:
+    """An architecture's kind (``monolith``, ``microservices``) in ``lang``; another stays as it is."""
+    return word("kind", name, lang)
+
+
+def word(group: str, value, lang: str = "en"):
+    """One of the sweep's own words (a step's ``search`` axis or ``phase``, an architecture's kind) in
+    ``lang`` when report.md shows it; a value without a translation is shown as it is."""
+    key = f"{group}_{value}"
+    return t(key, lang) if lang != "en" and key in TEXT else value
+
+
+def chart_caption(title: str, lang: str = "en") -> str:
+    """A chart's title key ("grows: latency") as shown in ``lang`` ("grows：延迟")."""
+    name, sep, kind = str(title).rpartition(": ")
+    if not sep or f"chart_{kind}" not in TEXT:
+        return str(title)
+    return f"{name}{t('colon', lang)}{t('chart_' + kind, lang)}"
 
 
 def t(key: str, lang: str = "en", **kw) -> str:
@@ -205,4 +404,4 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-__all__ = ["LANGS", "TEXT", "check_lang", "t"]
+__all__ = ["COLUMNS", "LANGS", "TEXT", "analysis_text", "chart_caption", "check_lang", "col", "kind", "t", "word"]

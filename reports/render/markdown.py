@@ -13,10 +13,16 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from reports.render import architectures, maintenance
-from reports.render.i18n import t
+from reports.render.i18n import analysis_text, chart_caption, col, t, word
 from reports.render.verdict import slo_text, verdict
 
 REPORT_FILE = "report.md"
+
+
+def _head(names: list[str], lang: str, zh_as: Mapping[str, str] | None = None) -> str:
+    """A Markdown table's header row in ``lang``; ``zh_as``: a header whose Chinese is another
+    column's (report.md's "errors" is the error rate, not a count)."""
+    return "| " + " | ".join(col((zh_as or {}).get(n, n) if lang == "zh" else n, lang) for n in names) + " |"
 
 
 def _n(x: object) -> str:
@@ -45,102 +51,103 @@ def _spread(entry: Mapping) -> dict[tuple, str]:
     return {k: f"{min(v):,.0f}–{max(v):,.0f} ms (n={len(v)})" for k, v in by_point.items() if len(v) > 1}
 
 
-def _window(s: Mapping) -> str:
+def _window(s: Mapping, lang: str = "en") -> str:
     """The measured window: as planned (``duration_s``), or for a step stopped early the real one
     (``measured_s``) out of the planned, e.g. "8.0 s of 30 s window"."""
     planned = s.get("duration_s")
     if not s.get("early_stopped"):
         if s.get("extension_s") and s.get("measured_s") is not None and planned is not None:
-            return f"{s['measured_s']:.1f} s window ({planned:g} s + {s['extension_s']:.1f} s extension)"
-        return f"{planned:g} s window" if planned is not None else "–"
+            return t("win_extended", lang, m=s["measured_s"], p=planned, e=s["extension_s"])
+        return t("win_planned", lang, p=planned) if planned is not None else "–"
     real = s.get("measured_s")
     if real is None:
         real = (s.get("stopped_early") or {}).get("at_s")
     if real is None:
-        return f"part of a {planned:g} s window" if planned is not None else "–"
-    return f"{real:.1f} s of {planned:g} s window" if planned is not None else f"{real:.1f} s window"
+        return t("win_part", lang, p=planned) if planned is not None else "–"
+    return t("win_of", lang, r=real, p=planned) if planned is not None else t("win_real", lang, r=real)
 
 
-def _db_cpu_column(entry: Mapping) -> Callable[[Mapping], str]:
+def _db_cpu_column(entry: Mapping, lang: str = "en") -> Callable[[Mapping], str]:
     """What the DB CPU column can say: SQLite works inside the app processes (its CPU is in "app
     CPU"), and an external server is not sampled; a 0 % there would read as a measurement."""
     db = (entry.get("profile") or {}).get("database") or {}
     if db.get("engine") == "sqlite":
-        return lambda res: "in app"
+        return lambda res: t("db_in_app", lang)
     if db.get("managed") is False:
-        return lambda res: "not sampled"
+        return lambda res: t("db_not_sampled", lang)
     return lambda res: _pct(res.get("db_cpu_pct"))
 
 
-def _why(s: Mapping) -> str:
+def _why(s: Mapping, lang: str = "en") -> str:
     """Why a valid step did not pass: its failures, or the intervals that stayed open; and a re-run
     judged on its level's windows pooled says so (loadgen.capacity.pooling), whatever its verdict."""
     pooled = s.get("pooled") or {}
-    note = (f"judged on {len(pooled.get('windows') or [])} windows pooled ({pooled.get('requests')} requests, "
-            f"99 % intervals; this window alone: {s.get('own_verdict')})") if pooled else ""
+    note = t("why_pooled", lang, n=len(pooled.get("windows") or []), requests=pooled.get("requests"),
+             own=s.get("own_verdict")) if pooled else ""
     if not s.get("valid") or s.get("passed"):
         return note
     if s.get("verdict") == "inconclusive":
-        why = "inconclusive " + (s.get("inconclusive_reason") or "")
+        why = t("why_inconclusive", lang, reason=s.get("inconclusive_reason") or "")
     else:
         why = s.get("fail_reason") or ""
-    return f"{why} ({note})" if note else why
+    return (f"{why}（{note}）" if lang == "zh" else f"{why} ({note})") if note else why
 
 
-def _unjudged(entry: Mapping) -> list[str]:
+def _unjudged(entry: Mapping, lang: str = "en") -> list[str]:
     """Operations too rare to judge: named, with how many requests they had and would need."""
     steps = [s for s in entry.get("steps", []) if s.get("unjudged_operations")]
     if not steps:
         return []
-    out = ["", "### Operations too rare to judge", "",
-           ("Too few requests for a 95 % upper bound of their p95 (72 needed) or p99 (368 needed), even after "
-            "the window's extension: they were not judged on their maximum, and a pass does not cover them "
-            "(a lower bound above the threshold still fails a step). Lengthen `sweep.step_duration_s` or "
-            "raise their weight to judge them."), ""]
+    out = ["", "### " + t("md_rare_title", lang), "", t("md_rare", lang), ""]
     at = entry.get("unjudged_operations") or {}
     if at:
-        out.append(f"At the capacity ({_n(entry.get('max_customers'))} customers): " + "; ".join(
-            f"{op} {'/'.join(u.get('percentiles', []))} ({u.get('requests')} requests, {u.get('requests_needed')} needed)"
-            for op, u in at.items()) + ".")
+        out.append(t("md_rare_at", lang, n=_n(entry.get("max_customers")), ops=("；" if lang == "zh" else "; ").join(
+            t("md_rare_op", lang, op=op, pct="/".join(u.get("percentiles", [])), requests=u.get("requests"),
+              needed=u.get("requests_needed"))
+            for op, u in at.items())))
         out.append("")
-    out += ["| step | not judged |", "|---|---|"]
+    out += [_head(["step", "not judged"], lang), "|---|---|"]
     for s in steps:
         out.append(f"| {s.get('dir')} | " + ", ".join(
             f"{op} {'/'.join(u.get('percentiles', []))} ({u.get('requests')})" for op, u in s["unjudged_operations"].items()) + " |")
     return out
 
 
-def _steps_table(entry: Mapping) -> list[str]:
+STEPS_HEAD = ["#", "search", "phase", "customers", "operators", "result", "measured", "requests", "rps", "p95 ms", "p99 ms",
+              "errors", "app CPU", "DB CPU", "p95 spread over repeats", "why it failed"]
+
+
+def _steps_table(entry: Mapping, lang: str = "en") -> list[str]:
     spread = _spread(entry)
-    db_cpu = _db_cpu_column(entry)
+    db_cpu = _db_cpu_column(entry, lang)
     lines = [
-        "| # | search | phase | customers | operators | result | measured | requests | rps | p95 ms | p99 ms | errors | app CPU | DB CPU | p95 spread over repeats | why it failed |",
+        _head(STEPS_HEAD, lang, {"errors": "error rate"}),
         "|---|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for i, s in enumerate(entry.get("steps", []), 1):
         lat, res = s.get("latency_ms") or {}, s.get("resources") or {}
-        result = "invalid" if not s.get("valid") else ("pass" if s.get("passed") else
-                                                       "inconclusive" if s.get("verdict") == "inconclusive" else "FAIL")
+        result = t("res_invalid" if not s.get("valid") else ("res_pass" if s.get("passed") else
+                   "res_inconclusive" if s.get("verdict") == "inconclusive" else "res_fail"), lang)
         if s.get("extension_s"):
-            result += f" (window extended {s['extension_s']:.1f} s)"
+            result += t("res_extended", lang, s=s["extension_s"])
         if s.get("early_stopped"):
-            result += " (stopped early)"
-        measured = _window(s)
+            result += t("res_stopped_early", lang)
+        measured = _window(s, lang)
         if s.get("warmup_s"):
-            measured += f" after {s['warmup_s']:g} s warm-up"
+            measured += t("win_warmup", lang, w=s["warmup_s"])
         if s.get("early_stopped"):
-            measured += ", stopped early"
+            measured += t("win_stopped", lang)
         if s.get("percentile_method"):
-            measured += f"; percentiles: {s['percentile_method']}"
+            measured += t("win_percentiles", lang, m=s["percentile_method"])
         if s.get("simulated"):
-            measured += " (SIMULATED)"
+            measured += t("win_simulated", lang)
         lines.append(
-            f"| {i} | {s.get('search', '')} | {s.get('phase', '')} | {_n(s.get('customers'))} | {_n(s.get('operators'))} "
+            f"| {i} | {word('search', s.get('search', ''), lang)} | {word('phase', s.get('phase', ''), lang)} | {_n(s.get('customers'))} | {_n(s.get('operators'))} "
             f"| {result} | {measured} | {_n(s.get('requests'))} | {_n(s.get('rps'))} | {_ms(lat.get('p95'))} "
             f"| {_ms(lat.get('p99'))} | {_pct(100 * s['error_rate'], 2) if s.get('error_rate') is not None else '–'} "
             f"| {_pct(res.get('app_cpu_pct'))} | {db_cpu(res)} "
             f"| {spread.get((s.get('customers'), s.get('operators')), '')} "
-            f"| {_why(s).replace('|', '/')} |"
+            f"| {_why(s, lang).replace('|', '/')} |"
         )
     return lines
 
@@ -149,18 +156,18 @@ def _frontier(entry: Mapping, lang: str = "en") -> list[str]:
     rows = entry.get("frontier") or []
     if not rows:
         return []
-    out = ["", "### " + t("md_frontier", lang), "", "| customers | most operators that passed | first failing | note |", "|---:|---:|---:|---|"]
+    out = ["", "### " + t("md_frontier", lang), "", _head(["customers", "most operators that passed", "first failing", "note"], lang), "|---:|---:|---:|---|"]
     for f in rows:
-        note = (f.get("search") or {}).get("stopped") or ("uncertain" if (f.get("search") or {}).get("uncertain") else "")
+        note = (f.get("search") or {}).get("stopped") or (t("md_uncertain", lang) if (f.get("search") or {}).get("uncertain") else "")
         out.append(f"| {_n(f.get('customers'))} | {_n(f.get('max_operators'))} | {_n(f.get('first_failing_operators'))} | {note} |")
     return out
 
 
-def machine_line(doc: Mapping) -> str:
+def machine_line(doc: Mapping, lang: str = "en") -> str:
     m = doc.get("machine") or {}
     mem = m.get("memory_bytes")
     parts = [
-        f"host {m.get('host')}",
+        t("m_host", lang, host=m.get("host")),
         f"{m.get('cpu_model')} ×{m.get('cpu_cores')}",
         f"{mem / 1024**3:.0f} GiB" if mem else None,
         m.get("os"),
@@ -168,27 +175,30 @@ def machine_line(doc: Mapping) -> str:
         f"jxcbench {doc.get('tool_version')}",
         f"git {str(m.get('git_revision'))[:12]}" if m.get("git_revision") else None,
     ]
-    line = ", ".join(p for p in parts if p)
+    line = t("list_sep", lang).join(p for p in parts if p)
     dbs = m.get("db_servers") or {}
     if dbs:
-        line += "; databases: " + "; ".join(f"{k}: {v}" for k, v in sorted(dbs.items()))
+        line += t("m_databases", lang) + ("；" if lang == "zh" else "; ").join(f"{k}: {v}" for k, v in sorted(dbs.items()))
     return line
 
 
-def _durability(entry: Mapping) -> str:
+def _durability(entry: Mapping, lang: str = "en") -> str:
     """How durably the profile's database committed, as its steps recorded it (the server's own
     answer where one ran), else as the profile asked."""
     rec = next((s.get("durability") for s in entry.get("steps", []) if s.get("durability")), None)
     db = (entry.get("profile") or {}).get("database") or {}
     if not rec:
-        return f"{db.get('durability') or 'full'} (as the profile asks; not recorded by a step)"
+        level = db.get("durability") or "full"
+        return t("dur_as_asked", lang, level=t("dur_full", lang) if level == "full" else level)
     knobs = rec.get("settings") or {}
     if rec.get("level") == "relaxed":
         by = ", ".join(f"{k}={knobs[k]}" for k in rec.get("relaxed_by") or [] if k in knobs)
-        text = f"**relaxed** ({by}): the last commits may be lost in a crash"
+        text = t("dur_relaxed", lang, by=by)
     else:
-        text = "full (" + ", ".join(f"{k}={v}" for k, v in knobs.items()) + ")" if knobs else "full"
-    return text + (" as the server reports it" if rec.get("source") == "server" else "")
+        full = t("dur_full", lang)
+        knobs_text = ", ".join(f"{k}={v}" for k, v in knobs.items())
+        text = (f"{full}（{knobs_text}）" if lang == "zh" else f"{full} ({knobs_text})") if knobs else full
+    return text + (t("dur_server", lang) if rec.get("source") == "server" else "")
 
 
 def _projections(p, lang: str = "en") -> list[str]:
@@ -199,18 +209,18 @@ def _projections(p, lang: str = "en") -> list[str]:
     out = []
     if limits:
         out += ["", "### " + t("projections", lang), "",
-                "| limit | model | customers (projected) | interval |", "|---|---|---:|---|"]
+                _head(["limit", "model", "customers (projected)", "interval"], lang), "|---|---|---:|---|"]
         for x in limits[:8]:
-            out.append(f"| {x['what']} | {x['model']} | {_n(x['estimate'])} | {_n(x.get('low'))} – {_n(x.get('high')) if x.get('high') is not None else 'beyond'} |")
+            out.append(f"| {analysis_text(x['what'], lang)} | {analysis_text(x['model'], lang)} | {_n(x['estimate'])} "
+                       f"| {_n(x.get('low'))} – {_n(x.get('high')) if x.get('high') is not None else t('beyond', lang)} |")
     for f in p.models.get("frontier", []):
         u = f.get("usl")
         if u and u.get("peak_operators"):
-            out.append(f"- Operator frontier at {_n(f['customers'])} customers, USL fit (projected): σ = {u['sigma']:.4f}, "
-                       f"κ = {u['kappa']:.6f}, R² {u['r2']:.2f}; throughput peaks at about {u['peak_operators']:.0f} operators "
-                       f"({u['peak_rps']:.1f} req/s).")
+            out.append(t("md_usl", lang, c=_n(f["customers"]), sigma=u["sigma"], kappa=u["kappa"], r2=u["r2"],
+                         peak=u["peak_operators"], rps=u["peak_rps"]))
     size = p.models.get("size") or {}
     if size.get("per_customer"):
-        out.append(f"- Database size: {size['per_customer']:,.0f} bytes per customer (linear fit over {size['points']} steps).")
+        out.append(t("md_db_size", lang, bytes=size["per_customer"], points=size["points"]))
     return out
 
 
@@ -227,15 +237,14 @@ def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) ->
 
     lines = [f"# {t('report_title', lang)}", ""]
     if doc.get("partial"):
-        lines += ["> **Partial results**: the sweep was interrupted or is still running; re-run the same "
-                  "`jxcbench sweep` command to finish it.", ""]
+        lines += [t("md_partial", lang), ""]
     for entry in doc.get("profiles", []):
         lines.append(f"**{verdict(with_projection(entry), lang)}**")
-    lines += ["", t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc))]
+    lines += ["", t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc, lang))]
     if doc.get("unconstrained"):
         lines.append(t("unconstrained", lang))
     if analysis is None and not any(e.get("projected_max_customers") is not None for e in doc.get("profiles", [])):
-        lines.append("All figures are measured; none is projected.")
+        lines.append(t("md_all_measured", lang))
     else:
         lines.append(t("projected_note", lang))
     lines += architectures.markdown(analysis, lang)
@@ -247,25 +256,24 @@ def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) ->
         cost = cost_per_1000(entry)
         if cost:
             lines += [t("md_cost", lang, c=cost["currency"], month=cost["per_month"], per1000=cost["per_1000_per_month"]), ""]
-        lines.append(
-            f"Search: grow ×{sweep.get('growth')} from {_n(sweep.get('start_customers'))} up to {_n(sweep.get('max_customers'))} "
-            f"customers, bisect to ±{(search.get('precision') or 0):.0%}, boundary measured {search.get('repeats')}× each; "
-            f"{search.get('steps', len(entry.get('steps', [])))} steps of {sweep.get('step_duration_s')} s after "
-            f"{sweep.get('warmup_s')} s warm-up"
-            + (f" (extended up to ×{1 + sweep['max_extension']:g} while an operation's 95 % bounds straddle its threshold)"
-               if sweep.get("max_extension") else "")
-            + f". SLO: {slo_text(prof.get('slo'))}; an operation passes when the 95 % upper bound of its p95 and p99 "
-            "is within the threshold."
-        )
-        lines += ["", f"Durability ({(prof.get('database') or {}).get('engine', 'sqlite')}): {_durability(entry)}."]
+        lines.append(t(
+            "md_search", lang, growth=sweep.get("growth"), start=_n(sweep.get("start_customers")),
+            max=_n(sweep.get("max_customers")), precision=search.get("precision") or 0, repeats=search.get("repeats"),
+            steps=search.get("steps", len(entry.get("steps", []))), duration=sweep.get("step_duration_s"),
+            warmup=sweep.get("warmup_s"), slo=slo_text(prof.get("slo"), lang),
+            extension=t("md_extension", lang, x=1 + sweep["max_extension"]) if sweep.get("max_extension") else ""))
+        lines += ["", t("md_durability", lang, engine=(prof.get("database") or {}).get("engine", "sqlite"),
+                        text=_durability(entry, lang))]
         lf = entry.get("limiting_factor")
         if lf and lf.get("saturated") is False:
             points = t("points_" + str(lf.get("points_to") or "waits"), lang)
-            lines += ["", f"{t('md_limiting', lang)}: **{t('md_no_saturation', lang)} {points}**; operation "
-                          f"**{lf.get('operation') or 'unknown'}** — {lf.get('detail')}."]
+            lines += ["", t("md_limiting", lang) + t("colon", lang) + t(
+                "md_limiting_none", lang, none=t("md_no_saturation", lang), points=points,
+                op=lf.get("operation") or t("unknown", lang), detail=lf.get("detail"))]
         elif lf:
-            lines += ["", f"{t('md_limiting', lang)}: resource **{lf.get('resource') or 'unknown'}**, operation "
-                          f"**{lf.get('operation') or 'unknown'}** — {lf.get('detail')}."]
+            lines += ["", t("md_limiting", lang) + t("colon", lang) + t(
+                "md_limiting_resource", lang, resource=lf.get("resource") or t("unknown", lang),
+                op=lf.get("operation") or t("unknown", lang), detail=lf.get("detail"))]
         for note in search.get("notes") or []:
             lines.append(f"- {note}")
         p = by_name.get(entry.get("name"))
@@ -274,14 +282,14 @@ def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) ->
         lines += maintenance.markdown(entry, lang)
         mine = [(title, path) for title, path in charts if str(title).startswith(f"{entry.get('name')}: ")]
         if mine:
-            lines += ["", "### " + t("charts", lang), ""] + [f"![{title}]({Path(path).as_posix()})" for title, path in mine]
-        lines += ["", "### " + t("md_steps", lang), "", *_steps_table(entry)]
+            lines += ["", "### " + t("charts", lang), ""] + [f"![{chart_caption(title, lang)}]({Path(path).as_posix()})" for title, path in mine]
+        lines += ["", "### " + t("md_steps", lang), "", *_steps_table(entry, lang)]
         lines += _frontier(entry, lang)
-        lines += _unjudged(entry)
+        lines += _unjudged(entry, lang)
         invalid = [s for s in entry.get("steps", []) if not s.get("valid")]
         lines += ["", "### " + t("md_invalid", lang), ""]
         if invalid:
-            lines += [f"- {s.get('dir')}: {s.get('invalid_reason') or 'no reason recorded'}" for s in invalid]
+            lines += [f"- {s.get('dir')}: {s.get('invalid_reason') or t('md_no_reason', lang)}" for s in invalid]
         else:
             lines.append(t("md_none", lang))
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from reports.render import architectures
 from reports.render import html as H
 from reports.render import maintenance
 from reports.render.charts import render_charts
-from reports.render.i18n import check_lang, t
+from reports.render.i18n import analysis_text, chart_caption, check_lang, t
 from reports.render.markdown import machine_line, write_report
 from reports.render.verdict import verdict
 from reports.render.xlsx import write_report_xlsx
@@ -43,8 +43,14 @@ class Written:
 
 def tables_of(a: Analysis, lang: str = "en") -> dict:
     verdicts = [verdict({**p.entry, **(p.projection or {})}, lang) for p in a.profiles]
-    return {"summary": summary_table(a, verdicts), "steps": steps_table(a), "operations": operations_table(a),
-            "resources": resources_table(a), "profiles": profiles_table(a), "projections": projections_table(a)}
+    out = {"summary": summary_table(a, verdicts), "steps": steps_table(a), "operations": operations_table(a),
+           "resources": resources_table(a), "profiles": profiles_table(a), "projections": projections_table(a)}
+    # the projections' limits and models are English text the analysis wrote: said in the report's language
+    for key, columns in (("projections", ("what", "model")), ("summary", ("projection model",))):
+        for c in columns:
+            if c in out[key].columns:
+                out[key][c] = out[key][c].map(lambda v: analysis_text(v, lang))
+    return out
 
 
 STEP_COLUMNS = ["search", "phase", "customers", "operators", "valid", "passed", "requests", "throughput (req/s)",
@@ -81,13 +87,13 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
         e = {**p.entry, **(p.projection or {})}
         held = e.get("max_customers") is not None
         body.append(f"<p class='verdict{'' if held else ' fail'}'>{H.html.escape(verdict(e, lang))}</p>")
-    body.append(f"<p class='note'>{H.html.escape(t('measured_on', lang, date=doc.get('created'), machine=machine_line(doc)))}</p>")
+    body.append(f"<p class='note'>{H.html.escape(t('measured_on', lang, date=doc.get('created'), machine=machine_line(doc, lang)))}</p>")
     if doc.get("unconstrained"):
         body.append(f"<p class='note'>{t('unconstrained', lang)}</p>")
     body.append(f"<p class='note projected'>{t('projected_note', lang)}</p>")
     body += [f"<p class='note'>{H.html.escape(n)}</p>" for n in notes]
     body.append(f"<h2>{t('summary', lang)}</h2>")
-    body.append(H.table(tables["summary"].drop(columns=["verdict"], errors="ignore")))
+    body.append(H.table(tables["summary"].drop(columns=["verdict"], errors="ignore"), lang=lang))
     body += architectures.html_section(a, lang)
     by_name = {}
     for title, path in charts:
@@ -99,34 +105,34 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
         body.append(f"<h2>{H.html.escape(str(name))}</h2>")
         lf = p.entry.get("limiting_factor")
         if lf:
-            body.append(f"<p><b>{t('limiting', lang)}</b>: {H.html.escape(str(lf.get('resource')))} / "
+            body.append(f"<p><b>{t('limiting', lang)}</b>{t('colon', lang)}{H.html.escape(str(lf.get('resource')))} / "
                         f"{H.html.escape(str(lf.get('operation')))} — {H.html.escape(str(lf.get('detail')))}</p>")
         proj = p.projection or {}
         cost = _cost_line(p.entry, proj.get("projected_max_customers"), lang)
         if cost:
             body.append(f"<p>{H.html.escape(cost)}</p>")
         for title, path in by_name.get(name, []):
-            body.append(H.image(path, title))
+            body.append(H.image(path, chart_caption(title, lang)))
         pt = tables["projections"]
         if not _of(pt, name).empty:
             mine = _of(pt, name)
             mine = mine[mine["customers (projected)"].notna() | mine.get("peak operators (projected)", mine["customers (projected)"]).notna()]
             body.append(f"<h3 class='projected'>{t('projections', lang)}</h3>")
-            body.append(H.table(mine.drop(columns=["profile"])))
+            body.append(H.table(mine.drop(columns=["profile"]), lang=lang))
         body += maintenance.html_section(p.entry, lang)
         st = tables["steps"]
         body.append(f"<h3>{t('steps', lang)}</h3>")
-        body.append(H.table(_of(st, name), STEP_COLUMNS))
+        body.append(H.table(_of(st, name), STEP_COLUMNS, lang))
         ops = _of(tables["operations"], name)
         main = [s for s in p.entry.get("steps") or [] if s.get("search", "customers") == "customers"]
         keep = {p.entry.get("max_customers"), p.entry.get("first_failing_customers")} - {None}
         if not keep and main:
             keep = {main[-1].get("customers")}
-        body.append(f"<h3>{t('operations', lang)} ({', '.join(f'{k:,}' for k in sorted(keep))} {t('customers', lang)})</h3>")
+        body.append(f"<h3>{t('html_operations', lang, ops=t('operations', lang), levels=t('list_sep', lang).join(f'{k:,}' for k in sorted(keep)), customers=t('customers', lang))}</h3>")
         if not ops.empty:
-            body.append(H.table(ops[ops["customers"].isin(keep) & (ops["search"] == "customers")], OP_COLUMNS))
+            body.append(H.table(ops[ops["customers"].isin(keep) & (ops["search"] == "customers")], OP_COLUMNS, lang))
     body.append(f"<h2>{t('resources', lang)}</h2>")
-    body.append(H.table(tables["resources"]))
+    body.append(H.table(tables["resources"], lang=lang))
     return H.page(t("report_title", lang), body, lang)
 
 
@@ -141,7 +147,7 @@ def write_all(directory: Path, doc: Mapping, *, lang: str = "en", read_samples: 
     md = write_report(directory, doc, lang=lang, analysis=a, charts=[(title, p.relative_to(directory)) for title, p in charts])
     page = render_html(a, tables, charts, lang, notes)
     html_path = H.write_page(directory / H.HTML_FILE, page)
-    about = [t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc)), t("projected_note", lang)]
+    about = [t("measured_on", lang, date=doc.get("created"), machine=machine_line(doc, lang)), t("projected_note", lang)]
     xlsx = write_report_xlsx(directory, tables, lang,
                              notes=list(tables["summary"].get("verdict", [])) + architectures.notes(a, lang) + about + notes,
                              extra=architectures.sheets(a, lang))

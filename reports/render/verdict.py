@@ -7,24 +7,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
-from reports.render.i18n import TEXT, t
+from reports.render.i18n import TEXT, analysis_text, t
 
 
 def slo_text(slo: Mapping | None, lang: str = "en") -> str:
     if not slo:
         return t("no_slo", lang)
     parts = []
+    sep = t("list_sep", lang)
     if slo.get("p95_ms") is not None:
-        parts.append(f"p95 ≤ {slo['p95_ms']:g} ms")
+        parts.append(t("slo_ms", lang, what="p95", ms=slo["p95_ms"]))
     if slo.get("p99_ms") is not None:
-        parts.append(f"p99 ≤ {slo['p99_ms']:g} ms")
+        parts.append(t("slo_ms", lang, what="p99", ms=slo["p99_ms"]))
     if slo.get("error_rate") is not None:
         parts.append(t("errors_le", lang, x=slo["error_rate"]))
     for op, o in (slo.get("operations") or {}).items():
-        own = [f"{k[:3]} ≤ {v:g} ms" for k, v in (o or {}).items() if v is not None]
+        own = [t("slo_ms", lang, what=k[:3], ms=v) for k, v in (o or {}).items() if v is not None]
         if own:
-            parts.append(f"{op}: {', '.join(own)}")
-    return ", ".join(parts)
+            parts.append(f"{op}{t('colon', lang)}{sep.join(own)}")
+    return sep.join(parts)
 
 
 def staff_text(staffing: Mapping | None, lang: str = "en") -> str | None:
@@ -91,9 +92,9 @@ def verdict(entry: Mapping, lang: str = "en") -> str:
         sentence = t("v_held_stopped", lang, name=name, held_with=held_with, slo=slo)
     elif held is not None and entry.get("projected_max_customers") is not None:
         sentence = t("v_held_projected", lang, name=name, held_with=held_with, slo=slo, room=room,
-                     proj=int(entry["projected_max_customers"]), model=projection.get("model") or "?",
+                     proj=int(entry["projected_max_customers"]), model=analysis_text(projection.get("model"), lang) or "?",
                      low=_n(projection.get("low"), lang), high=_n(projection.get("high"), lang),
-                     limit=projection.get("limit") or "?")
+                     limit=analysis_text(projection.get("limit"), lang) or "?")
     elif held is not None:
         sentence = t("v_held_max", lang, name=name, held_with=held_with, slo=slo, room=room)
     elif failed is not None:

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from reports.render.i18n import t
+from reports.render.i18n import col, t
 
 XLSX_FILE = "report.xlsx"
 
@@ -61,9 +61,12 @@ def write_sheets(path: Path, sheets: Sequence[tuple[str, pd.DataFrame]], *, note
 def write_report_xlsx(directory: Path, tables: dict[str, pd.DataFrame], lang: str, notes: Sequence[str] = (),
                       extra: Sequence[tuple[str, pd.DataFrame]] = ()) -> Path:
     """``extra``: sections' own sheets (e.g. the architectures compared), after the tables."""
-    sheets = [(t(key, lang), tables[key]) for key in ("summary", "steps", "operations", "resources", "profiles")]
+    def headed(df: pd.DataFrame) -> pd.DataFrame:  # the analysis's English headers, in the report's language
+        return df.rename(columns=lambda c: col(c, lang))
+
+    sheets = [(t(key, lang), headed(tables[key])) for key in ("summary", "steps", "operations", "resources", "profiles")]
     if "projections" in tables:
-        sheets.append(("projections" if lang == "en" else "预测", tables["projections"]))
+        sheets.append(("projections" if lang == "en" else "预测", headed(tables["projections"])))
     sheets += list(extra)
     return write_sheets(Path(directory) / XLSX_FILE, sheets, notes=notes, notes_sheet="notes" if lang == "en" else "说明")
 
