@@ -184,11 +184,15 @@ def run_locustfile(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     operators; users that could not start (``on_start`` raised or a request in it failed) are
     counted as login failures."""
     from loadgen.workload.locustfile import UserTracker, read_credentials, user_classes
+    from loadgen.workload.logins import deal_by_class
 
     logins = plan.credentials_csv or plan.credentials_json
     credentials = read_credentials(Path(logins)) if logins else []
+    # system.personas: each class counts its own users and logs them in as its role's accounts
+    by_class = (deal_by_class(credentials, plan.class_counts, plan.class_roles)
+                if plan.class_counts and credentials else None)
     tracker = UserTracker(plan)
-    classes = user_classes(Path(plan.locustfile), credentials, tracker)
+    classes = user_classes(Path(plan.locustfile), credentials, tracker, by_class)
     if plan.class_counts:  # the staffing's count of each class's role, exactly
         classes = [c for c in classes if plan.class_counts.get(c.__name__, 0) > 0]
         for c in classes:

@@ -84,12 +84,16 @@ def read_credentials(path: Path, *, where: str = "system.users") -> list[dict]:
     return read(path, where=where)
 
 
-def user_classes(path: Path, credentials: list[dict] | None = None, tracker: UserTracker | None = None) -> list[type]:
+def user_classes(path: Path, credentials: list[dict] | None = None, tracker: UserTracker | None = None,
+                 by_class: dict[str, list[dict]] | None = None) -> list[type]:
     """Import the locustfile (engine process only) and return its concrete User classes, each
     tagging its requests with its persona (its class name) through Locust's ``User.context``.
     ``credentials``: the i-th user started gets ``{"index": i, **credentials[i]}`` as
     ``self.jxcbench_operator`` before its own ``on_start`` (a plain locustfile that does not read it
-    runs unchanged). ``tracker``: follows each user's start and requests (:class:`UserTracker`)."""
+    runs unchanged). ``by_class`` (with ``system.personas``, :func:`loadgen.workload.logins.deal_by_class`):
+    instead, each class counts its own users, and its i-th gets ``{"index": i, **by_class[class][i]}``
+    — its role's i-th account, as a reference seat. ``tracker``: follows each user's start and
+    requests (:class:`UserTracker`)."""
     from locust import User
 
     path = Path(path).resolve()
@@ -105,11 +109,26 @@ def user_classes(path: Path, credentials: list[dict] | None = None, tracker: Use
              and not getattr(c, "abstract", False)]
     if not found:
         raise ValueError(f"locustfile {str(path)!r} defines no User class")
-    counter = iter(range(1 << 30))
+    operator = _Operators(credentials or [], by_class)
     for cls in found:
         _tag_persona(cls)
-        _give_operator(cls, credentials or [], counter, tracker)
+        _give_operator(cls, operator, tracker)
     return found
+
+
+class _Operators:
+    """Who the next user of a class is: its index and its login. One counter over every class, or
+    (``by_class``) one per class, so a class's i-th user is its role's i-th account."""
+
+    def __init__(self, credentials: list[dict], by_class: dict[str, list[dict]] | None) -> None:
+        self.credentials, self.by_class = credentials, by_class
+        self.started: dict[str | None, int] = {}
+
+    def next(self, cls_name: str) -> dict:
+        key = cls_name if self.by_class is not None else None
+        i = self.started[key] = self.started.get(key, -1) + 1
+        rows = self.credentials if self.by_class is None else self.by_class.get(cls_name, [])
+        return {"index": i, **(rows[i] if i < len(rows) else {})}
 
 
 class UserTracker:
@@ -221,14 +240,13 @@ class UserTracker:
         self.drained = True
 
 
-def _give_operator(cls: type, credentials: list[dict], counter, tracker: UserTracker | None) -> None:
+def _give_operator(cls: type, operator: _Operators, tracker: UserTracker | None) -> None:
     own = cls.on_start
     if getattr(own, "_jxc_wrapped", False):
-        return  # inherited from a User class of the same file, already wrapped
+        return  # inherited from a User class of the same file, already wrapped (it asks by type(self))
 
     def on_start(self) -> None:
-        i = next(counter)
-        self.jxcbench_operator = {"index": i, **(credentials[i] if i < len(credentials) else {})}
+        self.jxcbench_operator = operator.next(type(self).__name__)
         if tracker is None:
             own(self)
             return

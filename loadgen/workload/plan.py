@@ -64,6 +64,9 @@ class LoadPlan:
     # system.personas: exactly this many users of each User class (Locust's fixed_count); empty: the
     # classes' own weights spread ``users``.
     class_counts: dict[str, int] = field(default_factory=dict)
+    # system.personas itself (class -> role): with it each class's logins are its role's
+    # (loadgen.workload.logins.deal_by_class), its i-th user the role's i-th account.
+    class_roles: dict[str, str] = field(default_factory=dict)
     # Progress lines carry the measured window's latencies and errors of the last second, for a
     # parent that may stop the step early (off by default: it costs the generator a little).
     report_window: bool = False
