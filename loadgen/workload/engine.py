@@ -58,7 +58,7 @@ from loadgen.measure.samples import SampleWriter  # noqa: E402
 from loadgen.workload.plan import LoadPlan  # noqa: E402
 from loadgen.workload.runtime import Runtime  # noqa: E402
 from loadgen.workload.spec import load_workload  # noqa: E402
-from loadgen.workload.users import OpenDriver, OperatorUser, watch_closed_drain  # noqa: E402
+from loadgen.workload.users import OpenDriver, OperatorUser  # noqa: E402
 
 START_MARGIN_S = 1.0        # between sending plans and t0, so every worker has its plan
 WORKER_WAIT_S = 60.0
@@ -165,7 +165,7 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     n = _spawn_count(plan, 1)
     runner.start(n, spawn_rate=_spawn_rate(plan, n))
     if plan.mode == "closed":
-        gevent.spawn(watch_closed_drain, rt, None)
+        gevent.spawn(rt.watch_drain)
     _run_clock(plan, lambda: {**collector.counts(), "inflight": rt.pending()}, lambda: rt.drained, progress, tally)
     runner.stop()
     runner.quit()
@@ -177,22 +177,22 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
 
 
 def run_locustfile(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
-    """A plain locustfile's User classes, ``plan.users`` of them, through the same clock, samples
-    and stop signals as the reference workload. At the window's end its users send nothing new;
-    what they have in flight may finish for ``drain_s``, and what is still in flight then is
-    recorded as a timeout (:class:`loadgen.workload.locustfile.UserTracker`), as for the reference
-    operators; users that could not start (``on_start`` raised or a request in it failed) are
-    counted as login failures."""
-    from loadgen.workload.locustfile import UserTracker, read_credentials, user_classes
+    """A plain locustfile's User classes, ``plan.users`` of them, through the same clock, samples,
+    stop signals and :class:`Runtime` as the reference workload (one with no personas of its own:
+    the classes make their own requests). At the window's end its users send nothing new; what
+    they have in flight may finish for ``drain_s``, and what is still in flight then is recorded as
+    a timeout, as for the reference operators; users that could not start (``on_start`` raised or a
+    request in it failed) are counted as login failures."""
+    from loadgen.workload.locustfile import read_credentials, user_classes
     from loadgen.workload.logins import deal_by_class
+    from loadgen.workload.spec import Workload
 
     logins = plan.credentials_csv or plan.credentials_json
     credentials = read_credentials(Path(logins)) if logins else []
     # system.personas: each class counts its own users and logs them in as its role's accounts
     by_class = (deal_by_class(credentials, plan.class_counts, plan.class_roles)
                 if plan.class_counts and credentials else None)
-    tracker = UserTracker(plan)
-    classes = user_classes(Path(plan.locustfile), credentials, tracker, by_class)
+    classes = user_classes(Path(plan.locustfile), credentials, by_class)
     if plan.class_counts:  # the staffing's count of each class's role, exactly
         classes = [c for c in classes if plan.class_counts.get(c.__name__, 0) > 0]
         for c in classes:
@@ -201,26 +201,29 @@ def run_locustfile(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     plan.t0 = time.time() + 0.2  # one process, no worker to hand a plan to: no START_MARGIN_S
     tally = WindowTally() if plan.report_window else None
     collector = SampleCollector(worker=0, measure_start=plan.measure_start, sink=writer.add, tally=tally)
+    rt = Runtime(plan, Workload(personas={}), collector, next_seat=lambda: None)
+    rt.stats.update(stopped_at_end=0, sessions_by_class={})
     _on_stop_signal(plan)
     env = Environment(user_classes=classes, host=plan.base_url)
-    env.events.request.add_listener(tracker.on_request)
+    env.jxc = rt
+    env.events.request.add_listener(rt.note_request)
     env.events.request.add_listener(collector.on_request)
     runner = env.create_local_runner()
     cpu = CpuMonitor()
     n = sum(c.fixed_count for c in classes) if plan.class_counts else max(1, int(plan.users))
     _wait_until(plan.t0)
     runner.start(n, spawn_rate=_spawn_rate(plan, n))
-    gevent.spawn(tracker.watch_drain, collector)
-    _run_clock(plan, lambda: {**collector.counts(), "inflight": tracker.inflight}, lambda: tracker.drained,
-               progress, tally)
-    if not tracker.drained:  # the clock's own deadline came first
-        tracker.abandon(time.time(), collector)
+    gevent.spawn(rt.watch_drain)
+    _run_clock(plan, lambda: {**collector.counts(), "inflight": rt.inflight}, lambda: rt.drained, progress, tally)
+    if not rt.drained:  # the clock's own deadline came first
+        rt.abandon_inflight(time.time())
     runner.stop()
     runner.quit()
     cpu.stop()
     collector.flush()
     writer.close()
-    stats = {**tracker.stats, "operators_active": tracker.stats["sessions"], "users_planned": n,
+    # every user that started worked (its think is its own): active = started
+    stats = {**rt.stats, "operators_active": rt.stats["sessions"], "users_planned": n,
              "personas": [c.__name__ for c in classes]}
     return {"workers": [{"index": 0, "stats": stats, "cpu": cpu.series, "lag": cpu.lag, "pid": os.getpid()}],
             "samples_rows": writer.rows}
@@ -410,7 +413,7 @@ def run_worker(master_host: str, master_port: int) -> None:
         env.jxc = rt
         env.jxc_on_drained = lambda: runner.send_message("jxc_drained", None)
         if plan.mode == "closed":
-            gevent.spawn(watch_closed_drain, rt, env.jxc_on_drained)
+            gevent.spawn(rt.watch_drain, env.jxc_on_drained)
 
     def on_stop(environment, msg, **_):
         # The master's stop time, not ours: every process ends the window at the same instant.

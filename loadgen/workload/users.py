@@ -82,18 +82,6 @@ class OperatorUser(FastHttpUser):
         self._last_end = time.time()
 
 
-def watch_closed_drain(rt: Runtime, on_drained) -> None:
-    """Closed model: report drained once the window is over and no operation is in flight. What is
-    still in flight ``drain_s`` after the window is recorded as a timeout error, not dropped."""
-    while time.time() < rt.plan.end or (rt.inflight > 0 and time.time() < rt.plan.end + rt.plan.drain_s):
-        gevent.sleep(0.05)
-    if rt.inflight > 0:
-        rt.abandon_inflight(time.time())
-    rt.drained = True
-    if on_drained:
-        on_drained()
-
-
 class OpenDriver(User):
     """Open model: a schedule of arrivals served by a pool of logged-in sessions."""
 
@@ -359,4 +347,4 @@ def run_open(rt: Runtime, env) -> None:
         rt.stats["pool"] = pool.report()
 
 
-__all__ = ["OpenDriver", "OperatorUser", "SessionPool", "run_open", "watch_closed_drain"]
+__all__ = ["OpenDriver", "OperatorUser", "SessionPool", "run_open"]
