@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -37,7 +38,7 @@ class Runtime:
     plan: LoadPlan
     workload: Workload
     collector: SampleCollector
-    next_seat: Callable[[], list | None]          # closed model: a seat for a new user, never twice
+    next_seat: Callable[..., list | None]         # closed model: a seat for a new user (of a persona), never twice
     stats: dict = field(default_factory=lambda: {
         "workload_exceptions": 0, "login_failures": 0, "no_seat": 0,
         "backlog_max": 0, "arrivals": 0, "arrivals_waited": 0, "scheduler_lag_max_ms": 0.0,
@@ -227,6 +228,37 @@ class Runtime:
         return names, [w[n] for n in names]
 
 
+class Seats:
+    """The closed model's seats, each handed out once: the next in the plan's order, or (a persona's
+    class asking, :class:`loadgen.workload.users.PersonaUser`) the next of that persona, so a
+    class's i-th user is its persona's i-th seat."""
+
+    def __init__(self, seats: list[list]) -> None:
+        self.seats = list(seats)
+        self.taken = [False] * len(self.seats)
+        self.next_any = 0
+        self.of: dict[str, deque] = {}
+        for i, seat in enumerate(self.seats):
+            self.of.setdefault(seat[0], deque()).append(i)
+
+    def take(self, persona: str | None = None) -> list | None:
+        if persona is None:
+            while self.next_any < len(self.seats) and self.taken[self.next_any]:
+                self.next_any += 1
+            if self.next_any == len(self.seats):
+                return None
+            i = self.next_any
+        else:
+            q = self.of.get(persona) or deque()
+            while q and self.taken[q[0]]:
+                q.popleft()
+            if not q:
+                return None
+            i = q.popleft()
+        self.taken[i] = True
+        return self.seats[i]
+
+
 def seat_rng(plan: LoadPlan, seat: list) -> random.Random:
     """An operator's own random choices (which operation, which customer, what it types, how long it
     thinks): from the plan's seed, the level and the operator's index among its persona's accounts —
@@ -245,4 +277,4 @@ class LoginFailed(Exception):
     """An operator could not log in or prepare (wrong password, missing account, server down)."""
 
 
-__all__ = ["LoginFailed", "Runtime", "next_operation", "seat_rng"]
+__all__ = ["LoginFailed", "Runtime", "Seats", "next_operation", "seat_rng"]

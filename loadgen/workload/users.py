@@ -82,6 +82,73 @@ class OperatorUser(FastHttpUser):
         self._last_end = time.time()
 
 
+class PersonaUser(FastHttpUser):
+    """Closed model, one class per persona (:func:`persona_classes`): one operator of the class's
+    ``persona``, logged in as its own account. What :class:`OperatorUser` does, with the persona
+    fixed by the class instead of by the seat it happens to take, so that the reference personas are
+    User classes like a locustfile's (issue 17, one workload path): each user takes its persona's
+    next seat, then loops: pick an operation by the persona's weights from the seat's own seeded
+    rng, make it, think ``uniform(think_time_s)`` drawn from the same rng."""
+
+    abstract = True
+    persona = ""
+    host = "http://127.0.0.1"
+    network_timeout = 60.0
+    connection_timeout = 60.0
+
+    def wait_time(self) -> float:
+        lo, hi = self.think
+        self._think_planned = self.rng.uniform(lo, hi) if hi > 0 else 0.0
+        return self._think_planned * self.rt.plan.think_scale  # think_scale: a test hook, 1.0 in use
+
+    def on_start(self) -> None:
+        self.rt = _runtime(self.environment)
+        seat = self.rt.next_seat(self.persona)
+        if seat is None:
+            self.rt.stats["no_seat"] += 1
+            raise StopUser(f"no free {self.persona} seat")
+        username = seat[1]
+        self.rng = seat_rng(self.rt.plan, seat)
+        self.think = self.rt.plan.think(self.persona)
+        self.session = self.rt.open_session(self.client, self.persona, username, self.rng, auth=seat[3:5] or None)
+        if self.session is None:
+            raise StopUser(f"operator {username} could not log in")
+        self.chooser = self.rt.chooser(self.persona)
+        self._last_end: float | None = None
+        self._think_planned = 0.0
+
+    @task
+    def operate(self) -> None:
+        now = time.time()
+        if self._last_end is not None:
+            # The think really spent since the last operation, as this operator measures it.
+            self.rt.count_think(self.session, self._think_planned, now - self._last_end, now)
+        if now >= self.rt.plan.end:
+            # The window is over: start nothing new; what is in flight finishes and is recorded
+            # (stopping users mid-request would drop exactly the slow ones).
+            raise StopUser("measured window over")
+        self.rt.run_operation(self.session, next_operation(self.rng, self.chooser))
+        self._last_end = time.time()
+
+
+def persona_classes(workload_ref: str, seats: list[list]) -> list[type]:
+    """One :class:`PersonaUser` class per persona of the workload that has seats, named as the
+    persona, with Locust's ``fixed_count`` its number of seats (the staffing's online count of the
+    role): the same classes in every process, since a worker finds a class by its name."""
+    from loadgen.workload.spec import load_workload
+
+    personas = load_workload(workload_ref).personas
+    counts: dict[str, int] = {}
+    for seat in seats:
+        if seat[0] not in personas:
+            raise ValueError(f"seat {seat[:2]}: persona {seat[0]!r} is not one of workload {workload_ref!r}'s "
+                             f"({', '.join(personas)})")
+        counts[seat[0]] = counts.get(seat[0], 0) + 1
+    return [type(name, (PersonaUser,), {"persona": name, "fixed_count": counts[name], "abstract": False,
+                                        "__module__": __name__})
+            for name in personas if counts.get(name)]
+
+
 class OpenDriver(User):
     """Open model: a schedule of arrivals served by a pool of logged-in sessions."""
 
@@ -347,4 +414,4 @@ def run_open(rt: Runtime, env) -> None:
         rt.stats["pool"] = pool.report()
 
 
-__all__ = ["OpenDriver", "OperatorUser", "SessionPool", "run_open"]
+__all__ = ["OpenDriver", "OperatorUser", "PersonaUser", "SessionPool", "persona_classes", "run_open"]
