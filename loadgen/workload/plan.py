@@ -4,8 +4,9 @@ Seats: one per operator the load uses, ``[persona, username, index]`` (``index``
 place among the book's staff of that persona, which seeds the operator's random choices together
 with the plan's ``seed`` and level ``customers``; see :func:`loadgen.workload.staffing.operator_seed`),
 then ``token, operator`` when the operator logged in before the load (the step does that: staff start
-their shift logged in). In the closed model each Locust user takes the next free seat of its process
-(so each user works as its own operator, never shared);
+their shift logged in). In the closed model each Locust user (one class per persona,
+:func:`loadgen.workload.users.persona_classes`) takes its persona's next free seat (so each user
+works as its own operator, never shared);
 in the open model the seats are the pool of logged-in sessions that serve the arrivals (bounded
 concurrency: arrivals that find no idle session of their persona wait in a backlog, and that wait
 is part of their latency).

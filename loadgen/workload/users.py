@@ -1,9 +1,12 @@
-"""The two Locust user classes: closed-model operators and the open-model driver.
+"""The Locust user classes: closed-model operators, one class per persona, and the open-model driver.
 
-* :class:`OperatorUser` (closed model): one Locust user = one operator. It takes a seat (persona +
-  its own seeded account) on start, logs in, then loops: pick an operation by the persona's weights,
-  make it, think for ``uniform(think_time_s)``. Throughput follows the server (a slow server gets
-  fewer requests) — the classic closed loop.
+* :class:`PersonaUser` (closed model), made one subclass per persona by :func:`persona_classes`
+  (Locust's ``fixed_count``: the persona's seats): one Locust user = one operator. It takes its
+  persona's next seat (its own seeded account) on start, logs in, then loops: pick an operation by
+  the persona's weights, make it, think for ``uniform(think_time_s)``. Throughput follows the server
+  (a slow server gets fewer requests) — the classic closed loop. The reference personas are so User
+  classes like a plain locustfile's, run through the same engine entry
+  (:func:`loadgen.workload.engine.run_users`; issue 17, one workload path).
 * :class:`OpenDriver` (open model): one per load-generator process. It logs in its share of the
   seats as a pool of sessions, then issues arrivals on a schedule (Poisson or constant, at the plan's
   rate) whatever the server does. Each arrival picks a persona by the mix and waits for an idle
@@ -40,55 +43,12 @@ def _runtime(env) -> Runtime:
     return rt
 
 
-class OperatorUser(FastHttpUser):
-    """Closed model: one operator, logged in as its own account."""
-
-    host = "http://127.0.0.1"
-    network_timeout = 60.0
-    connection_timeout = 60.0
-
-    def wait_time(self) -> float:
-        lo, hi = self.think
-        self._think_planned = self.rng.uniform(lo, hi) if hi > 0 else 0.0
-        return self._think_planned * self.rt.plan.think_scale  # think_scale: a test hook, 1.0 in use
-
-    def on_start(self) -> None:
-        self.rt = _runtime(self.environment)
-        seat = self.rt.next_seat()
-        if seat is None:
-            self.rt.stats["no_seat"] += 1
-            raise StopUser("no free operator seat")
-        persona, username = seat[0], seat[1]
-        self.rng = seat_rng(self.rt.plan, seat)
-        self.think = self.rt.plan.think(persona)
-        self.session = self.rt.open_session(self.client, persona, username, self.rng, auth=seat[3:5] or None)
-        if self.session is None:
-            raise StopUser(f"operator {username} could not log in")
-        self.chooser = self.rt.chooser(persona)
-        self._last_end: float | None = None
-        self._think_planned = 0.0
-
-    @task
-    def operate(self) -> None:
-        now = time.time()
-        if self._last_end is not None:
-            # The think really spent since the last operation, as this operator measures it.
-            self.rt.count_think(self.session, self._think_planned, now - self._last_end, now)
-        if now >= self.rt.plan.end:
-            # The window is over: start nothing new; what is in flight finishes and is recorded
-            # (stopping users mid-request would drop exactly the slow ones).
-            raise StopUser("measured window over")
-        self.rt.run_operation(self.session, next_operation(self.rng, self.chooser))
-        self._last_end = time.time()
-
-
 class PersonaUser(FastHttpUser):
     """Closed model, one class per persona (:func:`persona_classes`): one operator of the class's
-    ``persona``, logged in as its own account. What :class:`OperatorUser` does, with the persona
-    fixed by the class instead of by the seat it happens to take, so that the reference personas are
-    User classes like a locustfile's (issue 17, one workload path): each user takes its persona's
-    next seat, then loops: pick an operation by the persona's weights from the seat's own seeded
-    rng, make it, think ``uniform(think_time_s)`` drawn from the same rng."""
+    ``persona``, logged in as its own account (each user takes its persona's next seat, never one
+    taken before), then loops: pick an operation by the persona's weights from the seat's own seeded
+    rng, make it, think ``uniform(think_time_s)`` drawn from the same rng — the same requests for the
+    same seed, level and seat whatever process runs it."""
 
     abstract = True
     persona = ""
@@ -414,4 +374,4 @@ def run_open(rt: Runtime, env) -> None:
         rt.stats["pool"] = pool.report()
 
 
-__all__ = ["OpenDriver", "OperatorUser", "PersonaUser", "SessionPool", "persona_classes", "run_open"]
+__all__ = ["OpenDriver", "PersonaUser", "SessionPool", "persona_classes", "run_open"]

@@ -1,9 +1,12 @@
-"""The reference personas as User classes (issue 17, one workload path, step 3): one class per
-persona (:func:`loadgen.workload.users.persona_classes`), each user taking its persona's next seat,
-makes exactly the requests and draws exactly the thinks that :class:`OperatorUser` makes for the
-same seat — the real JXC personas, driven through the classes' own ``on_start``/``operate``/
-``wait_time`` against a recorded client answering like the app (no server). Locust patches a whole
-process with gevent, so the users run in a child process."""
+"""The reference personas as User classes (issue 17, one workload path): one class per persona
+(:func:`loadgen.workload.users.persona_classes`), each user taking its persona's next seat, makes
+exactly the requests and draws exactly the thinks of the operator's reproducible sequence — the
+seat's seeded rng choosing by the persona's weights, then drawing its think, as
+``test_reproducible_load`` computes it at the runtime level and as the closed model's former
+``OperatorUser`` made them (this test compared the two before that class was removed). The real JXC
+personas, driven through the classes' own ``on_start``/``operate``/``wait_time`` against a recorded
+client answering like the app (no server). Locust patches a whole process with gevent, so the users
+run in a child process."""
 
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ import json, sys, time
 from locust.env import Environment
 from loadgen.workload.jxc import WORKLOAD
 from loadgen.workload.plan import LoadPlan
-from loadgen.workload.runtime import Runtime, Seats
-from loadgen.workload.users import OperatorUser, persona_classes
+from loadgen.workload.runtime import Runtime, Seats, next_operation, seat_rng
+from loadgen.workload.users import persona_classes
 from tests.measure.test_reproducible_load import RecordingClient
 
 SEATS = [["sales", "sales000007", 6], ["back_office", "office0002", 1], ["sales", "sales000008", 7],
@@ -27,10 +30,32 @@ CTX = {"product_ids": list(range(1, 50)), "warehouse_ids": [1, 2], "supplier_ids
 AUTH = ["token", {"customer_count": 100}]
 
 
-def drive(classes, order, n=40):
+def make_plan():
     plan = LoadPlan(base_url="http://x", seed=42, customers=8000, context=CTX, duration_s=3600.0,
                     seats=[s + AUTH for s in SEATS], think_times={"manager": (2.0, 5.0)})
     plan.t0 = time.time()
+    return plan
+
+
+def expected(n=40):
+    """Each seat's sequence at the runtime level: choose, operate, draw the think, from its own rng."""
+    plan = make_plan()
+    rt = Runtime(plan, WORKLOAD, collector=None, next_seat=None)
+    out = []
+    for seat in plan.seats:
+        client, rng = RecordingClient(), seat_rng(plan, seat)
+        s = rt.open_session(client, seat[0], seat[1], rng, auth=seat[3:5])
+        chooser, (lo, hi) = rt.chooser(seat[0]), plan.think(seat[0])
+        thinks = []
+        for _ in range(n):
+            rt.run_operation(s, next_operation(rng, chooser))
+            thinks.append(rng.uniform(lo, hi))
+        out.append({"seat": seat[1], "persona": seat[0], "log": client.log, "thinks": thinks})
+    return out
+
+
+def drive(classes, order, n=40):
+    plan = make_plan()
     rt = Runtime(plan, WORKLOAD, collector=None, next_seat=Seats(plan.seats).take)
     env = Environment(user_classes=classes, host="http://x")
     env.jxc = rt
@@ -51,9 +76,9 @@ def drive(classes, order, n=40):
 
 classes = persona_classes("loadgen.workload.jxc:WORKLOAD", SEATS)
 by_name = {c.__name__: c for c in classes}
-# Operators in the plan's order; the persona classes' users started in another order (Locust spawns
-# by class): each still gets its own persona's seats in order.
-old = drive([OperatorUser], [OperatorUser] * len(SEATS))
+# The persona classes' users start in another order than the plan's seats (Locust spawns by
+# class): each still gets its own persona's seats in order.
+old = expected()
 order = [by_name[p] for p in ["manager", "sales", "clerk", "sales", "back_office", "sales"]]
 new = drive(classes, order)
 print(json.dumps({"classes": {c.__name__: c.fixed_count for c in classes}, "old": old, "new": new},
@@ -61,7 +86,7 @@ print(json.dumps({"classes": {c.__name__: c.fixed_count for c in classes}, "old"
 '''
 
 
-def test_persona_classes_make_the_same_requests_as_operator_user():
+def test_persona_classes_make_each_seats_reproducible_requests():
     out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONHASHSEED": "321"})
     assert out.returncode == 0, out.stderr[-3000:]
