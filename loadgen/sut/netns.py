@@ -445,7 +445,7 @@ class Link:
                 "relay_cost_ms": None if self.relay_cost_ms is None else round(self.relay_cost_ms, 3),
                 "relay_hold_ms": None if self.relay_hold_ms is None else round(self.relay_hold_ms, 3),
                 "measured_by": "median of 20 one-byte request/responses over one TCP connection from our end "
-                               "to an echo server at the database address"
+                               f"to an echo server at the {'database' if self.role == 'database' else 'far'} address"
                                + (", through the delay relay" if self.delay_method == "relay" else ""),
                 "qdisc": self.qdiscs[0] if self.qdiscs else None}
 
