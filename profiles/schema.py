@@ -315,7 +315,8 @@ class Network(_Strict):
     veth pair (``loadgen/sut/netns.py``). Both fields optional: ``{}`` = a real link, not shaped."""
 
     rtt_ms: float | None = None
-    """Round trip app <-> database added by ``tc netem`` (half on each side of the link)."""
+    """Round trip app <-> database added by ``tc netem`` (half on each side of the link), or where the
+    kernel has no netem by the delay relay (``loadgen/sut/delay_relay.py``); step.json says which."""
     bandwidth: Bandwidth = None
     """Link rate in bits/s (accepts ``100Mbit``, ``1Gbit``), a token bucket on each side."""
 

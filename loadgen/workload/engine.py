@@ -38,6 +38,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
@@ -345,12 +346,17 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     _on_stop_signal(plan, lambda at, kind: [runner.send_message("jxc_stop", {"at": at, "kind": kind}, client_id=cid)
                                             for cid in list(runner.clients.keys())])
 
+    enter = None
+    if plan.worker_netns:  # the workers' own "host": they join its network namespace before exec
+        from loadgen.sut.netns import enter_named
+
+        enter = functools.partial(enter_named, plan.worker_netns)
     procs = [subprocess.Popen([sys.executable, "-m", "loadgen.workload.engine", "worker",
-                               "--master", "127.0.0.1", "--master-port", str(plan.master_port)],
+                               "--master", plan.master_host, "--master-port", str(plan.master_port)],
                               # same process group as this engine: killing the group ends them too;
                               # and they die with it (parent-death signal) if it is killed alone
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              preexec_fn=lifeline.preexec())
+                              preexec_fn=lifeline.preexec(enter))
              for _ in range(plan.processes if plan.processes > 1 else 0)]
     total = plan.workers_total
     cpu = CpuMonitor()

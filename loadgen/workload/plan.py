@@ -43,7 +43,10 @@ class LoadPlan:
     seed: int = 42
     processes: int = 1                        # local load-generator processes
     expect_workers: int = 0                   # remote workers (jxcbench worker) to wait for
-    master_host: str = "127.0.0.1"
+    master_host: str = "127.0.0.1"           # the master's address as the local workers reach it
+    # A "second host" for the local workers: the network namespace (loadgen.sut.netns, ``--load-network``)
+    # they run in, reaching the app at base_url and the master at master_host across its shaped link.
+    worker_netns: str | None = None
     master_port: int = 5557
     request_timeout_s: float = 60.0
     # Open model: > 0 sizes each persona's pool of logged-in sessions by Little's law with this
