@@ -1,8 +1,9 @@
 """Load-generator efficiency: requests per second per load-generator core, ours vs bare Locust.
 
 "Ours" is the production path: the engine process (``loadgen.workload.engine``) with
-``OperatorUser`` users going through ``Session.call`` (named request, outcome classification, intended
-start) and every request becoming a raw sample written to Parquet. "Bare" is a plain
+``PersonaUser`` users (the reference personas' classes) going through ``Session.call`` (named
+request, outcome classification, intended start) and every request becoming a raw sample written to
+Parquet. "Bare" is a plain
 ``FastHttpUser`` whose task is ``self.client.get("/ping")`` with Locust's own statistics only. Both
 hit the same cheap endpoint of the same server (a raw ASGI app under uvicorn, in its own process),
 with the same number of users and no think time, in the same run, alternating, twice.

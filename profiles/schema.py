@@ -315,7 +315,8 @@ class Network(_Strict):
     veth pair (``loadgen/sut/netns.py``). Both fields optional: ``{}`` = a real link, not shaped."""
 
     rtt_ms: float | None = None
-    """Round trip app <-> database added by ``tc netem`` (half on each side of the link)."""
+    """Round trip app <-> database added by ``tc netem`` (half on each side of the link), or where the
+    kernel has no netem by the delay relay (``loadgen/sut/delay_relay.py``); step.json says which."""
     bandwidth: Bandwidth = None
     """Link rate in bits/s (accepts ``100Mbit``, ``1Gbit``), a token bucket on each side."""
 
@@ -618,7 +619,9 @@ class System(_Strict):
     ``username,password``; relative to the profile file) or ``{callback: FILE.py:function}`` (see
     :class:`Logins`). The i-th user of a step gets login i as ``self.jxcbench_operator``
     (``{"index": i, ...}``) before its ``on_start``. A step needing more users than logins is refused
-    with the numbers."""
+    with the numbers. With ``personas`` each class counts its own: its i-th user gets its role's i-th
+    login (rows with a ``role`` column go to the class of that role; without one, rows are dealt out
+    class by class in ``personas`` order)."""
     personas: dict[str, Literal["sales", "manager", "clerk", "back_office"]] = Field(default_factory=dict)
     """Optional: the locustfile's User classes as staffing roles, e.g. ``{Salesperson: sales,
     BackOffice: back_office}`` (every class, each role once). A staffed step then runs exactly the

@@ -42,7 +42,8 @@ from loadgen.sut.launcher import _describe_url, check_reachable, make_cgroup
 from loadgen.sut.external import AuditFailed, ExternalSystem, clean_env
 from loadgen.workload.load_run import EarlyStop, LoadFailed, measure_load
 from loadgen.workload.locustfile import check_locustfile, import_check
-from loadgen.workload.logins import call_callback, check_callback, read_credentials, remove_private, write_private
+from loadgen.workload.logins import (call_callback, check_callback, deal_by_class, read_credentials, remove_private,
+                                     write_private)
 from loadgen.workload.plan import LoadPlan
 from loadgen.workload.staffing import Staffing, online_of, staff_of_book
 
@@ -155,10 +156,11 @@ class ExternalLevels:
             raise JxcError(f"{self.sut.where}system.health: {self.sut.base_url}{profile.system.health} stopped "
                            f"answering after system.seed at {customers:,} customers")
         users, staffing = users_at(profile, customers, operators)
-        logins = self.logins_for(users, customers)
+        logins = self.logins_for(users, customers, staffing.get("classes") or {})
         try:
             step = measure_external(profile, self.sut, locustfile=self.locustfile, customers=customers, users=users,
                                     class_counts=staffing.get("classes") or {},
+                                    class_roles=dict(profile.system.personas),
                                     duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir,
                                     credentials_csv=self.credentials_csv, credentials_json=logins,
                                     limits=self.limits, cgroup_stats=self.cgroup_stats, db_size=self.db_size,
@@ -179,10 +181,11 @@ class ExternalLevels:
         (out_dir / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
         return step
 
-    def logins_for(self, users: int, customers: int) -> Path | None:
+    def logins_for(self, users: int, customers: int, classes: dict[str, int] | None = None) -> Path | None:
         """The step's logins: the CSV's (checked against ``users``), or the callback's answer for
         this step in a private file (returned: the caller removes it); None without a callback. Too
-        few logins for the step's users is bad input, refused with both numbers."""
+        few logins for the step's users is bad input, refused with both numbers; with
+        ``system.personas`` (``classes``: users per class) too few for a class or its role too."""
         system = self.profile.system
         if self.callback is None:
             self.logins_given = len(self.credentials) if self.credentials_csv else None
@@ -195,6 +198,13 @@ class ExternalLevels:
             value = self.callback or (system.users if isinstance(system.users, str) else system.users.csv)
             raise JxcError(f"{self.sut.where}{self.users_field}: {value!r} gave {len(rows)} logins; the step at "
                            f"{customers:,} customers needs {users} users (one login each)")
+        if self.users_field and classes:
+            try:
+                deal_by_class(rows, classes, dict(system.personas))
+            except ValueError as exc:
+                value = self.callback or (system.users if isinstance(system.users, str) else system.users.csv)
+                raise JxcError(f"{self.sut.where}{self.users_field}: {value!r}: {exc} at {customers:,} customers "
+                               f"(system.personas)") from None
         if self.callback is not None:
             path = write_private(rows)
             registry.claim_dir(path.parent)  # a killed sweep's next run removes it
@@ -227,6 +237,7 @@ class ExternalLevels:
 def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, customers: int, users: int,
                      duration_s: float, warmup_s: float, out_dir: Path, credentials_csv: Path | None = None,
                      credentials_json: Path | None = None, limits: dict | None = None, class_counts: dict | None = None,
+                     class_roles: dict | None = None,
                      cgroup_stats: Any = None, db_size: Any = None, database_url: str | None = None) -> dict:
     """Run the locustfile against the system and judge the step (contract fields of step.json).
     ``limits``: what :func:`loadgen.sut.launcher.make_cgroup` applied; ``cgroup_stats``: its counters,
@@ -236,7 +247,7 @@ def measure_external(profile: Any, sut: ExternalSystem, *, locustfile: Path, cus
     plan = LoadPlan(base_url=sut.base_url, locustfile=str(locustfile.resolve()), users=users, customers=int(customers),
                     credentials_csv=str(credentials_csv.resolve()) if credentials_csv else None,
                     credentials_json=str(credentials_json) if credentials_json else None,
-                    class_counts=dict(class_counts or {}),
+                    class_counts=dict(class_counts or {}), class_roles=dict(class_roles or {}),
                     seed=int(profile.workload.seed or 42), warmup_s=float(warmup_s), duration_s=float(duration_s))
     stop = EarlyStop(slo_thresholds(slo), duration_s, in_flight_max=users,
                      cap_s=float(duration_s) * (1.0 + max_extension))

@@ -37,6 +37,7 @@ and stays out of the latency while the pool can grow, and counts once the pool i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -182,7 +183,8 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                  allowance: dict | None = None, tokens: dict | None = None,
                  shared_pids: Iterable[int] | Callable[[], Iterable[int]] = (),
                  breakdown: dict[str, Callable[[], Iterable[int]]] | None = None,
-                 books: Callable[[], Any] | None = None) -> dict:
+                 books: Callable[[], Any] | None = None, load_network: Any = None,
+                 network_pids: Iterable[int] | Callable[[], Iterable[int]] = ()) -> dict:
     """Measure one step on a running system and write ``step.json`` (see the module docstring).
 
     ``early_stop`` (closed and open model): end the window as soon as the profile's SLO is clearly
@@ -261,6 +263,16 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         # open model without an explicit pool (--operators): sized by Little's law as it runs
         pool_headroom=POOL_HEADROOM if model == "open" and not operators else 0.0,
     )
+    if load_network is not None:
+        # The local workers on their own "host" (a netns.Link of role "load generators"): inside its
+        # namespace, reaching the app across the link (through the delay relay where there is no
+        # netem) and the master at our end of it.
+        from urllib.parse import urlsplit
+
+        app = urlsplit(base_url)
+        far_host, far_port = load_network.inward(app.port, host=app.hostname)
+        plan.base_url = f"http://{far_host}:{far_port}"
+        plan.worker_netns, plan.master_host = load_network.name, load_network.host_addr
     staff_record = {
         "mode": "staffed" if staffed else ("open" if model == "open" else "fixed"),
         "staff": staff if staffed else None,
@@ -283,7 +295,10 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
                                          planned_total=float(rate) * float(duration_s) if model == "open" else 0.0,
                                          cap_s=float(duration_s) * (1.0 + max_extension), lost_rule=early_stop)
     try:
-        groups = {"app": app_pids, "db": db_pids, **({"shared": shared_pids} if shared_pids else {})}
+        groups = {"app": app_pids, "db": db_pids, **({"shared": shared_pids} if shared_pids else {}),
+                  # the delay relays (loadgen.sut.delay_relay) stand for the wire: sampled on their own,
+                  # neither the system's CPU nor a foreign process that would make the machine "busy"
+                  **({"network": network_pids} if network_pids else {})}
         res = measure_load(plan, out_dir, sut_groups=groups, db_size=size,
                            on_progress=on_progress, health=health, cgroup_stats=cgroup_stats,
                            max_foreign_cpu=max_foreign_cpu, breakdown=breakdown, **kwargs)
@@ -368,6 +383,7 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "machine_load": res.get("machine_load"),  # foreign CPU, its top process, iowait, steal
         "load": {
             "processes": processes, "remote_workers": expect_workers,
+            "network": load_network.describe() if load_network is not None else None,
             "workers": [{"index": w.get("index"), "pid": w.get("pid"), **(w.get("stats") or {})} for w in workers],
             "seats": len(seats), "operators_created": created, "book_customers": book["customers"],
             "t0": load.get("t0"), "measure_start": load.get("measure_start"), "end": load.get("end"),
@@ -390,7 +406,7 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
              processes: int = 1, expect_workers: int = 0, master_port: int = 5557,
              on_progress: Callable[[dict], None] | None = None, on_stage: Callable[[str], None] | None = None,
              min_requests: int | None = None, early_stop: bool = True, app_host: str | None = None,
-             max_foreign_cpu: float | str | None = None) -> dict:
+             max_foreign_cpu: float | str | None = None, load_network: Any = None) -> dict:
     try:
         from loadgen.sut.launcher import SystemUnderTest
     except ImportError as exc:
@@ -398,22 +414,35 @@ def run_step(profile: Any, *, customers: int, operators: int | None = None, rate
                        exit_code=1) from None
     stage = on_stage or (lambda s: None)
     t_start = time.time()
-    stage("starting the system under test")
-    with SystemUnderTest(profile, unconstrained=unconstrained, app_host=app_host) as sut:
-        stage(f"growing the database to {customers} customers")
-        t_seed = time.time()
-        sut.seed(customers, progress=False)
-        seed_s = time.time() - t_seed
-        stage("settling the database (checkpoint, analyse, quiet I/O)")
-        from loadgen.seed.settle import settle
+    with contextlib.ExitStack() as stack:
+        run_id = link = None
+        if load_network is not None:  # ``--load-network`` (a schema Network): the workers' own host
+            from loadgen.sut import netns
+            from loadgen.sut.cgroups import new_run_id
 
-        settled = settle(sut.db_url, io_pids=sut.db_pids)
-        step = measure_on(sut, profile, customers=customers, operators=operators, rate=rate, duration_s=duration_s,
-                          warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained, t_start=t_start,
-                          processes=processes, expect_workers=expect_workers, master_port=master_port,
-                          on_progress=on_progress, on_stage=on_stage, min_requests=min_requests,
-                          early_stop=early_stop, max_foreign_cpu=max_foreign_cpu, extra={"seed_s": round(seed_s, 3), "settle": settled})
-        stage("tearing down")
+            stage("linking the load generators' host")
+            run_id = new_run_id()
+            link = stack.enter_context(netns.Link(f"{run_id}-load", rtt_ms=load_network.rtt_ms,
+                                                  bandwidth=load_network.bandwidth, role="load generators"))
+            link.measure_rtt()
+            app_host = link.host_addr  # the app listens on every interface; the workers reach it here
+        stage("starting the system under test")
+        with SystemUnderTest(profile, unconstrained=unconstrained, app_host=app_host, run_id=run_id) as sut:
+            stage(f"growing the database to {customers} customers")
+            t_seed = time.time()
+            sut.seed(customers, progress=False)
+            seed_s = time.time() - t_seed
+            stage("settling the database (checkpoint, analyse, quiet I/O)")
+            from loadgen.seed.settle import settle
+
+            settled = settle(sut.db_url, io_pids=sut.db_pids)
+            step = measure_on(sut, profile, customers=customers, operators=operators, rate=rate, duration_s=duration_s,
+                              warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained, t_start=t_start,
+                              processes=processes, expect_workers=expect_workers, master_port=master_port,
+                              on_progress=on_progress, on_stage=on_stage, min_requests=min_requests,
+                              early_stop=early_stop, max_foreign_cpu=max_foreign_cpu, load_network=link,
+                              extra={"seed_s": round(seed_s, 3), "settle": settled})
+            stage("tearing down")
     return step
 
 
@@ -436,6 +465,9 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
     # Roots only (uvicorn supervisor, postmaster): their children come and go, roots must not.
     limits = getattr(sut, "limits", None) or {}
     tokens = sut.__dict__.setdefault("jxc_tokens", {})  # logins kept for the next step on this system
+    links = [x for x in (getattr(sut, "network", None), measure.get("load_network")) if x is not None]
+    if any(x.delay_method == "relay" for x in links):
+        measure["network_pids"] = lambda: [p for x in links for p in x.relay_pids()]
     step = measure_step(profile, base_url=sut.base_url, db_url=sut.db_url, customers=customers, tokens=tokens,
                         operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
                         out_dir=out_dir, app_pids=lambda: sut.app_pids()[:1], db_pids=lambda: sut.db_pids()[:1],

@@ -30,6 +30,35 @@ def parse_duration(value: str, option: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
+def parse_load_network(text: str | None, *, processes: int, expect_workers: int, app_host: str | None):
+    """``--load-network '{rtt_ms: 0.5, bandwidth: 1Gbit}'`` -> the schema's Network, or a JxcError naming it."""
+    if text is None:
+        return None
+    import yaml
+    from pydantic import ValidationError
+
+    from profiles.schema import Network
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = None
+    if not isinstance(value, dict):
+        raise JxcError(f"--load-network: {text!r} is not a mapping; write e.g. '{{rtt_ms: 0.5, bandwidth: 1Gbit}}'")
+    try:
+        net = Network.model_validate(value)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"]) or "value"
+        raise JxcError(f"--load-network: {where}: {err['msg']} (got {text!r})") from None
+    if processes < 2:
+        raise JxcError("--load-network: only local workers can be put on the second host; pass --processes 2 or more")
+    if expect_workers or app_host is not None:
+        raise JxcError("--load-network: the local workers reach the app across their own link; it does not "
+                       "combine with --expect-workers or --app-host (remote machines)")
+    return net
+
+
 def run(
     profile: Annotated[Path, typer.Argument(help="Profile YAML file.", show_default=False)],
     customers: Annotated[int, typer.Option("--customers", "-n", min=1, help="Customers in the book (grown if needed).")],
@@ -41,6 +70,7 @@ def run(
     processes: Annotated[int, typer.Option("--processes", "-p", min=1, max=64, help="Local load-generator processes (>1: a Locust master and N workers).")] = 1,
     expect_workers: Annotated[int, typer.Option("--expect-workers", min=0, help="Remote workers (jxcbench worker --master THIS_HOST) to wait for.")] = 0,
     master_port: Annotated[int, typer.Option("--master-port", min=1, max=65535, help="Port the master listens on for workers.")] = 5557,
+    load_network: Annotated[str | None, typer.Option("--load-network", help="Run the local workers (--processes >= 2) on a second 'host': a network namespace reaching the app across a shaped veth link, e.g. '{rtt_ms: 0.5, bandwidth: 1Gbit}' (as architecture.network; needs root).")] = None,
     app_host: Annotated[str | None, typer.Option("--app-host", help="This machine's address as remote workers reach it: the app then listens on all interfaces and the load is sent to http://APP_HOST:PORT (default: 127.0.0.1 only).")] = None,
     unconstrained: Annotated[bool, typer.Option("--unconstrained", help="Run without hardware limits where cgroups cannot be written.")] = False,
     min_requests: Annotated[int, typer.Option("--min-requests", min=1, help="Fewest measured requests for a valid step (a stable p99 needs about 1000).")] = 1000,
@@ -62,6 +92,8 @@ def run(
         console.print("[yellow]note:[/] remote workers will send their requests to 127.0.0.1, their own machine; "
                       "pass --app-host with this machine's address unless they run here", highlight=False)
     check_max_foreign_cpu(max_foreign_cpu)
+    load_net = parse_load_network(load_network, processes=processes, expect_workers=expect_workers,
+                                  app_host=app_host)
     if (out / "step.json").exists() and not force:
         raise JxcError(f"--out: {out / 'step.json'} exists; choose another directory or pass --force")
     prof = load_profile(profile)
@@ -80,7 +112,7 @@ def run(
             prof, customers=customers, operators=operators, rate=rate, duration_s=duration_s, warmup_s=warmup_s,
             out_dir=out, unconstrained=unconstrained, processes=processes, expect_workers=expect_workers,
             master_port=master_port, on_progress=on_progress, on_stage=staged(on_stage), min_requests=min_requests,
-            early_stop=early_stop, app_host=app_host, max_foreign_cpu=max_foreign_cpu), total)
+            early_stop=early_stop, app_host=app_host, max_foreign_cpu=max_foreign_cpu, load_network=load_net), total)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGINT or SIGTERM (Terminated): the system is torn down by now
         raise stops.stopped(exc, _mark_interrupted(out, exc, stages[-1] if stages else "starting", t_start,
                                                    customers=customers, operators=operators, rate=rate,

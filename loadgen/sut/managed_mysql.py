@@ -144,7 +144,9 @@ class ManagedMySQL:
                 cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO 'root'@'{self.client_host}' WITH GRANT OPTION")
         finally:
             conn.close()
-        self.url = f"mysql+pymysql://root@{self.host}:{self.port}/{DATABASE}?charset=utf8mb4&local_infile=1"
+        # Across a link, clients go where it says: the far address (netem), or the delay relay on our end.
+        host, port = self.network.endpoint(self.port) if self.network else (self.host, self.port)
+        self.url = f"mysql+pymysql://root@{host}:{port}/{DATABASE}?charset=utf8mb4&local_infile=1"
         return self.url
 
     def _launch(self, server: Path, data: Path, user: pwd.struct_passwd | None, log: Path) -> None:

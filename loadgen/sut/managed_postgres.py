@@ -132,7 +132,9 @@ class ManagedPostgres:
         with psycopg.connect(host=self.host, port=self.port, user="postgres", dbname="postgres",
                              autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{DATABASE}" ENCODING \'UTF8\' TEMPLATE template0')
-        self.url = f"postgresql+psycopg://postgres@{self.host}:{self.port}/{DATABASE}"
+        # Across a link, clients go where it says: the far address (netem), or the delay relay on our end.
+        host, port = self.network.endpoint(self.port) if self.network else (self.host, self.port)
+        self.url = f"postgresql+psycopg://postgres@{host}:{port}/{DATABASE}"
         return self.url
 
     def _launch(self, bindir: Path, data: Path, user, log: Path) -> None:  # user: a pwd entry or None

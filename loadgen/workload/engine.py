@@ -8,8 +8,9 @@ Process layout:
   with ``jxcbench worker --master HOST``. Every worker gets its share of the plan (seats, rate) in a
   ``jxc_plan`` message; it ships its raw samples to the master in ``jxc_samples`` messages once a
   second, plus its own CPU use, and a final batch on ``jxc_finish``; the master writes ONE samples
-  file. Closed-model users ask the master for a seat (``jxc_seat``), so no operator is used twice
-  whatever way Locust spreads the users over the workers.
+  file. Closed-model users (one class per persona, the same names in every process) ask the master
+  for a seat of their persona (``jxc_seat``), so no operator is used twice whatever way Locust
+  spreads the users over the workers.
 
 Clocks: phases are decided by wall-clock time against the master's ``t0``; workers on other machines
 need synchronised clocks (NTP), as for any distributed measurement.
@@ -37,6 +38,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
@@ -56,9 +58,9 @@ from loadgen import lifeline  # noqa: E402
 from loadgen.measure.collector import SampleCollector, WindowTally  # noqa: E402
 from loadgen.measure.samples import SampleWriter  # noqa: E402
 from loadgen.workload.plan import LoadPlan  # noqa: E402
-from loadgen.workload.runtime import Runtime  # noqa: E402
+from loadgen.workload.runtime import Runtime, Seats  # noqa: E402
 from loadgen.workload.spec import load_workload  # noqa: E402
-from loadgen.workload.users import OpenDriver, OperatorUser, watch_closed_drain  # noqa: E402
+from loadgen.workload.users import OpenDriver, persona_classes  # noqa: E402
 
 START_MARGIN_S = 1.0        # between sending plans and t0, so every worker has its plan
 WORKER_WAIT_S = 60.0
@@ -102,8 +104,10 @@ class CpuMonitor:
         gevent.killall(self._g, block=False)
 
 
-def _user_class(plan: LoadPlan):
-    return OpenDriver if plan.mode == "open" else OperatorUser
+def _user_classes(plan: LoadPlan) -> list[type]:
+    """Closed model: one User class per persona with seats (``fixed_count``: its seats); open
+    model: one driver per process."""
+    return [OpenDriver] if plan.mode == "open" else persona_classes(plan.workload, plan.seats)
 
 
 def _spawn_count(plan: LoadPlan, workers: int) -> int:
@@ -147,25 +151,29 @@ def _wait_until(t: float, done=lambda: False) -> None:
 
 # -- local ----------------------------------------------------------------------------------------
 def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
+    """One process. Closed model: the reference personas' User classes (:func:`persona_classes`) or a
+    plain locustfile's, through one entry (:func:`run_users`); open model: the driver."""
     if plan.locustfile:
         return run_locustfile(plan, out_dir, progress)
     workload = load_workload(plan.workload)
+    if plan.mode == "closed":
+        seats = Seats(plan.seats)
+        return run_users(plan, out_dir, progress, _user_classes(plan), len(plan.seats),
+                         lambda collector: Runtime(plan, workload, collector, next_seat=seats.take),
+                         start_margin_s=START_MARGIN_S)
     writer = SampleWriter(out_dir / "samples.parquet")
     plan.t0 = time.time() + START_MARGIN_S
     tally = WindowTally() if plan.report_window else None
     collector = SampleCollector(worker=0, measure_start=plan.measure_start, sink=writer.add, tally=tally)
-    seats = iter(plan.seats)
-    rt = Runtime(plan, workload, collector, next_seat=lambda: next(seats, None))
-    _on_stop_signal(plan)  # rt.plan is this plan: users, the open schedule and the drain watcher see the new end
-    env = Environment(user_classes=[_user_class(plan)], host=plan.base_url)
+    rt = Runtime(plan, workload, collector, next_seat=lambda persona=None: None)
+    _on_stop_signal(plan)  # rt.plan is this plan: the open schedule and the clock see the new end
+    env = Environment(user_classes=[OpenDriver], host=plan.base_url)
     env.jxc = rt
     env.events.request.add_listener(collector.on_request)
     runner = env.create_local_runner()
     cpu = CpuMonitor()
     n = _spawn_count(plan, 1)
     runner.start(n, spawn_rate=_spawn_rate(plan, n))
-    if plan.mode == "closed":
-        gevent.spawn(watch_closed_drain, rt, None)
     _run_clock(plan, lambda: {**collector.counts(), "inflight": rt.pending()}, lambda: rt.drained, progress, tally)
     runner.stop()
     runner.quit()
@@ -177,48 +185,74 @@ def run_local(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
 
 
 def run_locustfile(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
-    """A plain locustfile's User classes, ``plan.users`` of them, through the same clock, samples
-    and stop signals as the reference workload. At the window's end its users send nothing new;
-    what they have in flight may finish for ``drain_s``, and what is still in flight then is
-    recorded as a timeout (:class:`loadgen.workload.locustfile.UserTracker`), as for the reference
-    operators; users that could not start (``on_start`` raised or a request in it failed) are
-    counted as login failures."""
-    from loadgen.workload.locustfile import UserTracker, read_credentials, user_classes
+    """A plain locustfile's User classes, ``plan.users`` of them, through the same entry, clock,
+    samples, stop signals and :class:`Runtime` as the reference personas (one with no personas of
+    its own: the classes make their own requests, :meth:`Runtime.start_user`). Users that could not
+    start (``on_start`` raised or a request in it failed) are counted as login failures; every user
+    that started worked (its think is its own ``wait_time``: no Little's-law figures)."""
+    from loadgen.workload.locustfile import read_credentials, user_classes
+    from loadgen.workload.logins import deal_by_class
+    from loadgen.workload.spec import Workload
 
     logins = plan.credentials_csv or plan.credentials_json
     credentials = read_credentials(Path(logins)) if logins else []
-    tracker = UserTracker(plan)
-    classes = user_classes(Path(plan.locustfile), credentials, tracker)
+    # system.personas: each class counts its own users and logs them in as its role's accounts
+    by_class = (deal_by_class(credentials, plan.class_counts, plan.class_roles)
+                if plan.class_counts and credentials else None)
+    classes = user_classes(Path(plan.locustfile), credentials, by_class)
     if plan.class_counts:  # the staffing's count of each class's role, exactly
         classes = [c for c in classes if plan.class_counts.get(c.__name__, 0) > 0]
         for c in classes:
             c.fixed_count = int(plan.class_counts[c.__name__])
+    n = sum(c.fixed_count for c in classes) if plan.class_counts else max(1, int(plan.users))
+
+    def runtime(collector: SampleCollector) -> Runtime:
+        rt = Runtime(plan, Workload(personas={}), collector, next_seat=lambda persona=None: None)
+        rt.stats.update(stopped_at_end=0, sessions_by_class={})
+        return rt
+
+    # one process, no worker to hand a plan to: no START_MARGIN_S; the ramp starts at t0
+    load = run_users(plan, out_dir, progress, classes, n, runtime, start_margin_s=0.2, start_at_t0=True,
+                     own_requests=True)
+    stats = load["workers"][0]["stats"]
+    stats.update(operators_active=stats["sessions"], users_planned=n, personas=[c.__name__ for c in classes])
+    return load
+
+
+def run_users(plan: LoadPlan, out_dir: Path, progress: bool, classes: list[type], n: int, make_runtime,
+              *, start_margin_s: float, start_at_t0: bool = False, own_requests: bool = False) -> dict:
+    """The closed model in one process, whoever the users are: ``n`` users of ``classes`` (the
+    reference personas' or a locustfile's), one :class:`Runtime` (``make_runtime(collector)``) for
+    their starts, what they have in flight and the drain: at the window's end nothing new starts,
+    what is in flight may finish for ``drain_s``, the rest is recorded as timeouts.
+    ``own_requests``: the users make their own requests (a locustfile's), followed through Locust's
+    request event (:meth:`Runtime.note_request`)."""
     writer = SampleWriter(out_dir / "samples.parquet")
-    plan.t0 = time.time() + 0.2  # one process, no worker to hand a plan to: no START_MARGIN_S
+    plan.t0 = time.time() + start_margin_s
     tally = WindowTally() if plan.report_window else None
     collector = SampleCollector(worker=0, measure_start=plan.measure_start, sink=writer.add, tally=tally)
-    _on_stop_signal(plan)
+    rt = make_runtime(collector)
+    _on_stop_signal(plan)  # rt.plan is this plan: users and the drain watcher see the new end
     env = Environment(user_classes=classes, host=plan.base_url)
-    env.events.request.add_listener(tracker.on_request)
+    env.jxc = rt
+    if own_requests:
+        env.events.request.add_listener(rt.note_request)
     env.events.request.add_listener(collector.on_request)
     runner = env.create_local_runner()
     cpu = CpuMonitor()
-    n = sum(c.fixed_count for c in classes) if plan.class_counts else max(1, int(plan.users))
-    _wait_until(plan.t0)
+    if start_at_t0:
+        _wait_until(plan.t0)
     runner.start(n, spawn_rate=_spawn_rate(plan, n))
-    gevent.spawn(tracker.watch_drain, collector)
-    _run_clock(plan, lambda: {**collector.counts(), "inflight": tracker.inflight}, lambda: tracker.drained,
-               progress, tally)
-    if not tracker.drained:  # the clock's own deadline came first
-        tracker.abandon(time.time(), collector)
+    gevent.spawn(rt.watch_drain)
+    _run_clock(plan, lambda: {**collector.counts(), "inflight": rt.pending()}, lambda: rt.drained, progress, tally)
+    if not rt.drained:  # the clock's own deadline came first
+        rt.abandon_inflight(time.time())
     runner.stop()
     runner.quit()
     cpu.stop()
     collector.flush()
     writer.close()
-    stats = {**tracker.stats, "operators_active": tracker.stats["sessions"], "users_planned": n,
-             "personas": [c.__name__ for c in classes]}
-    return {"workers": [{"index": 0, "stats": stats, "cpu": cpu.series, "lag": cpu.lag, "pid": os.getpid()}],
+    return {"workers": [{"index": 0, "stats": rt.stats, "cpu": cpu.series, "lag": cpu.lag, "pid": os.getpid()}],
             "samples_rows": writer.rows}
 
 
@@ -261,11 +295,11 @@ def _run_clock(plan: LoadPlan, counts, drained, progress: bool, tally: WindowTal
 def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     load_workload(plan.workload)  # fail here, not in every worker, if it does not exist
     writer = SampleWriter(out_dir / "samples.parquet")
-    env = Environment(user_classes=[_user_class(plan)], host=plan.base_url)
+    env = Environment(user_classes=_user_classes(plan), host=plan.base_url)
     runner = env.create_master_runner(master_bind_host="*", master_bind_port=plan.master_port)
     workers: dict[str, dict] = {}
     counts = {"requests": 0, "errors": 0, "refusals": 0, "measured": 0, "inflight": 0}
-    seats = iter(plan.seats)
+    seats = Seats(plan.seats)
     finished: set[str] = set()
     drained: set[str] = set()
     # The workers ship every raw sample here anyway: the master tallies the window from them.
@@ -302,7 +336,7 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
         drained.add(msg.node_id)
 
     def on_seat(environment, msg, **_):
-        runner.send_message("jxc_seat", {"req": msg.data["req"], "seat": next(seats, None)},
+        runner.send_message("jxc_seat", {"req": msg.data["req"], "seat": seats.take(msg.data.get("persona"))},
                             client_id=msg.node_id)
 
     runner.register_message("jxc_samples", on_samples)
@@ -312,12 +346,17 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
     _on_stop_signal(plan, lambda at, kind: [runner.send_message("jxc_stop", {"at": at, "kind": kind}, client_id=cid)
                                             for cid in list(runner.clients.keys())])
 
+    enter = None
+    if plan.worker_netns:  # the workers' own "host": they join its network namespace before exec
+        from loadgen.sut.netns import enter_named
+
+        enter = functools.partial(enter_named, plan.worker_netns)
     procs = [subprocess.Popen([sys.executable, "-m", "loadgen.workload.engine", "worker",
-                               "--master", "127.0.0.1", "--master-port", str(plan.master_port)],
+                               "--master", plan.master_host, "--master-port", str(plan.master_port)],
                               # same process group as this engine: killing the group ends them too;
                               # and they die with it (parent-death signal) if it is killed alone
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              preexec_fn=lifeline.preexec())
+                              preexec_fn=lifeline.preexec(enter))
              for _ in range(plan.processes if plan.processes > 1 else 0)]
     total = plan.workers_total
     cpu = CpuMonitor()
@@ -362,7 +401,9 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
 
 # -- worker -----------------------------------------------------------------------------------------
 def run_worker(master_host: str, master_port: int) -> None:
-    env = Environment(user_classes=[OperatorUser, OpenDriver])
+    # The closed model's classes are the plan's workload's personas: set when the plan comes (before
+    # the master spawns any user), found by name as the master's.
+    env = Environment(user_classes=[OpenDriver])
     runner = env.create_worker_runner(master_host, master_port)
     pending: dict[int, AsyncResult] = {}
     req_ids = itertools.count()
@@ -381,10 +422,10 @@ def run_worker(master_host: str, master_port: int) -> None:
             gevent.sleep(1.0)
             ship()
 
-    def next_seat():
+    def next_seat(persona: str | None = None):
         rid = next(req_ids)
         pending[rid] = res = AsyncResult()
-        runner.send_message("jxc_seat", {"req": rid})
+        runner.send_message("jxc_seat", {"req": rid, "persona": persona})
         try:
             return res.get(timeout=30)
         finally:
@@ -398,7 +439,10 @@ def run_worker(master_host: str, master_port: int) -> None:
     def on_plan(environment, msg, **_):
         plan = LoadPlan.from_dict(msg.data)
         collector = SampleCollector(worker=plan.worker_index + 1, measure_start=plan.measure_start)
-        rt = Runtime(plan, load_workload(plan.workload), collector, next_seat=next_seat)
+        workload = load_workload(plan.workload)
+        rt = Runtime(plan, workload, collector, next_seat=next_seat)
+        if plan.mode == "closed":
+            env.user_classes = persona_classes(plan.workload, [[p] for p in workload.personas]) + [OpenDriver]
         if getattr(env, "jxc", None) is None:
             env.events.request.add_listener(lambda **kw: env.jxc.collector.on_request(**kw))
             state["cpu"] = CpuMonitor()
@@ -406,7 +450,7 @@ def run_worker(master_host: str, master_port: int) -> None:
         env.jxc = rt
         env.jxc_on_drained = lambda: runner.send_message("jxc_drained", None)
         if plan.mode == "closed":
-            gevent.spawn(watch_closed_drain, rt, env.jxc_on_drained)
+            gevent.spawn(rt.watch_drain, env.jxc_on_drained)
 
     def on_stop(environment, msg, **_):
         # The master's stop time, not ours: every process ends the window at the same instant.

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
-import time
 from pathlib import Path
 
 from loadgen.errors import JxcError
@@ -84,12 +83,18 @@ def read_credentials(path: Path, *, where: str = "system.users") -> list[dict]:
     return read(path, where=where)
 
 
-def user_classes(path: Path, credentials: list[dict] | None = None, tracker: UserTracker | None = None) -> list[type]:
+def user_classes(path: Path, credentials: list[dict] | None = None,
+                 by_class: dict[str, list[dict]] | None = None) -> list[type]:
     """Import the locustfile (engine process only) and return its concrete User classes, each
     tagging its requests with its persona (its class name) through Locust's ``User.context``.
     ``credentials``: the i-th user started gets ``{"index": i, **credentials[i]}`` as
     ``self.jxcbench_operator`` before its own ``on_start`` (a plain locustfile that does not read it
-    runs unchanged). ``tracker``: follows each user's start and requests (:class:`UserTracker`)."""
+    runs unchanged). ``by_class`` (with ``system.personas``, :func:`loadgen.workload.logins.deal_by_class`):
+    instead, each class counts its own users, and its i-th gets ``{"index": i, **by_class[class][i]}``
+    — its role's i-th account, as a reference seat. When the Locust Environment carries a
+    :class:`loadgen.workload.runtime.Runtime` (``environment.jxc``, as for the reference operators),
+    it follows each user's start and requests (:meth:`~loadgen.workload.runtime.Runtime.start_user`);
+    without one the classes run as under plain Locust."""
     from locust import User
 
     path = Path(path).resolve()
@@ -105,135 +110,40 @@ def user_classes(path: Path, credentials: list[dict] | None = None, tracker: Use
              and not getattr(c, "abstract", False)]
     if not found:
         raise ValueError(f"locustfile {str(path)!r} defines no User class")
-    counter = iter(range(1 << 30))
+    operator = _Operators(credentials or [], by_class)
     for cls in found:
         _tag_persona(cls)
-        _give_operator(cls, credentials or [], counter, tracker)
+        _give_operator(cls, operator)
     return found
 
 
-class UserTracker:
-    """What a plain locustfile's users do that its request events do not say (engine process).
+class _Operators:
+    """Who the next user of a class is: its index and its login. One counter over every class, or
+    (``by_class``) one per class, so a class's i-th user is its role's i-th account."""
 
-    * **Starts**: a user whose ``on_start`` raised, or made a request that failed (its login,
-      typically), could not start: ``stats["login_failures"]``; the others count in
-      ``stats["sessions"]``. A step where fewer users started than planned is invalid, as for the
-      reference operators (:func:`loadgen.measure.validity.closed_loop_problem`).
-    * **The window's end**: once ``plan.end`` has passed, a user's next request is not sent (the
-      user stops, :class:`locust.exception.StopUser`), as the reference operators start nothing new;
-      what is in flight may finish for ``plan.drain_s``, and what is still in flight then is recorded
-      as a timeout error with the time it has waited (:meth:`abandon`), its answer ignored should it
-      come (``context["call"]["abandoned"]``, as :class:`loadgen.measure.collector.SampleCollector`
-      reads it). A request whose ``context`` is passed positionally cannot be marked so; it is
-      still counted in flight.
-    """
+    def __init__(self, credentials: list[dict], by_class: dict[str, list[dict]] | None) -> None:
+        self.credentials, self.by_class = credentials, by_class
+        self.started: dict[str | None, int] = {}
 
-    def __init__(self, plan) -> None:
-        self.plan = plan
-        self.running: dict[int, dict] = {}
-        self.inflight = 0
-        self.drained = False
-        self.stats = {"sessions": 0, "login_failures": 0, "timed_out_at_end": 0, "stopped_at_end": 0,
-                      "sessions_by_class": {}}
-
-    def wrap(self, user) -> None:
-        """Route the user's client's requests through :meth:`request`."""
-        client = getattr(user, "client", None)
-        own = getattr(client, "request", None)
-        if own is None:
-            return  # a User without an HTTP client: its own requests, its own events
-
-        def request(method, url, *args, **kwargs):
-            return self.request(user, own, method, url, *args, **kwargs)
-
-        client.request = request
-
-    def request(self, user, own, method, url, *args, **kwargs):
-        import gevent
-        from locust.exception import StopUser
-
-        now = time.time()
-        if now >= self.plan.end and not getattr(user, "_jxc_starting", None):
-            self.stats["stopped_at_end"] += 1
-            gevent.sleep(0)  # a task that swallows the exception and loops still lets the clock run
-            raise StopUser("measured window over")
-        flag: dict = {}
-        if len(args) < 2:  # context not given positionally: mark the call, so a late answer is ignored
-            ctx = dict(kwargs.get("context") or {})
-            ctx["call"] = flag
-            starting = getattr(user, "_jxc_starting", None)
-            if starting is not None:
-                ctx["jxc_starting"] = starting
-            kwargs["context"] = ctx
-        name = kwargs.get("name") or (args[0] if args else None) or str(url)
-        key = id(flag)
-        self.running[key] = {"persona": type(user).__name__, "op": name, "start": now, "flag": flag}
-        self.inflight += 1
-        try:
-            return own(method, url, *args, **kwargs)
-        finally:
-            self.inflight -= 1
-            self.running.pop(key, None)
-
-    def on_request(self, context: dict | None = None, exception=None, **_) -> None:
-        """Locust's request event: a failed request while a user starts marks its start failed."""
-        starting = (context or {}).get("jxc_starting")
-        if exception is not None and starting is not None:
-            starting["failed"] = True
-
-    def started(self, user, own) -> None:
-        user._jxc_starting = {"failed": False}
-        try:
-            own(user)
-        except Exception:
-            self.stats["login_failures"] += 1
-            raise
-        finally:
-            failed, user._jxc_starting = user._jxc_starting["failed"], None
-        self.stats["login_failures" if failed else "sessions"] += 1
-        if not failed:
-            by_class = self.stats["sessions_by_class"]
-            by_class[type(user).__name__] = by_class.get(type(user).__name__, 0) + 1
-
-    def abandon(self, now: float, collector) -> int:
-        """Record every request still in flight as a timeout error (latency: the time it has waited
-        so far); its answer, should it come, is ignored. Returns how many."""
-        n = 0
-        for r in list(self.running.values()):
-            if r["flag"].get("abandoned"):
-                continue
-            r["flag"]["abandoned"] = True
-            collector.record_timeout(r["persona"], r["op"], r["start"], r["start"], now)
-            n += 1
-        self.stats["timed_out_at_end"] += n
-        return n
-
-    def watch_drain(self, collector) -> None:
-        """Greenlet: after the window, wait for what is in flight up to ``drain_s``, then record what
-        is left as timeouts; ``drained`` then."""
-        import gevent
-
-        plan = self.plan
-        while time.time() < plan.end or (self.inflight > 0 and time.time() < plan.end + plan.drain_s):
-            gevent.sleep(0.05)
-        if self.inflight > 0:
-            self.abandon(time.time(), collector)
-        self.drained = True
+    def next(self, cls_name: str) -> dict:
+        key = cls_name if self.by_class is not None else None
+        i = self.started[key] = self.started.get(key, -1) + 1
+        rows = self.credentials if self.by_class is None else self.by_class.get(cls_name, [])
+        return {"index": i, **(rows[i] if i < len(rows) else {})}
 
 
-def _give_operator(cls: type, credentials: list[dict], counter, tracker: UserTracker | None) -> None:
+def _give_operator(cls: type, operator: _Operators) -> None:
     own = cls.on_start
     if getattr(own, "_jxc_wrapped", False):
-        return  # inherited from a User class of the same file, already wrapped
+        return  # inherited from a User class of the same file, already wrapped (it asks by type(self))
 
     def on_start(self) -> None:
-        i = next(counter)
-        self.jxcbench_operator = {"index": i, **(credentials[i] if i < len(credentials) else {})}
-        if tracker is None:
+        self.jxcbench_operator = operator.next(type(self).__name__)
+        rt = getattr(self.environment, "jxc", None)
+        if rt is None:
             own(self)
             return
-        tracker.wrap(self)
-        tracker.started(self, own)
+        rt.start_user(self, own)
 
     own_stop = cls.on_stop
 
@@ -247,8 +157,7 @@ def _give_operator(cls: type, credentials: list[dict], counter, tracker: UserTra
 
     on_start._jxc_wrapped = True  # type: ignore[attr-defined]
     cls.on_start = on_start
-    if tracker is not None:
-        cls.on_stop = on_stop
+    cls.on_stop = on_stop
 
 
 def _tag_persona(cls: type) -> None:
@@ -263,4 +172,4 @@ def _tag_persona(cls: type) -> None:
     cls.context = context
 
 
-__all__ = ["UserTracker", "check_locustfile", "import_check", "read_credentials", "user_classes"]
+__all__ = ["check_locustfile", "import_check", "read_credentials", "user_classes"]

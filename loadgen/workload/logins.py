@@ -65,6 +65,31 @@ def read_credentials(path: Path, *, where: str = "system.users") -> list[dict]:
     return rows
 
 
+def deal_by_class(rows: list[dict], class_counts: dict[str, int], class_roles: dict[str, str]) -> dict[str, list[dict]]:
+    """Each User class's logins, in order, when ``system.personas`` gives the classes their roles: a
+    class's i-th user then logs in with its role's i-th account, as a reference seat is its role's
+    i-th online account. Rows with a ``role`` column go to the class playing that role (a role's
+    accounts stay the same whatever the other roles' counts at a level); without one, the rows are
+    dealt out class by class in the order of ``class_counts`` (the profile's ``system.personas``).
+    Raises ValueError naming the role (or the class) and both numbers when a class gets too few."""
+    out: dict[str, list[dict]] = {}
+    if any("role" in r for r in rows):
+        for cls, n in class_counts.items():
+            role = class_roles.get(cls, cls)
+            mine = [r for r in rows if r.get("role") == role]
+            if len(mine) < n:
+                raise ValueError(f"{len(mine)} logins have role {role!r}; {n} {cls} users need one each")
+            out[cls] = mine[:n]
+        return out
+    at = 0
+    for cls, n in class_counts.items():
+        out[cls] = rows[at:at + n]
+        at += n
+    if at > len(rows):
+        raise ValueError(f"{len(rows)} logins for {at} users ({', '.join(f'{n} {c}' for c, n in class_counts.items())})")
+    return out
+
+
 def split_callback(callback: str, base: Path) -> tuple[Path, str]:
     file, _, fn = callback.rpartition(":")
     return Path(base) / file, fn
@@ -130,5 +155,5 @@ def remove_private(path: Path) -> None:
         pass
 
 
-__all__ = ["call_callback", "check_callback", "read_credentials", "remove_private", "split_callback",
+__all__ = ["call_callback", "check_callback", "deal_by_class", "read_credentials", "remove_private", "split_callback",
            "write_private"]

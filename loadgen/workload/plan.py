@@ -4,8 +4,9 @@ Seats: one per operator the load uses, ``[persona, username, index]`` (``index``
 place among the book's staff of that persona, which seeds the operator's random choices together
 with the plan's ``seed`` and level ``customers``; see :func:`loadgen.workload.staffing.operator_seed`),
 then ``token, operator`` when the operator logged in before the load (the step does that: staff start
-their shift logged in). In the closed model each Locust user takes the next free seat of its process
-(so each user works as its own operator, never shared);
+their shift logged in). In the closed model each Locust user (one class per persona,
+:func:`loadgen.workload.users.persona_classes`) takes its persona's next free seat (so each user
+works as its own operator, never shared);
 in the open model the seats are the pool of logged-in sessions that serve the arrivals (bounded
 concurrency: arrivals that find no idle session of their persona wait in a backlog, and that wait
 is part of their latency).
@@ -42,7 +43,10 @@ class LoadPlan:
     seed: int = 42
     processes: int = 1                        # local load-generator processes
     expect_workers: int = 0                   # remote workers (jxcbench worker) to wait for
-    master_host: str = "127.0.0.1"
+    master_host: str = "127.0.0.1"           # the master's address as the local workers reach it
+    # A "second host" for the local workers: the network namespace (loadgen.sut.netns, ``--load-network``)
+    # they run in, reaching the app at base_url and the master at master_host across its shaped link.
+    worker_netns: str | None = None
     master_port: int = 5557
     request_timeout_s: float = 60.0
     # Open model: > 0 sizes each persona's pool of logged-in sessions by Little's law with this
@@ -64,6 +68,9 @@ class LoadPlan:
     # system.personas: exactly this many users of each User class (Locust's fixed_count); empty: the
     # classes' own weights spread ``users``.
     class_counts: dict[str, int] = field(default_factory=dict)
+    # system.personas itself (class -> role): with it each class's logins are its role's
+    # (loadgen.workload.logins.deal_by_class), its i-th user the role's i-th account.
+    class_roles: dict[str, str] = field(default_factory=dict)
     # Progress lines carry the measured window's latencies and errors of the last second, for a
     # parent that may stop the step early (off by default: it costs the generator a little).
     report_window: bool = False

@@ -1,9 +1,17 @@
 """What one load-generator process holds while it runs a plan (attached to the Locust Environment).
 
-Besides the plan and the collector it keeps the measured window's closed-loop accounting for the
+One object for both kinds of users (issue 17, one workload path): the reference personas'
+operators, and a plain locustfile's User classes (:mod:`loadgen.workload.locustfile`, whose
+requests are their own). For both it keeps who started and who could not (``stats["sessions"]``,
+``stats["login_failures"]``), what is in flight (``inflight``, ``running``) and the window's end:
+nothing new after it, what is in flight drains for ``drain_s``, the rest is recorded as timeouts
+(:meth:`Runtime.watch_drain`, :meth:`Runtime.abandon_inflight`).
+
+For the reference operators it also keeps the measured window's closed-loop accounting for the
 Little's-law check (``stats["window_*"]``, ``stats["operators_active"]``): operations started in the
 window and their time, and the think time the operators really spent between operations (measured
-by them, from one operation's end to the next one's start) next to the think time they drew.
+by them, from one operation's end to the next one's start) next to the think time they drew. A
+locustfile's think is its own ``wait_time``: no such check for it.
 """
 
 from __future__ import annotations
@@ -11,8 +19,10 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from loadgen.measure.collector import SampleCollector
 from loadgen.workload.plan import LoadPlan
@@ -28,7 +38,7 @@ class Runtime:
     plan: LoadPlan
     workload: Workload
     collector: SampleCollector
-    next_seat: Callable[[], list | None]          # closed model: a seat for a new user, never twice
+    next_seat: Callable[..., list | None]         # closed model: a seat for a new user (of a persona), never twice
     stats: dict = field(default_factory=lambda: {
         "workload_exceptions": 0, "login_failures": 0, "no_seat": 0,
         "backlog_max": 0, "arrivals": 0, "arrivals_waited": 0, "scheduler_lag_max_ms": 0.0,
@@ -123,10 +133,130 @@ class Runtime:
         self.stats["timed_out_at_end"] += n
         return n
 
+    def watch_drain(self, on_drained: Callable[[], None] | None = None) -> None:
+        """Greenlet: report drained once the window is over and nothing is in flight. What is still
+        in flight ``drain_s`` after the window is recorded as a timeout error, not dropped."""
+        import gevent
+
+        while time.time() < self.plan.end or (self.inflight > 0 and time.time() < self.plan.end + self.plan.drain_s):
+            gevent.sleep(0.05)
+        if self.inflight > 0:
+            self.abandon_inflight(time.time())
+        self.drained = True
+        if on_drained:
+            on_drained()
+
+    # -- a plain locustfile's users: their requests are their own --------------------------------
+    def start_user(self, user, own_on_start) -> None:
+        """Run a locustfile user's own ``on_start``, its client's requests followed
+        (:meth:`track_client`). It could not start (a login failure) if ``on_start`` raised or a
+        request in it failed (:meth:`note_request`); else it counts in ``stats["sessions"]`` and
+        ``stats["sessions_by_class"]``. A step where fewer users started than planned is invalid,
+        as for the reference operators (:func:`loadgen.measure.validity.closed_loop_problem`)."""
+        self.track_client(user)
+        user._jxc_starting = {"failed": False}
+        try:
+            own_on_start(user)
+        except Exception:
+            self.stats["login_failures"] += 1
+            raise
+        finally:
+            failed, user._jxc_starting = user._jxc_starting["failed"], None
+        self.stats["login_failures" if failed else "sessions"] += 1
+        if not failed:
+            by_class = self.stats.setdefault("sessions_by_class", {})
+            by_class[type(user).__name__] = by_class.get(type(user).__name__, 0) + 1
+
+    def track_client(self, user) -> None:
+        """Route a locustfile user's client's requests through :meth:`_client_request`."""
+        client = getattr(user, "client", None)
+        own = getattr(client, "request", None)
+        if own is None:
+            return  # a User without an HTTP client: its own requests, its own events
+
+        def request(method, url, *args, **kwargs):
+            return self._client_request(user, own, method, url, *args, **kwargs)
+
+        client.request = request
+
+    def _client_request(self, user, own, method, url, *args, **kwargs):
+        """One request of a locustfile user. Once ``plan.end`` has passed it is not sent (the user
+        stops, :class:`locust.exception.StopUser`), as the reference operators start nothing new;
+        else it is in flight (``running``) until it returns, so that the drain can give it up
+        (:meth:`abandon_inflight`): its context is marked (``context["call"]``), so an answer that
+        comes later is ignored, as :class:`loadgen.measure.collector.SampleCollector` reads it. A
+        request whose ``context`` is passed positionally cannot be marked so; it is still counted
+        in flight."""
+        import gevent
+        from locust.exception import StopUser
+
+        now = time.time()
+        if now >= self.plan.end and not getattr(user, "_jxc_starting", None):
+            self.stats["stopped_at_end"] = self.stats.get("stopped_at_end", 0) + 1
+            gevent.sleep(0)  # a task that swallows the exception and loops still lets the clock run
+            raise StopUser("measured window over")
+        flag: dict = {}
+        if len(args) < 2:  # context not given positionally: mark the call, so a late answer is ignored
+            ctx = dict(kwargs.get("context") or {})
+            ctx["call"] = flag
+            starting = getattr(user, "_jxc_starting", None)
+            if starting is not None:
+                ctx["jxc_starting"] = starting
+            kwargs["context"] = ctx
+        name = kwargs.get("name") or (args[0] if args else None) or str(url)
+        key = id(flag)
+        # shaped as a Session in flight (persona, current), so abandon_inflight serves both
+        self.running[key] = SimpleNamespace(persona=type(user).__name__,
+                                            current={"op": name, "start": now, "intended": now, "flag": flag})
+        self.inflight += 1
+        try:
+            return own(method, url, *args, **kwargs)
+        finally:
+            self.inflight -= 1
+            self.running.pop(key, None)
+
+    def note_request(self, context: dict | None = None, exception=None, **_) -> None:
+        """Locust's request event: a failed request while a locustfile user starts marks its start
+        failed."""
+        starting = (context or {}).get("jxc_starting")
+        if exception is not None and starting is not None:
+            starting["failed"] = True
+
     def chooser(self, persona: str) -> tuple[list[str], list[float]]:
         w = self.workload.personas[persona].weights(self.plan.weights.get(persona))
         names = [n for n, x in w.items() if x > 0]
         return names, [w[n] for n in names]
+
+
+class Seats:
+    """The closed model's seats, each handed out once: the next in the plan's order, or (a persona's
+    class asking, :class:`loadgen.workload.users.PersonaUser`) the next of that persona, so a
+    class's i-th user is its persona's i-th seat."""
+
+    def __init__(self, seats: list[list]) -> None:
+        self.seats = list(seats)
+        self.taken = [False] * len(self.seats)
+        self.next_any = 0
+        self.of: dict[str, deque] = {}
+        for i, seat in enumerate(self.seats):
+            self.of.setdefault(seat[0], deque()).append(i)
+
+    def take(self, persona: str | None = None) -> list | None:
+        if persona is None:
+            while self.next_any < len(self.seats) and self.taken[self.next_any]:
+                self.next_any += 1
+            if self.next_any == len(self.seats):
+                return None
+            i = self.next_any
+        else:
+            q = self.of.get(persona) or deque()
+            while q and self.taken[q[0]]:
+                q.popleft()
+            if not q:
+                return None
+            i = q.popleft()
+        self.taken[i] = True
+        return self.seats[i]
 
 
 def seat_rng(plan: LoadPlan, seat: list) -> random.Random:
@@ -147,4 +277,4 @@ class LoginFailed(Exception):
     """An operator could not log in or prepare (wrong password, missing account, server down)."""
 
 
-__all__ = ["LoginFailed", "Runtime", "next_operation", "seat_rng"]
+__all__ = ["LoginFailed", "Runtime", "Seats", "next_operation", "seat_rng"]

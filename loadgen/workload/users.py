@@ -1,9 +1,12 @@
-"""The two Locust user classes: closed-model operators and the open-model driver.
+"""The Locust user classes: closed-model operators, one class per persona, and the open-model driver.
 
-* :class:`OperatorUser` (closed model): one Locust user = one operator. It takes a seat (persona +
-  its own seeded account) on start, logs in, then loops: pick an operation by the persona's weights,
-  make it, think for ``uniform(think_time_s)``. Throughput follows the server (a slow server gets
-  fewer requests) — the classic closed loop.
+* :class:`PersonaUser` (closed model), made one subclass per persona by :func:`persona_classes`
+  (Locust's ``fixed_count``: the persona's seats): one Locust user = one operator. It takes its
+  persona's next seat (its own seeded account) on start, logs in, then loops: pick an operation by
+  the persona's weights, make it, think for ``uniform(think_time_s)``. Throughput follows the server
+  (a slow server gets fewer requests) — the classic closed loop. The reference personas are so User
+  classes like a plain locustfile's, run through the same engine entry
+  (:func:`loadgen.workload.engine.run_users`; issue 17, one workload path).
 * :class:`OpenDriver` (open model): one per load-generator process. It logs in its share of the
   seats as a pool of sessions, then issues arrivals on a schedule (Poisson or constant, at the plan's
   rate) whatever the server does. Each arrival picks a persona by the mix and waits for an idle
@@ -40,9 +43,15 @@ def _runtime(env) -> Runtime:
     return rt
 
 
-class OperatorUser(FastHttpUser):
-    """Closed model: one operator, logged in as its own account."""
+class PersonaUser(FastHttpUser):
+    """Closed model, one class per persona (:func:`persona_classes`): one operator of the class's
+    ``persona``, logged in as its own account (each user takes its persona's next seat, never one
+    taken before), then loops: pick an operation by the persona's weights from the seat's own seeded
+    rng, make it, think ``uniform(think_time_s)`` drawn from the same rng — the same requests for the
+    same seed, level and seat whatever process runs it."""
 
+    abstract = True
+    persona = ""
     host = "http://127.0.0.1"
     network_timeout = 60.0
     connection_timeout = 60.0
@@ -54,17 +63,17 @@ class OperatorUser(FastHttpUser):
 
     def on_start(self) -> None:
         self.rt = _runtime(self.environment)
-        seat = self.rt.next_seat()
+        seat = self.rt.next_seat(self.persona)
         if seat is None:
             self.rt.stats["no_seat"] += 1
-            raise StopUser("no free operator seat")
-        persona, username = seat[0], seat[1]
+            raise StopUser(f"no free {self.persona} seat")
+        username = seat[1]
         self.rng = seat_rng(self.rt.plan, seat)
-        self.think = self.rt.plan.think(persona)
-        self.session = self.rt.open_session(self.client, persona, username, self.rng, auth=seat[3:5] or None)
+        self.think = self.rt.plan.think(self.persona)
+        self.session = self.rt.open_session(self.client, self.persona, username, self.rng, auth=seat[3:5] or None)
         if self.session is None:
             raise StopUser(f"operator {username} could not log in")
-        self.chooser = self.rt.chooser(persona)
+        self.chooser = self.rt.chooser(self.persona)
         self._last_end: float | None = None
         self._think_planned = 0.0
 
@@ -82,16 +91,22 @@ class OperatorUser(FastHttpUser):
         self._last_end = time.time()
 
 
-def watch_closed_drain(rt: Runtime, on_drained) -> None:
-    """Closed model: report drained once the window is over and no operation is in flight. What is
-    still in flight ``drain_s`` after the window is recorded as a timeout error, not dropped."""
-    while time.time() < rt.plan.end or (rt.inflight > 0 and time.time() < rt.plan.end + rt.plan.drain_s):
-        gevent.sleep(0.05)
-    if rt.inflight > 0:
-        rt.abandon_inflight(time.time())
-    rt.drained = True
-    if on_drained:
-        on_drained()
+def persona_classes(workload_ref: str, seats: list[list]) -> list[type]:
+    """One :class:`PersonaUser` class per persona of the workload that has seats, named as the
+    persona, with Locust's ``fixed_count`` its number of seats (the staffing's online count of the
+    role): the same classes in every process, since a worker finds a class by its name."""
+    from loadgen.workload.spec import load_workload
+
+    personas = load_workload(workload_ref).personas
+    counts: dict[str, int] = {}
+    for seat in seats:
+        if seat[0] not in personas:
+            raise ValueError(f"seat {seat[:2]}: persona {seat[0]!r} is not one of workload {workload_ref!r}'s "
+                             f"({', '.join(personas)})")
+        counts[seat[0]] = counts.get(seat[0], 0) + 1
+    return [type(name, (PersonaUser,), {"persona": name, "fixed_count": counts[name], "abstract": False,
+                                        "__module__": __name__})
+            for name in personas if counts.get(name)]
 
 
 class OpenDriver(User):
@@ -359,4 +374,4 @@ def run_open(rt: Runtime, env) -> None:
         rt.stats["pool"] = pool.report()
 
 
-__all__ = ["OpenDriver", "OperatorUser", "SessionPool", "run_open", "watch_closed_drain"]
+__all__ = ["OpenDriver", "PersonaUser", "SessionPool", "persona_classes", "run_open"]

@@ -22,7 +22,7 @@ from matplotlib import font_manager
 from reports.analysis.limiting import _threshold
 from reports.analysis.models import usl
 from reports.analysis.tables import Analysis, ProfileAnalysis
-from reports.render.i18n import t
+from reports.render.i18n import analysis_text, t
 
 log = logging.getLogger(__name__)
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
@@ -104,14 +104,15 @@ def latency_chart(p: ProfileAnalysis, path: Path, lang: str) -> Path | None:
             proj_x = max(proj_x, end)
             grid = np.geomspace(xmax, end, 60)
             ax.plot(grid, np.maximum(model["fit"].predict(grid), 1e-3), "--", color=color, lw=1.2,
-                    label=f"{name} ({t('projected', lang)}, {model['model']})")
+                    label=(f"{name}（{t('projected', lang)}，{analysis_text(model['model'], lang)}）" if lang == "zh"
+                           else f"{name} ({t('projected', lang)}, {model['model']})"))
     threshold = slo.get("p95_ms")
     if threshold:
         ax.axhline(threshold, color="red", lw=1.5, label=t("slo_line", lang, ms=threshold))
     for name, o in (slo.get("operations") or {}).items():
         own = _threshold(slo, name, "p95_ms")
         if o and o.get("p95_ms") and own != threshold:
-            ax.axhline(own, color="red", lw=0.8, ls=":", label=f"{name}: {t('slo_line', lang, ms=own)}")
+            ax.axhline(own, color="red", lw=0.8, ls=":", label=f"{name}{t('colon', lang)}{t('slo_line', lang, ms=own)}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))

@@ -405,6 +405,22 @@ def test_the_staffing_gives_each_user_class_its_roles_online_count(example: Path
     assert step["operators"] == sum(want.values()) and want["BackOffice"] >= 1 and want["Salesperson"] > 3
 
 
+def test_too_few_logins_for_a_role_is_refused_naming_the_role(example: Path, tmp_path: Path):
+    """With ``system.personas`` a class's users log in as its role's accounts: logins with a
+    ``role`` column that hold fewer back-office accounts than the step's online back office are bad
+    input, named with the role and both numbers, before any load."""
+    (example / "users.csv").write_text("username,password,role\n" + "".join(f"s{i},x,sales\n" for i in range(500)))
+    profile = write_profile(example, personas={"Salesperson": "sales", "BackOffice": "back_office"},
+                            users="users.csv")
+    doc = yaml.safe_load(profile.read_text())
+    doc["sweep"].update(start_customers=2000, max_customers=2000)
+    profile.write_text(yaml.safe_dump(doc))
+    code, text = jxcbench("sweep", str(profile), "--out", str(tmp_path / "out"))
+    assert code == 2, text
+    assert str(profile) in text and "system.users" in text and "system.personas" in text
+    assert "0 logins have role 'back_office'" in text and "BackOffice users need one each" in text, text
+
+
 @pytest.mark.parametrize("personas,says", [
     ({"Salesperson": "sales", "Nobody": "clerk", "BackOffice": "back_office"}, "names 'Nobody'"),
     ({"Salesperson": "sales"}, "leaves out 'BackOffice'"),

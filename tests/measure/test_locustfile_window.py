@@ -90,3 +90,61 @@ def test_some_users_that_cannot_log_in_make_the_step_invalid_with_the_numbers(tm
     assert "only 2 of 3 planned operators" in res["validity"].reason and "1 login failure" in res["validity"].reason
     s = pd.read_parquet(tmp_path / "samples.parquet")
     assert set(s["operation"]) == {"login", "poll"}
+
+
+ROLES = '''from locust import HttpUser, constant, task
+
+
+class Seller(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def poll(self):
+        op = self.jxcbench_operator
+        self.client.get("/ping", name=f"Seller_{op['index']}_{op['username']}")
+
+
+class Office(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def poll(self):
+        op = self.jxcbench_operator
+        self.client.get("/ping", name=f"Office_{op['index']}_{op['username']}")
+'''
+
+
+@pytest.mark.parametrize("with_role", [True, False])
+def test_a_class_s_i_th_user_logs_in_as_its_role_s_i_th_account(tmp_path: Path, with_role: bool):
+    """``system.personas`` (issue 17, one workload path, step 1): each class counts its own users and
+    its i-th user gets its role's i-th login, as a reference seat is its role's i-th online account
+    (not the i-th login of one counter over every class, which depends on the order users start)."""
+    if with_role:  # a role column: the rows of each role, in order, whatever their place in the file
+        rows = "username,password,role\nb1,x,back_office\ns1,x,sales\ns2,x,sales\nb2,x,back_office\ns3,x,sales\n"
+        want = {"Seller_0_s1", "Seller_1_s2", "Office_0_b1"}
+    else:  # no role column: dealt out class by class, in system.personas order
+        rows = "username,password\nu1,x\nu2,x\nu3,x\nu4,x\n"
+        want = {"Seller_0_u1", "Seller_1_u2", "Office_0_u3"}
+    (tmp_path / "users.csv").write_text(rows)
+    with ToyServer() as server:
+        plan = plan_for(tmp_path, server.url, ROLES, users=3, credentials_csv=str(tmp_path / "users.csv"),
+                        class_counts={"Seller": 2, "Office": 1},
+                        class_roles={"Seller": "sales", "Office": "back_office"})
+        load = run_engine(plan, tmp_path)
+    assert load["workers"][0]["stats"]["sessions_by_class"] == {"Seller": 2, "Office": 1}
+    s = pd.read_parquet(tmp_path / "samples.parquet")
+    assert set(s["operation"]) == want, set(s["operation"])
+
+
+def test_too_few_logins_for_a_role_names_the_role_and_both_numbers():
+    from loadgen.workload.logins import deal_by_class
+
+    rows = [{"username": "s1", "role": "sales"}, {"username": "b1", "role": "back_office"}]
+    roles = {"Seller": "sales", "Office": "back_office"}
+    assert deal_by_class(rows, {"Seller": 1, "Office": 1}, roles) == {"Seller": [rows[0]], "Office": [rows[1]]}
+    with pytest.raises(ValueError, match="1 logins have role 'sales'; 2 Seller users need one each"):
+        deal_by_class(rows, {"Seller": 2, "Office": 1}, roles)
+    plain = [{"username": f"u{i}"} for i in range(3)]
+    assert deal_by_class(plain, {"Seller": 2, "Office": 1}, roles) == {"Seller": plain[:2], "Office": plain[2:]}
+    with pytest.raises(ValueError, match=r"3 logins for 4 users \(2 Seller, 2 Office\)"):
+        deal_by_class(plain, {"Seller": 2, "Office": 2}, roles)

@@ -1,4 +1,4 @@
-"""A toy HTTP server on 127.0.0.1 that can stall: GET /ping, POST /refuse (409). ``delay(hit)``, if
+"""A toy HTTP server on 127.0.0.1 (or ``host``) that can stall: GET /ping, POST /refuse (409). ``delay(hit)``, if
 given, is how long (seconds) the ``hit``-th request (1-based) waits before its answer: a known latency
 distribution (e.g. every 20th request slow)."""
 
@@ -14,7 +14,7 @@ class ToyServer:
     first request) when every request waits until the stall ends."""
 
     def __init__(self, stall_after_first_s: float | None = None, stall_s: float = 0.0, delay=None,
-                 delay_s: float = 0.0) -> None:
+                 delay_s: float = 0.0, host: str = "127.0.0.1") -> None:
         self.delay = delay
         self.lock = threading.Lock()
         self.stall_after = stall_after_first_s
@@ -53,9 +53,9 @@ class ToyServer:
             def handle_error(self, request, client_address):  # clients closing keep-alive sockets
                 pass
 
-        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.httpd = Server((host, 0), Handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = f"http://{host}:{self.httpd.server_address[1]}"
         self._t = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def _maybe_stall(self) -> None:
