@@ -102,8 +102,12 @@ class GuideRow:
         return g("workers", lang, kind=kind(arch.get("kind"), lang), n=arch.get("workers"))
 
     def staff(self, lang: str) -> str:
-        """The staff per role where the results name it (``staff``, ``online``), else the load."""
-        staff, online = self.entry.get("staff"), self.entry.get("online")
+        """The staff per role where the results name it (a sweep's ``staffing``: the staff at the
+        capacity, step.json's ``staffing`` of the largest passing step; or ``staff`` / ``online``),
+        else the load."""
+        staffing = self.entry.get("staffing") if isinstance(self.entry.get("staffing"), Mapping) else {}
+        staff = self.entry.get("staff") or staffing.get("staff")
+        online = self.entry.get("online") or staffing.get("online")
         if isinstance(staff, Mapping) and staff:
             parts = []
             for role, n in staff.items():

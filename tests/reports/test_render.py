@@ -168,3 +168,16 @@ def test_chinese_charts_fall_back_to_english_without_a_cjk_font(monkeypatch):
     lang, note = charts.chart_lang("zh")
     assert lang == "en" and "No CJK font" in note
     assert charts.chart_lang("en") == ("en", None)
+
+
+def test_guide_names_the_staff_a_sweep_records():
+    """A sweep writes the staff at the capacity as ``staffing`` (step.json's of the largest passing
+    step); the guide's staff column reads it (it showed "–" for every staffed sweep)."""
+    from reports.guide import GuideRow
+
+    entry = {"name": "pg", "staffing": {"mode": "staffed", "staff": {"sales": 248, "manager": 25},
+                                        "online": {"sales": 124, "manager": 12}, "online_share": 0.5}}
+    row = GuideRow("pg", entry, {}, "x", 210_000, None, 230_000)
+    assert row.staff("en") == "sales 248 (124 online), manager 25 (12 online)"
+    assert row.staff("zh") == "248 名销售（124 人在线）、25 名经理（12 人在线）"
+    assert GuideRow("fixed", {"operators": 50}, {}, "x", 1, None, None).staff("en") != "–"
