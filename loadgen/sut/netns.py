@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import hashlib
 import ipaddress
 import os
@@ -59,17 +58,12 @@ from typing import Any
 
 from loadgen import lifeline
 from loadgen.errors import JxcError
+from loadgen.namespaces import NETNS_DIR, PREFIX, enter_named, join_fd
 from loadgen.sut import registry
 
-PREFIX = "jxcbench-"
-NETNS_DIR = Path("/run/netns")
 _LINK_LOCAL = ipaddress.ip_network("169.254.0.0/16")
 # RFC 3927 reserves the first and last /24; 169.254.169.0/24 holds the cloud metadata address.
 _AVOID = [ipaddress.ip_network(n) for n in ("169.254.0.0/24", "169.254.255.0/24", "169.254.169.0/24")]
-_CLONE_NEWNET = 0x40000000
-_libc = ctypes.CDLL(None, use_errno=True)
-_setns = _libc.setns
-_setns.argtypes = [ctypes.c_int, ctypes.c_int]
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # where ``loadgen`` is importable from, for the relay
 DELAY_METHODS = ("auto", "netem", "relay")
 
@@ -326,9 +320,7 @@ class Link:
     def enter(self) -> None:
         """Move the calling thread (or, in a ``preexec_fn``, the child) into the namespace."""
         assert self._fd is not None, "the link is not up"
-        if _setns(self._fd, _CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns({self.name}): {os.strerror(err)}")
+        join_fd(self._fd, self.name)
 
     def preexec(self, then: Callable[[], None] | None = None) -> Callable[[], None]:
         """A ``preexec_fn``: join the namespace, then run ``then`` (cgroup join, setuid)."""
@@ -476,20 +468,6 @@ class Link:
         self._created = False
         registry.release_netns(self.name)
         atexit.unregister(self.destroy)
-
-
-def enter_named(name: str) -> None:
-    """Move the calling thread (or, in a ``preexec_fn``, the child) into the namespace ``name`` --
-    for a process that did not create the :class:`Link` (the load engine starting its workers)."""
-    if not name.startswith(PREFIX) or "/" in name:
-        raise ValueError(f"not a jxcbench network namespace: {name!r}")
-    fd = os.open(NETNS_DIR / name, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if _setns(fd, _CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns({name}): {os.strerror(err)}")
-    finally:
-        os.close(fd)
 
 
 def _netem_works(dev: str) -> bool:

@@ -348,7 +348,7 @@ def run_master(plan: LoadPlan, out_dir: Path, progress: bool) -> dict:
 
     enter = None
     if plan.worker_netns:  # the workers' own "host": they join its network namespace before exec
-        from loadgen.sut.netns import enter_named
+        from loadgen.namespaces import enter_named
 
         enter = functools.partial(enter_named, plan.worker_netns)
     procs = [subprocess.Popen([sys.executable, "-m", "loadgen.workload.engine", "worker",
