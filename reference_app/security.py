@@ -32,14 +32,13 @@ _FIXED_MMAP_THRESHOLD = 1 << 20
 def _give_hash_memory_back() -> bool:
     """Fix glibc's mmap threshold (see the module docstring); False where there is no glibc."""
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
+    # the process's own symbols (libc among them): find_library would run ldconfig at every start
     try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
-    return bool(mallopt and mallopt(_M_MMAP_THRESHOLD, _FIXED_MMAP_THRESHOLD) == 1)
+    return mallopt(_M_MMAP_THRESHOLD, _FIXED_MMAP_THRESHOLD) == 1
 
 
 HASH_MEMORY_RETURNED = _give_hash_memory_back()
