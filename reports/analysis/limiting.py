@@ -61,7 +61,7 @@ def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None =
     if not step or step.get("passed") or not step.get("valid", True):
         return None
     slo = profile.get("slo") or {}
-    worst: tuple[float, str, str] | None = None
+    worst: tuple[float, str, dict] | None = None
     for name, op in (step.get("operations") or {}).items():
         for key, field in (("p95_ms", "p95_ms"), ("p99_ms", "p99_ms")):
             value, threshold = op.get(field), _threshold(slo, name, key)
@@ -69,7 +69,8 @@ def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None =
                 continue
             ratio = value / threshold
             if ratio > 1 and (worst is None or ratio > worst[0]):
-                worst = (ratio, name, f"{name} {key[:3]} {value:.0f} ms > {threshold:g} ms")
+                worst = (ratio, name, {"kind": "latency", "operation": name, "stat": key[:3],
+                                       "value_ms": value, "threshold_ms": threshold})
     if worst is None:
         latency = step.get("latency_ms") or {}
         for key in ("p95_ms", "p99_ms"):
@@ -77,25 +78,27 @@ def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None =
             if value is not None and threshold and value > threshold:
                 ratio = value / threshold
                 if worst is None or ratio > worst[0]:
-                    worst = (ratio, "all", f"overall {key[:3]} {value:.0f} ms > {threshold:g} ms")
+                    worst = (ratio, "all", {"kind": "latency", "operation": None, "stat": key[:3],
+                                            "value_ms": value, "threshold_ms": threshold})
     error_budget = slo.get("error_rate")
     if worst is None and error_budget is not None and (step.get("error_rate") or 0) > error_budget:
         ops = step.get("operations") or {}
         name = max(ops, key=lambda n: ops[n].get("errors") or 0) if ops else "all"
-        worst = (0.0, name, f"error rate {step['error_rate']:.1%} > {error_budget:.1%} (most errors: {name})")
+        worst = (0.0, name, {"kind": "errors", "operation": name, "rate": step["error_rate"], "budget": error_budget})
 
     out = {"operation": worst[1] if worst else None}
     out.update(resource_verdict(step, profile, machine_cores))
-    lead = worst[2] if worst else "the SLO failed (no operation over its threshold recorded)"
-    out["detail"] = f"at {step.get('customers')} customers: {lead}; {out.pop('why')}"
-    found = {"resource": out["resource"], "operation": out["operation"], "detail": out["detail"],
-             "saturated": out["saturated"], "usage": out["usage"], "points_to": out["points_to"]}
+    facts = {"customers": step.get("customers"), "over": worst[2] if worst else None, "resources": out.pop("facts")}
+    out.pop("why")
     busiest = busiest_service(step)
     if busiest is not None:  # microservices: which process of the app the CPU went to
         name, figures = busiest
-        found["service"] = name
-        rss = f", {figures['rss_mb']:.0f} MiB" if figures.get("rss_mb") is not None else ""
-        found["detail"] += f"; busiest service: {name} ({figures.get('cpu_pct') or 0:.0f} % of a core{rss})"
+        out["service"] = name
+        facts["service"] = {"name": name, "cpu_pct": figures.get("cpu_pct") or 0.0, "rss_mb": figures.get("rss_mb")}
+    found = {"resource": out["resource"], "operation": out["operation"], "detail": describe(facts),
+             "saturated": out["saturated"], "usage": out["usage"], "points_to": out["points_to"], "facts": facts}
+    if "service" in out:
+        found["service"] = out["service"]
     return found
 
 
@@ -197,46 +200,155 @@ def resource_verdict(step: Mapping, profile: Mapping, machine_cores: int | None 
     events = step.get("sut_events") or {}
     usage = resource_usage(step, profile, machine_cores)
     cores, source = cpu_allowance(step, profile, machine_cores)
-    where = {"quota": f"a quota of {cores:g} CPU", "cpuset": f"a cpuset of {cores:g} CPU",
-             "machine": f"this machine's {cores:g} cores"}.get(source, f"{cores:g} CPU")
-    shown = ", ".join(f"{k} {v:.0%}" for k, v in sorted(usage.items(), key=lambda kv: -kv[1])
-                      if k not in ("app_cpu", "db_cpu"))
-    parts = ""
-    if ((profile.get("database") or {}).get("engine") or "sqlite") == "sqlite":
-        parts = f" (of {where}; SQLite works inside the app)" if "cpu" in usage else ""
-    elif "app_cpu" in usage or "db_cpu" in usage:
-        parts = f" (app {usage.get('app_cpu', 0):.0%} + database {usage.get('db_cpu', 0):.0%} of {where})"
+    facts: dict = {"usage": usage, "cores": cores, "source": source,
+                   "sqlite": ((profile.get("database") or {}).get("engine") or "sqlite") == "sqlite"}
+
+    def verdict(resource: str | None, saturated: bool, points_to: str, kind: str, **more) -> dict:
+        facts.update(kind=kind, points_to=points_to, **more)
+        return {"resource": resource, "saturated": saturated, "usage": usage, "points_to": points_to,
+                "facts": facts, "why": describe_resources(facts)}
+
     if events.get("oom_kills"):
-        return {"resource": "memory", "saturated": True, "usage": usage, "points_to": "oom_kill",
-                "why": f"the kernel's OOM killer killed {events['oom_kills']} process(es); {shown}{parts} of the allowance"}
+        return verdict("memory", True, "oom_kill", "oom_kill", n=events["oom_kills"])
     if events.get("worker_restarts"):
-        n = len(events["worker_restarts"])
-        return {"resource": "crash", "saturated": True, "usage": usage, "points_to": "worker_restart",
-                "why": f"{n} app worker(s) died during the step; {shown}{parts} of the allowance"}
+        return verdict("crash", True, "worker_restart", "worker_restart", n=len(events["worker_restarts"]))
     candidates = {k: v for k, v in usage.items() if k in ("cpu", "app_workers", "memory")}
     busiest = max(candidates, key=candidates.get) if candidates else None
     throttled = usage.get("cpu_throttled", 0.0)
     if busiest is not None and candidates[busiest] >= SATURATED:
-        return {"resource": busiest, "saturated": True, "usage": usage, "points_to": busiest,
-                "why": f"{shown}{parts} of the allowance"}
+        return verdict(busiest, True, busiest, "saturated")
     if throttled >= THROTTLED_SATURATED:
-        return {"resource": "cpu", "saturated": True, "usage": usage, "points_to": "cpu_throttled",
-                "why": f"the CPU quota was throttled in {throttled:.0%} of its periods; {shown}{parts} of the allowance"}
+        return verdict("cpu", True, "cpu_throttled", "throttled", throttled=throttled)
     # nothing saturated: say so, and what the samples point to
     iowait, foreign = res.get("iowait_pct") or 0.0, res.get("foreign_cpu_pct_p90") or 0.0
     app, db = usage.get("app_cpu", 0.0), usage.get("db_cpu", 0.0)
     if iowait >= IOWAIT_NOTABLE_PCT:
-        points, hint = "io_wait", f"I/O waits: the machine spent {iowait:.0f} % of a core waiting for I/O"
+        points = "io_wait"
     elif foreign >= FOREIGN_NOTABLE_PCT:
-        points, hint = "other_processes", f"other processes on the machine: {foreign:.0f} % of a core at the 90th percentile"
+        points = "other_processes"
     elif db > app and db > 0:
-        points, hint = "database", "the database: it used more CPU than the app"
+        points = "database"
     else:
-        points, hint = "waits", "waits no resource explains (locks, a queue, the database's own waits)"
-    return {"resource": None, "saturated": False, "usage": usage, "points_to": points,
-            "why": f"no resource saturated ({shown or 'nothing measured'}{parts} of the allowance; "
-                   f"saturated means >= {SATURATED:.0%}); the samples point to {hint}"}
+        points = "waits"
+    return verdict(None, False, points, "unsaturated", iowait_pct=iowait, foreign_pct=foreign)
 
 
-__all__ = ["SATURATED", "app_processes", "busiest_service", "cpu_allowance", "headroom", "limiting_factor",
-           "resource_usage", "resource_verdict"]
+# The sentences of a limiting factor, composed from its facts in the reader's language: capacity.json
+# keeps the facts (and the English ``detail`` for readers of the file), a report in Chinese composes
+# its own text from the same facts instead of translating English.
+_WORDS = {
+    "en": {
+        "where_quota": "a quota of {cores:g} CPU", "where_cpuset": "a cpuset of {cores:g} CPU",
+        "where_machine": "this machine's {cores:g} cores", "where_other": "{cores:g} CPU",
+        "sqlite_parts": " (of {where}; SQLite works inside the app)",
+        "parts": " (app {app:.0%} + database {db:.0%} of {where})",
+        "allowance": "{shown}{parts} of the allowance",
+        "oom_kill": "the kernel's OOM killer killed {n} process(es); {allowance}",
+        "worker_restart": "{n} app worker(s) died during the step; {allowance}",
+        "saturated": "{allowance}",
+        "throttled": "the CPU quota was throttled in {throttled:.0%} of its periods; {allowance}",
+        "unsaturated": "no resource saturated ({shown}{parts} of the allowance; saturated means >= {sat:.0%}); "
+                       "the samples point to {hint}",
+        "nothing": "nothing measured",
+        "hint_io_wait": "I/O waits: the machine spent {iowait:.0f} % of a core waiting for I/O",
+        "hint_other_processes": "other processes on the machine: {foreign:.0f} % of a core at the 90th percentile",
+        "hint_database": "the database: it used more CPU than the app",
+        "hint_waits": "waits no resource explains (locks, a queue, the database's own waits)",
+        "latency": "{op} {stat} {value:.0f} ms > {threshold:g} ms", "overall": "overall",
+        "errors": "error rate {rate:.1%} > {budget:.1%} (most errors: {op})",
+        "no_lead": "the SLO failed (no operation over its threshold recorded)",
+        "detail": "at {customers} customers: {lead}; {why}",
+        "service": "; busiest service: {name} ({cpu:.0f} % of a core{rss})", "rss": ", {rss:.0f} MiB",
+        "sep": ", ", "resource": {},
+    },
+    "zh": {
+        "where_quota": "配额 {cores:g} 个 CPU", "where_cpuset": "绑定的 {cores:g} 个 CPU",
+        "where_machine": "本机的 {cores:g} 个核", "where_other": "全部 {cores:g} 个 CPU",
+        "sqlite_parts": "（占{where}；SQLite 在应用进程内运行）",
+        "parts": "（应用 {app:.0%} + 数据库 {db:.0%}，占{where}）",
+        "allowance": "资源占配额：{shown}{parts}",
+        "oom_kill": "内核因内存不足（OOM）杀掉了 {n} 个进程；{allowance}",
+        "worker_restart": "步骤中有 {n} 个应用工作进程退出；{allowance}",
+        "saturated": "{allowance}",
+        "throttled": "CPU 配额在 {throttled:.0%} 的周期内被限流；{allowance}",
+        "unsaturated": "没有资源饱和（{shown}{parts}；饱和指 ≥ {sat:.0%}）；采样指向{hint}",
+        "nothing": "未测到",
+        "hint_io_wait": "I/O 等待：本机有相当于 {iowait:.0f} % 个核的时间在等 I/O",
+        "hint_other_processes": "本机的其他进程：第 90 百分位占 {foreign:.0f} % 个核",
+        "hint_database": "数据库：它用的 CPU 比应用多",
+        "hint_waits": "资源解释不了的等待（锁、队列、数据库自身的等待）",
+        "latency": "{op} {stat} {value:.0f} 毫秒 > {threshold:g} 毫秒", "overall": "整体",
+        "errors": "错误率 {rate:.1%} > {budget:.1%}（错误最多：{op}）",
+        "no_lead": "未达 SLO（没有记录到超过阈值的操作）",
+        "detail": "在 {customers} 个客户时：{lead}；{why}",
+        "service": "；最忙的服务：{name}（{cpu:.0f} % 个核{rss}）", "rss": "，{rss:.0f} MiB",
+        "sep": "，",
+        "resource": {"cpu": "CPU", "app_workers": "应用工作进程", "memory": "内存", "cpu_throttled": "CPU 限流"},
+    },
+}
+
+
+def describe_resources(facts: Mapping, lang: str = "en") -> str:
+    """What the resources did at a failing step (``resource_verdict``'s facts), as one sentence part."""
+    w = _WORDS.get(lang, _WORDS["en"])
+    usage, cores = facts.get("usage") or {}, facts.get("cores") or 0
+    where = w.get(f"where_{facts.get('source')}", w["where_other"]).format(cores=cores)
+    shown = w["sep"].join(f"{w['resource'].get(k, k)} {v:.0%}" for k, v in sorted(usage.items(), key=lambda kv: -kv[1])
+                          if k not in ("app_cpu", "db_cpu"))
+    parts = ""
+    if facts.get("sqlite"):
+        parts = w["sqlite_parts"].format(where=where) if "cpu" in usage else ""
+    elif "app_cpu" in usage or "db_cpu" in usage:
+        parts = w["parts"].format(app=usage.get("app_cpu", 0), db=usage.get("db_cpu", 0), where=where)
+    kind = facts.get("kind")
+    if kind == "unsaturated":
+        hint = w["hint_" + str(facts.get("points_to") or "waits")].format(
+            iowait=facts.get("iowait_pct") or 0.0, foreign=facts.get("foreign_pct") or 0.0)
+        return w["unsaturated"].format(shown=shown or w["nothing"], parts=parts, sat=SATURATED, hint=hint)
+    allowance = w["allowance"].format(shown=shown, parts=parts)
+    return w[kind].format(allowance=allowance, n=facts.get("n"), throttled=facts.get("throttled") or 0.0)
+
+
+def describe_over(over: Mapping | None, lang: str = "en") -> str:
+    """Which operation was furthest over its SLO, and by what, in ``lang``."""
+    w = _WORDS.get(lang, _WORDS["en"])
+    if not over:
+        return w["no_lead"]
+    if over.get("kind") == "errors":
+        return w["errors"].format(rate=over["rate"], budget=over["budget"], op=over.get("operation"))
+    return w["latency"].format(op=over.get("operation") or w["overall"], stat=over["stat"],
+                               value=over["value_ms"], threshold=over["threshold_ms"])
+
+
+def describe(facts: Mapping, lang: str = "en") -> str:
+    """A limiting factor's whole sentence from its facts: the level, what was over, the resources."""
+    w = _WORDS.get(lang, _WORDS["en"])
+    text = w["detail"].format(customers=facts.get("customers"), lead=describe_over(facts.get("over"), lang),
+                              why=describe_resources(facts.get("resources") or {}, lang))
+    service = facts.get("service")
+    if service:
+        rss = w["rss"].format(rss=service["rss_mb"]) if service.get("rss_mb") is not None else ""
+        text += w["service"].format(name=service["name"], cpu=service.get("cpu_pct") or 0.0, rss=rss)
+    return text
+
+
+def limiting_detail(lf: Mapping | None, lang: str = "en") -> str | None:
+    """The sentence a report shows for a stored limiting factor: composed from its facts in ``lang``;
+    results written before the facts were recorded have only their English ``detail``."""
+    if not lf:
+        return None
+    facts = lf.get("facts")
+    return describe(facts, lang) if facts else lf.get("detail")
+
+
+def limiting_cause(lf: Mapping | None, lang: str = "en") -> str | None:
+    """Only what was over its SLO (the verdict's short cause), in ``lang``."""
+    if not lf:
+        return None
+    facts = lf.get("facts")
+    if facts:
+        return describe_over(facts.get("over"), lang)
+    return (lf.get("detail") or "").split(": ", 1)[-1].split(";")[0] or None
+
+__all__ = ["SATURATED", "app_processes", "busiest_service", "cpu_allowance", "describe", "headroom",
+           "limiting_cause", "limiting_detail", "limiting_factor", "resource_usage", "resource_verdict"]

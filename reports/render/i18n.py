@@ -316,6 +316,47 @@ def analysis_text(text: str | None, lang: str = "en") -> str | None:
     return text
 
 
+# What the capacity search wrote about itself (``search.notes`` and ``search.stopped``, English in
+# capacity.json): the frame of each sentence in the report's language. A step's own invalid or
+# inconclusive reason quoted inside stays as the step recorded it.
+_WHAT_ZH = {"customers": "个客户", "operators": "个操作员"}
+_SEARCH_ZH: list[tuple[str, str]] = [
+    (r"at (?P<a>\d+) (?P<what>\w+) no step showed that the SLO holds \((?P<reason>.*)\): counted as not held, "
+     r"the search went on below it", "在 {a} {what} 没有一个步骤表明 SLO 成立（{reason}）：按未达成计，搜索在其下继续"),
+    (r"passed at the maximum searched \((?P<a>\d+) (?P<what>\w+)\); the capacity may be higher",
+     "在搜索的最大值（{a} {what}）通过；容量可能更高"),
+    (r"failed already at the start level \((?P<a>\d+) (?P<what>\w+)\); lower the start to find the capacity",
+     "在起始级别（{a} {what}）就已失败；降低起始值才能找到容量"),
+    (r"a repeat at (?P<a>\d+) (?P<what>\w+) failed; the answer fell back to (?P<b>\d+) \w+, confirmed with "
+     r"(?P<n>\d+) valid measurements?(?P<too> too)?", "在 {a} {what} 的重复测量失败；答案退回到 {b} {what}，同样以 {n} 次有效测量确认"),
+    (r"a repeat at (?P<a>\d+) (?P<what>\w+) stayed invalid or inconclusive: (?P<reason>.*)",
+     "在 {a} {what} 的重复测量仍无效或无结论：{reason}"),
+    (r"repeated steps disagree \((?P<reason>.*)\); taking the conservative answer", "重复的步骤结论不一（{reason}）；取保守的答案"),
+    (r"the bracket (?P<a>\d+)\.\.(?P<b>\d+) is ±(?P<r>\S+), wider than the precision ±(?P<p>\S+)",
+     "区间 {a}..{b} 为 ±{r}，宽于精度 ±{p}"),
+    (r"stopped: the step at (?P<a>\d+) (?P<what>\w+) was (?P<how>invalid or inconclusive|invalid) (?P<n>\d+) times? "
+     r"\(last: (?P<reason>.*)\), so it is unknown whether it passes",
+     "已停止：{a} {what} 的步骤 {n} 次{how}（最后一次：{reason}），因此不知道它是否通过"),
+    (r"interrupted", "被中断"),
+]
+
+
+def search_text(text: str | None, lang: str = "en") -> str | None:
+    """A note or stop reason of the capacity search (English in capacity.json), in ``lang``."""
+    if lang != "zh" or not isinstance(text, str):
+        return text
+    for pattern, zh in _SEARCH_ZH:
+        m = re.fullmatch(pattern, text, flags=re.S)
+        if m:
+            parts = {k: v for k, v in m.groupdict().items() if v is not None}
+            if "what" in parts:
+                parts["what"] = _WHAT_ZH.get(parts["what"], parts["what"])
+            if "how" in parts:
+                parts["how"] = "无效或无结论" if "inconclusive" in parts["how"] else "无效"
+            return zh.format(**{"reason": "", **parts})
+    return text
+
+
 # Column headers of the report's tables (report.xlsx, report.html, report.md), keyed by their English
 # text: the analysis builds its tables with English headers (what code and tests index by), and a
 # renderer translates them at the last moment, so the numbers under them are the same in both
@@ -404,4 +445,5 @@ def check_lang(lang: str) -> str:
     return lang
 
 
-__all__ = ["COLUMNS", "LANGS", "TEXT", "analysis_text", "chart_caption", "check_lang", "col", "kind", "t", "word"]
+__all__ = ["COLUMNS", "LANGS", "TEXT", "analysis_text", "chart_caption", "check_lang", "col", "kind", "search_text", "t",
+           "word"]

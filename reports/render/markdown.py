@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from reports.analysis.limiting import limiting_detail
 from reports.render import architectures, maintenance
-from reports.render.i18n import analysis_text, chart_caption, col, t, word
+from reports.render.i18n import analysis_text, chart_caption, col, search_text, t, word
 from reports.render.verdict import slo_text, verdict
 
 REPORT_FILE = "report.md"
@@ -158,7 +159,7 @@ def _frontier(entry: Mapping, lang: str = "en") -> list[str]:
         return []
     out = ["", "### " + t("md_frontier", lang), "", _head(["customers", "most operators that passed", "first failing", "note"], lang), "|---:|---:|---:|---|"]
     for f in rows:
-        note = (f.get("search") or {}).get("stopped") or (t("md_uncertain", lang) if (f.get("search") or {}).get("uncertain") else "")
+        note = search_text((f.get("search") or {}).get("stopped"), lang) or (t("md_uncertain", lang) if (f.get("search") or {}).get("uncertain") else "")
         out.append(f"| {_n(f.get('customers'))} | {_n(f.get('max_operators'))} | {_n(f.get('first_failing_operators'))} | {note} |")
     return out
 
@@ -269,13 +270,13 @@ def render_markdown(doc: Mapping, lang: str = "en", analysis=None, charts=()) ->
             points = t("points_" + str(lf.get("points_to") or "waits"), lang)
             lines += ["", t("md_limiting", lang) + t("colon", lang) + t(
                 "md_limiting_none", lang, none=t("md_no_saturation", lang), points=points,
-                op=lf.get("operation") or t("unknown", lang), detail=lf.get("detail"))]
+                op=lf.get("operation") or t("unknown", lang), detail=limiting_detail(lf, lang))]
         elif lf:
             lines += ["", t("md_limiting", lang) + t("colon", lang) + t(
                 "md_limiting_resource", lang, resource=lf.get("resource") or t("unknown", lang),
-                op=lf.get("operation") or t("unknown", lang), detail=lf.get("detail"))]
+                op=lf.get("operation") or t("unknown", lang), detail=limiting_detail(lf, lang))]
         for note in search.get("notes") or []:
-            lines.append(f"- {note}")
+            lines.append(f"- {search_text(note, lang)}")
         p = by_name.get(entry.get("name"))
         if p is not None:
             lines += _projections(p, lang)

@@ -19,6 +19,7 @@ from reports.analysis.tables import (
     steps_table,
     summary_table,
 )
+from reports.analysis.limiting import limiting_detail
 from reports.render import architectures
 from reports.render import html as H
 from reports.render import maintenance
@@ -50,6 +51,9 @@ def tables_of(a: Analysis, lang: str = "en") -> dict:
         for c in columns:
             if c in out[key].columns:
                 out[key][c] = out[key][c].map(lambda v: analysis_text(v, lang))
+    # the limiting factor's sentence, composed from its recorded facts in the report's language
+    if "limiting detail" in out["summary"].columns:
+        out["summary"]["limiting detail"] = [limiting_detail(p.entry.get("limiting_factor"), lang) for p in a.profiles]
     return out
 
 
@@ -106,7 +110,7 @@ def render_html(a: Analysis, tables: dict, charts: list[tuple[str, Path]], lang:
         lf = p.entry.get("limiting_factor")
         if lf:
             body.append(f"<p><b>{t('limiting', lang)}</b>{t('colon', lang)}{H.html.escape(str(lf.get('resource')))} / "
-                        f"{H.html.escape(str(lf.get('operation')))} — {H.html.escape(str(lf.get('detail')))}</p>")
+                        f"{H.html.escape(str(lf.get('operation')))} — {H.html.escape(str(limiting_detail(lf, lang)))}</p>")
         proj = p.projection or {}
         cost = _cost_line(p.entry, proj.get("projected_max_customers"), lang)
         if cost:

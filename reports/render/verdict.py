@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-
-from reports.render.i18n import TEXT, analysis_text, t
+from reports.analysis.limiting import limiting_cause
+from reports.render.i18n import TEXT, analysis_text, search_text, t
 
 
 def slo_text(slo: Mapping | None, lang: str = "en") -> str:
@@ -72,7 +72,7 @@ def verdict(entry: Mapping, lang: str = "en") -> str:
         cause = str(entry.get("first_failing_unproven") or "").split("): ", 1)[-1].split(";")[0]
         why = t("v_why_unproven", lang, failed=failed, cause=cause or "?")
     elif failed is not None:
-        cause = (lf.get("detail") or "").split(": ", 1)[-1].split(";")[0] or "the SLO"
+        cause = limiting_cause(lf, lang) or "SLO"
         why = t("v_why", lang, failed=failed, cause=cause) + (t("v_limiting", lang, resource=lf["resource"]) if lf.get("resource") else "")
         if lf.get("saturated") is False:
             why += t("v_unsaturated", lang, points_to=t("points_" + str(lf.get("points_to") or "waits"), lang))
@@ -102,7 +102,7 @@ def verdict(entry: Mapping, lang: str = "en") -> str:
     else:
         sentence = t("v_nothing", lang, name=name)
     if search.get("stopped"):
-        sentence += t("v_stopped", lang, stopped=search["stopped"])
+        sentence += t("v_stopped", lang, stopped=search_text(search["stopped"], lang))
     unjudged = entry.get("unjudged_operations") or {}
     if held is not None and unjudged:
         sentence += t("v_unjudged", lang, ops=", ".join(f"{op} {'/'.join(u.get('percentiles', []))}"

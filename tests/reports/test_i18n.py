@@ -180,11 +180,12 @@ def test_the_verdict_says_its_projection_in_the_report_language(rendered):
 
 
 def _data_of(doc: dict) -> set[str]:
-    """What a report shows as it is because it is data: names, operations, resources, the limiting
-    factor's detail (the analysis's own text), the machine's description."""
+    """What a report shows as it is because it is data: names, operations, resources, the machine's
+    description (the limiting factor's sentence is not: a Chinese report composes it in Chinese)."""
     from reports.analysis.architectures import SERVICE_PARTS
 
     out = {"jxcbench", "Python", "sweep.max_customers", "sweep.step_duration_s", "U_max", "USL", "GiB", "CNY", "I/O",
+           "SQLite", "OOM", "MiB",
            *SERVICE_PARTS}
     m = doc.get("machine") or {}
     out |= {str(m.get(k)) for k in ("host", "cpu_model", "os") if m.get(k)}
@@ -193,15 +194,15 @@ def _data_of(doc: dict) -> set[str]:
         prof = e.get("profile") or {}
         out |= {str((prof.get("database") or {}).get(k)) for k in ("engine", "index_level")}
         lf = e.get("limiting_factor") or {}
-        out |= {str(v) for k, v in lf.items() if k in ("detail", "resource", "operation", "service") and v}
+        out |= {str(v) for k, v in lf.items() if k in ("resource", "operation", "service") and v}
         for s in e.get("steps") or []:
             out |= set(s.get("operations") or {}) | {str(s.get("dir"))}
     return out - {"None"}
 
 
 def test_chinese_report_md_prose_has_no_english_label(rendered):
-    """Outside what is data (names, the analysis's limiting detail, the machine), report.md in Chinese
-    says everything in Chinese: headings, sentences, the steps table's cells."""
+    """Outside what is data (names, operations, the machine), report.md in Chinese says everything in
+    Chinese: headings, sentences (the limiting factor's among them), the steps table's cells."""
     import json
 
     out, _, _ = rendered
@@ -213,3 +214,54 @@ def test_chinese_report_md_prose_has_no_english_label(rendered):
             line = re.sub(r"`[^`]*`|\(charts/[^)]*\)|\d{4}-\d\d-\d\dT[\d:+]+", " ", line)
             left = english_words(line, data)
             assert not left, f"{which} report.md line {n}: {sorted(left)} in {line!r}"
+
+
+def _search_notes() -> list[str]:
+    """Every kind of note and stop reason the capacity search writes, from the real search driven
+    through scripted outcomes (not copies of its sentences: a changed sentence fails here)."""
+    from loadgen.capacity.search import FAIL, INCONCLUSIVE, INVALID, PASS, SearchSpec, StepOutcome, capacity_search, drive
+    from tests.capacity.simulated import SimulatedSystem
+
+    def spec(**kw):
+        return SearchSpec(**{"start": 1000, "growth": 4.0, "maximum": 1_000_000, "precision": 0.10, "repeats": 1, **kw})
+
+    results = [drive(capacity_search(spec()), SimulatedSystem(5_000_000)),         # the maximum held
+               drive(capacity_search(spec()), SimulatedSystem(10))]                # failed at the start
+    first: dict[int, bool] = {}
+
+    def flaky(p):  # a boundary pass that fails its repeat: disagreement and a fall-back
+        if p.level > 20_000 or (p.level >= 19_000 and first.get(p.level)):
+            return StepOutcome(FAIL)
+        first[p.level] = True
+        return StepOutcome(PASS)
+    results.append(drive(capacity_search(spec(repeats=2)), flaky))
+
+    def unproven(p):
+        if p.level == 16_000:
+            return StepOutcome(INCONCLUSIVE, "x p95 interval straddles 500 ms")
+        return StepOutcome(PASS if p.level < 16_000 else FAIL)
+    results.append(drive(capacity_search(spec(invalid_retries=2)), unproven))
+    results.append(drive(capacity_search(spec(invalid_retries=1)),
+                         lambda p: StepOutcome(INVALID, "steal 30 %") if p.level == 16_000 else StepOutcome(PASS)))
+    results.append(drive(capacity_search(spec(precision=0.01, repeats=2)),
+                         lambda p: StepOutcome(INVALID, "steal 30 %") if p.level == 16_000 and p.phase == "confirm"
+                         else StepOutcome(PASS if p.level <= 16_000 else FAIL)))
+    notes = [n for r in results for n in r.notes] + [r.stopped for r in results if r.stopped] + ["interrupted"]
+    return notes
+
+
+def test_the_search_notes_and_stop_reasons_are_said_in_chinese():
+    from reports.render.i18n import search_text
+
+    notes = _search_notes()
+    kinds = {"may be higher", "lower the start", "disagree", "fell back", "no step showed", "stopped:",
+             "stayed invalid", "interrupted"}
+    assert all(any(k in n for n in notes) for k in kinds), notes
+    for note in notes:
+        zh = search_text(note, "zh")
+        assert zh != note, note
+        # what a step recorded, quoted inside, stays as recorded; the rest is Chinese
+        quoted = {"x p95 interval straddles 500 ms", "steal 30 %", "inconclusive", "pass", "fail"}
+        left = english_words(re.sub(r"（[^（）]*）|：[^：]*$", " ", zh), quoted)
+        assert not left, (note, zh, left)
+        assert search_text(note, "en") == note

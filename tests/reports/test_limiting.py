@@ -74,3 +74,22 @@ def test_a_microservices_step_names_its_busiest_service():
     # five processes (gateway 1 + customers 1 + inventory 2 + orders 1), not the gateway's one worker
     assert resource_usage(step, profile)["app_workers"] == 0.76
     assert "service" not in limiting_factor(_step(app_cpu_pct=55.0, cpu_allowance_cores=1.0), PROFILE)
+
+
+def test_the_sentence_is_composed_from_recorded_facts_in_either_language():
+    """capacity.json keeps the facts: the English detail is composed from them, and so is a Chinese
+    report's sentence, with the same figures (no English left but names and units)."""
+    from reports.analysis.limiting import describe, limiting_cause, limiting_detail
+
+    lf = limiting_factor(_step(app_cpu_pct=10.0, db_cpu_pct=30.0, cpu_allowance_cores=2.0,
+                               cpu_allowance_source="quota"), PROFILE)
+    assert describe(lf["facts"]) == lf["detail"] == limiting_detail(lf, "en")
+    zh = limiting_detail(lf, "zh")
+    assert zh.startswith("在 64000 个客户时：sales_order_create p99 1800 毫秒 > 1500 毫秒；没有资源饱和"), zh
+    assert "应用 5% + 数据库 15%，占配额 2 个 CPU" in zh and "采样指向数据库" in zh, zh
+    assert limiting_cause(lf, "zh") == "sales_order_create p99 1800 毫秒 > 1500 毫秒"
+    oom = limiting_factor({**_step(app_cpu_pct=10.0, cpu_allowance_cores=1.0), "sut_events": {"oom_kills": 2}}, PROFILE)
+    assert "杀掉了 2 个进程" in limiting_detail(oom, "zh") and "OOM killer killed 2" in oom["detail"]
+    # results written before the facts were recorded: their English detail, as it was
+    old = {k: v for k, v in lf.items() if k != "facts"}
+    assert limiting_detail(old, "zh") == lf["detail"]
