@@ -334,6 +334,26 @@ class Network(_Strict):
         return f"{rtt}, {format_bandwidth(self.bandwidth)}"
 
 
+class ServiceNetwork(_Strict):
+    """Microservices: a round trip on every call between the app's processes (gateway -> service and
+    service -> service), as when each service runs on its own host. The services share this machine's
+    loopback, so no qdisc can shape one hop apart from the others: each service is reached through
+    a delay relay (``loadgen/sut/delay_relay.py``, :mod:`loadgen.sut.service_network`)."""
+
+    rtt_ms: float
+    """Round trip added to each call between services, milliseconds."""
+
+    @field_validator("rtt_ms")
+    @classmethod
+    def _rtt(cls, v: float) -> float:
+        if not 0 < v <= MAX_RTT_MS:
+            raise ValueError(f"rtt_ms {v:g} must be > 0 and <= {MAX_RTT_MS:g} (a round trip in milliseconds)")
+        return v
+
+    def summary(self) -> str:
+        return f"rtt {self.rtt_ms:g} ms between services"
+
+
 class Architecture(_Strict):
     kind: Literal["monolith", "microservices"] = "monolith"
     """``monolith``: one app (``workers`` uvicorn processes) on one database. ``microservices``: the
@@ -345,6 +365,9 @@ class Architecture(_Strict):
     """Microservices only: worker processes per service (``{inventory: 2}``); a service not named has 1."""
     network: Network | None = None
     """``None``: the database is local (127.0.0.1). Set: the managed server sits across a shaped link."""
+    service_network: ServiceNetwork | None = None
+    """Microservices only. ``None``: the services call each other on loopback. Set: every call between
+    them pays ``rtt_ms`` (``{rtt_ms: 0.5}``)."""
 
     @field_validator("replicas")
     @classmethod
@@ -358,6 +381,9 @@ class Architecture(_Strict):
     def _replicas_need_services(self) -> Architecture:
         if self.replicas and self.kind != "microservices":
             raise ValueError("replicas: only for kind microservices (a monolith scales with workers)")
+        if self.service_network is not None and self.kind != "microservices":
+            raise ValueError(f"service_network ({self.service_network.summary()}): only for kind microservices "
+                             "(a monolith's calls stay inside its process; architecture.network puts its database away)")
         return self
 
     def replicas_of(self, service: str) -> int:
@@ -801,7 +827,7 @@ class Profile(_Strict):
 
 __all__ = [
     "ENGINES", "ROLES", "DEFAULT_THINK_TIME_S", "KEYBOARD_FLOOR_S", "PRICE_PERIODS", "Price", "Profile", "Hardware",
-    "Database", "Architecture", "Network", "Workload", "Staffing", "Slo",
+    "Database", "Architecture", "Network", "ServiceNetwork", "Workload", "Staffing", "Slo",
     "OperationSlo", "Sweep", "System", "Logins", "SYSTEM_PLACEHOLDERS", "Faults", "FAULT_KINDS", "Maintenance", "parse_duration",
     "format_duration", "parse_size", "format_size", "parse_cpuset", "machine_cpus", "machine_memory",
     "parse_bandwidth", "format_bandwidth",

@@ -465,7 +465,8 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
     # Roots only (uvicorn supervisor, postmaster): their children come and go, roots must not.
     limits = getattr(sut, "limits", None) or {}
     tokens = sut.__dict__.setdefault("jxc_tokens", {})  # logins kept for the next step on this system
-    links = [x for x in (getattr(sut, "network", None), measure.get("load_network")) if x is not None]
+    links = [x for x in (getattr(sut, "network", None), getattr(sut, "service_links", None), measure.get("load_network"))
+             if x is not None]
     if any(x.delay_method == "relay" for x in links):
         measure["network_pids"] = lambda: [p for x in links for p in x.relay_pids()]
     step = measure_step(profile, base_url=sut.base_url, db_url=sut.db_url, customers=customers, tokens=tokens,

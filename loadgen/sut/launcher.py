@@ -40,6 +40,7 @@ from loadgen.sut import registry
 from loadgen.sut.app_server import FACTORY
 from loadgen.sut.managed_mysql import ManagedMySQL
 from loadgen.sut.managed_postgres import ManagedPostgres
+from loadgen.sut.service_network import ServiceLinks
 from reference_app.micro.topology import SERVICES, service_urls
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -139,6 +140,9 @@ class SystemUnderTest:
         self.base_url: str | None = None
         self._db: ManagedPostgres | ManagedMySQL | None = None
         self.network: netns.Link | None = None
+        # architecture.service_network: the relays in front of each service, made at the first start
+        self.service_links: ServiceLinks | None = None
+        self._service_ports: dict[str, int] = {}
         self._app: subprocess.Popen | None = None
         self._stack = contextlib.ExitStack()
 
@@ -227,9 +231,26 @@ class SystemUnderTest:
                     "--port", str(port), "--gateway-workers", str(arch.workers)]
             for service in SERVICES:
                 argv += ["--replicas", f"{service}={arch.replicas_of(service)}"]
-            return argv
+            return argv + self._service_network_args()
         return [sys.executable, "-m", "uvicorn", FACTORY, "--factory", "--host", host, "--port", str(port),
                 "--workers", str(arch.workers), "--log-level", "warning", "--no-access-log"]
+
+    def _service_network_args(self) -> list[str]:
+        """``architecture.service_network``: each service on a port of ours, called through a delay
+        relay in front of it (:mod:`loadgen.sut.service_network`). The relays and ports are made at
+        the first start and kept for the system's life (every step's app calls through the same)."""
+        net = self.profile.architecture.service_network
+        if not self.microservices or net is None:
+            return []
+        if self.service_links is None:
+            self.service_links = ServiceLinks(net.rtt_ms).create()
+            self.service_links.measure_rtt()
+            self._service_ports = {s: P.free_port() for s in SERVICES}
+        args: list[str] = []
+        for service, port in self._service_ports.items():
+            args += ["--service-port", f"{service}={port}",
+                     "--peer-url", f"{service}={self.service_links.peer_url(service, port)}"]
+        return args
 
     def start_app(self, *, timeout: float = HEALTH_TIMEOUT_S) -> str:
         """Start ``uvicorn`` with the reference app (:data:`loadgen.sut.app_server.FACTORY`) and ``--workers N``
@@ -400,6 +421,8 @@ class SystemUnderTest:
             "architecture": self._architecture(),
             # None: the database is local (127.0.0.1 or in-app); else the link as configured and measured.
             "network": self.network.describe() if self.network else None,
+            # microservices: None when the services call each other on loopback
+            "service_network": self.service_links.describe() if self.service_links else None,
         }
 
     def _architecture(self) -> dict[str, Any]:
@@ -442,8 +465,8 @@ class SystemUnderTest:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         errors: list[BaseException] = []
-        for step in (self.stop_app, self._drop_service_databases, self._stop_db, self._remove_network,
-                     self._remove_cgroup, self._remove_workdir):
+        for step in (self.stop_app, self._remove_service_links, self._drop_service_databases, self._stop_db,
+                     self._remove_network, self._remove_cgroup, self._remove_workdir):
             try:
                 step()
             except BaseException as exc:  # noqa: BLE001 - finish every step, report the first failure
@@ -471,6 +494,11 @@ class SystemUnderTest:
         if self._db is not None:
             self._db.stop()
             self._db = None
+
+    def _remove_service_links(self) -> None:
+        if self.service_links is not None:
+            self.service_links.destroy()
+            self.service_links = None
 
     def _remove_network(self) -> None:
         if self.network is not None:

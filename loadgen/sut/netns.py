@@ -279,35 +279,16 @@ class Link:
         key = (listen, to)
         if key in self._relays:
             return self._relays[key][1]
-        err = tempfile.TemporaryFile()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_PACKAGE_ROOT),
-                                                                          os.environ.get("PYTHONPATH")]))}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "loadgen.sut.delay_relay", "--listen", listen, "--to", to,
-             "--one-way-ms", f"{hold:.6f}"],
-            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
-            preexec_fn=lifeline.preexec())
-        registry.claim_process(proc.pid)
-        # the port, once it listens; "" if it died; nothing in 30 s: stuck (killed below)
-        ready = select.select([proc.stdout], [], [], 30)[0]
-        line = proc.stdout.readline().strip() if ready else ""
-        proc.stdout.close()
-        if not line.isdigit():
-            _stop(proc)
-            err.seek(0)
-            tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
-            raise JxcError(f"architecture.network: the delay relay {listen} -> {to} did not start: "
-                           f"{' | '.join(tail) or 'no output'}", exit_code=1)
-        err.close()
-        self._relays[key] = (proc, int(line))
-        return int(line)
+        proc, port = start_relay(listen, to, hold)
+        self._relays[key] = (proc, port)
+        return port
 
     def relay_pids(self) -> list[int]:
         return [proc.pid for proc, _ in self._relays.values() if proc.poll() is None]
 
     def _stop_relays(self) -> None:
         for proc, _ in self._relays.values():
-            _stop(proc)
+            stop_relay(proc)
         self._relays.clear()
 
     def set_link(self, up: bool) -> None:
@@ -377,20 +358,7 @@ class Link:
         """Median of ``tries`` one-byte request/responses to an echo server inside, through
         :meth:`endpoint` (or, with ``hold_ms``, through a relay holding that long)."""
         lst = self.socket_inside()
-        lst.settimeout(15)  # closing it would not wake an accept() that waits for a client that failed
         port = lst.getsockname()[1]
-
-        def echo() -> None:  # one connection: send back each byte as it comes
-            with contextlib.suppress(OSError):
-                conn, _ = lst.accept()
-                with conn:
-                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    while data := conn.recv(64):
-                        conn.sendall(data)
-
-        server = threading.Thread(target=echo, name=f"rtt-echo-{self.name}", daemon=True)
-        server.start()
-        times: list[float] = []
         key = None
         try:
             if hold_ms is None:
@@ -398,21 +366,11 @@ class Link:
             else:
                 host, cport = self.host_addr, self.relay(self.host_addr, f"{self.ns_addr}:{port}", hold_ms)
             key = next((k for k in self._relays if k[1] == f"{self.ns_addr}:{port}"), None)
-            with socket.create_connection((host, cport), timeout=10) as c:
-                c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                for i in range(tries + 1):
-                    t0 = time.perf_counter()
-                    c.sendall(b"p")
-                    if c.recv(1) != b"p":
-                        raise OSError("the echo server inside closed the connection")
-                    if i:  # the first one also waits for the relay's connection across: not counted
-                        times.append((time.perf_counter() - t0) * 1000)
+            return echo_round_trips_ms(lst, (host, cport), tries)
         finally:
             lst.close()
-            server.join(10)
             if key is not None:  # a relay for this one measurement only
-                _stop(self._relays.pop(key)[0])
-        return statistics.median(times)
+                stop_relay(self._relays.pop(key)[0])
 
     def summary(self) -> str:
         """``database 0.5 ms away over 1Gbit (measured 0.52 ms)`` -- the sentence a report can print."""
@@ -483,7 +441,69 @@ def _netem_works(dev: str) -> bool:
                    exit_code=1)
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def start_relay(listen: str, to: str, hold_ms: float, *, field: str = "architecture.network") -> tuple[subprocess.Popen, int]:
+    """A delay relay (:mod:`loadgen.sut.delay_relay`) listening on ``listen`` and forwarding each
+    connection to ``to`` (HOST:PORT), holding ``hold_ms`` each way: the process and its port, once it
+    listens. It dies with us (parent-death signal; call from the main thread, loadgen.lifeline) and
+    is claimed in the registry so that a SIGKILLed run's relay is killed by the next run."""
+    err = tempfile.TemporaryFile()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_PACKAGE_ROOT),
+                                                                      os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loadgen.sut.delay_relay", "--listen", listen, "--to", to,
+         "--one-way-ms", f"{hold_ms:.6f}"],
+        stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+        preexec_fn=lifeline.preexec())
+    registry.claim_process(proc.pid)
+    # the port, once it listens; "" if it died; nothing in 30 s: stuck (killed below)
+    ready = select.select([proc.stdout], [], [], 30)[0]
+    line = proc.stdout.readline().strip() if ready else ""
+    proc.stdout.close()
+    if not line.isdigit():
+        stop_relay(proc)
+        err.seek(0)
+        tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
+        raise JxcError(f"{field}: the delay relay {listen} -> {to} did not start: "
+                       f"{' | '.join(tail) or 'no output'}", exit_code=1)
+    err.close()
+    return proc, int(line)
+
+
+def echo_round_trips_ms(lst: socket.socket, connect_to: tuple[str, int], tries: int) -> float:
+    """Median (ms) of ``tries`` one-byte request/responses to an echo server on the listening socket
+    ``lst`` (served here, one connection), connecting to ``connect_to`` (the socket itself, or a relay
+    in front of it). The first one, which also waits for a relay's own connection, is not counted.
+    Closes ``lst``."""
+    lst.settimeout(15)  # closing it would not wake an accept() that waits for a client that failed
+
+    def echo() -> None:  # one connection: send back each byte as it comes
+        with contextlib.suppress(OSError):
+            conn, _ = lst.accept()
+            with conn:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                while data := conn.recv(64):
+                    conn.sendall(data)
+
+    server = threading.Thread(target=echo, name="rtt-echo", daemon=True)
+    server.start()
+    times: list[float] = []
+    try:
+        with socket.create_connection(connect_to, timeout=10) as c:
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for i in range(tries + 1):
+                t0 = time.perf_counter()
+                c.sendall(b"p")
+                if c.recv(1) != b"p":
+                    raise OSError("the echo server closed the connection")
+                if i:
+                    times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        lst.close()
+        server.join(10)
+    return statistics.median(times)
+
+
+def stop_relay(proc: subprocess.Popen) -> None:
     """A relay: SIGKILL (it holds nothing worth a clean stop), reaped, forgotten by the registry."""
     with contextlib.suppress(ProcessLookupError):
         proc.kill()
@@ -513,4 +533,4 @@ def leftovers() -> list[str]:
     return sorted(names)
 
 
-__all__ = ["DELAY_METHODS", "Link", "enter_named", "NetemUnavailable", "check_capable", "choose_subnet", "leftovers", "PREFIX"]
+__all__ = ["DELAY_METHODS", "Link", "echo_round_trips_ms", "enter_named", "start_relay", "stop_relay", "NetemUnavailable", "check_capable", "choose_subnet", "leftovers", "PREFIX"]

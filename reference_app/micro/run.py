@@ -43,13 +43,17 @@ class Deployment:
 
     def __init__(self, db_url: str, *, port: int = 0, host: str = "127.0.0.1", replicas: dict[str, int] | None = None,
                  pool_size: int = 10, max_overflow: int = 10, env: dict[str, str] | None = None,
-                 log_dir: Path | None = None, gateway_workers: int = 1) -> None:
+                 log_dir: Path | None = None, gateway_workers: int = 1, ports: dict[str, int] | None = None,
+                 peer_urls: dict[str, str] | None = None) -> None:
         self.urls = service_urls(db_url)
         self.host = host
         self.port = port or free_port()
         self.replicas = {s: 1 for s in SERVICES} | (replicas or {})
         self.gateway_workers = gateway_workers
-        self.ports = {s: free_port() for s in SERVICES}
+        # where each service listens, and where the gateway and the other services call it: the same
+        # unless a caller puts something between them (jxcbench's delay relays, a network's round trip)
+        self.ports = {s: free_port() for s in SERVICES} | (ports or {})
+        self.peer_urls = {s: f"http://127.0.0.1:{self.ports[s]}" for s in SERVICES} | (peer_urls or {})
         self.pool = {"JXC_POOL_SIZE": str(pool_size), "JXC_MAX_OVERFLOW": str(max_overflow)}
         self.extra_env = env or {}
         self.log_dir = log_dir
@@ -66,7 +70,7 @@ class Deployment:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_REPO), env.get("PYTHONPATH")]))
         env.update(self.pool)
-        env.update({f"JXC_{s.upper()}_URL": self.service_url(s) for s in SERVICES})
+        env.update({f"JXC_{s.upper()}_URL": self.peer_urls[s] for s in SERVICES})
         if service is not None:
             env["JXC_DATABASE_URL"] = self.urls[service]
         env.update(self.extra_env)
@@ -163,13 +167,24 @@ class Deployment:
         self.stop()
 
 
-def parse_replicas(items: list[str]) -> dict[str, int]:
+def parse_replicas(items: list[str], flag: str = "--replicas") -> dict[str, int]:
     out = {}
     for item in items:
         name, _, n = item.partition("=")
         if name not in SERVICES or not n.isdigit() or int(n) < 1:
-            raise SystemExit(f"--replicas {item!r}: expected SERVICE=N with SERVICE one of {', '.join(SERVICES)}")
+            raise SystemExit(f"{flag} {item!r}: expected SERVICE=N with SERVICE one of {', '.join(SERVICES)}")
         out[name] = int(n)
+    return out
+
+
+def parse_peer_urls(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, _, url = item.partition("=")
+        if name not in SERVICES or not url.startswith("http"):
+            raise SystemExit(f"--peer-url {item!r}: expected SERVICE=http://HOST:PORT with SERVICE one of "
+                             f"{', '.join(SERVICES)}")
+        out[name] = url
     return out
 
 
@@ -183,9 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gateway-workers", type=int, default=1)
     ap.add_argument("--restart-delay", type=float, default=1.0)
     ap.add_argument("--log-dir", type=Path)
+    ap.add_argument("--service-port", action="append", default=[],
+                    help="SERVICE=PORT where the service listens (repeatable; default a free port)")
+    ap.add_argument("--peer-url", action="append", default=[],
+                    help="SERVICE=URL where the gateway and the other services call it (repeatable; default "
+                         "its own port), e.g. a relay that adds a network's round trip")
     args = ap.parse_args(argv)
     dep = Deployment(args.db, port=args.port, host=args.host, replicas=parse_replicas(args.replicas),
-                     pool_size=args.pool_size, log_dir=args.log_dir, gateway_workers=args.gateway_workers)
+                     pool_size=args.pool_size, log_dir=args.log_dir, gateway_workers=args.gateway_workers,
+                     ports=parse_replicas(args.service_port, "--service-port"), peer_urls=parse_peer_urls(args.peer_url))
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
