@@ -80,6 +80,15 @@ def ensure_operators(base_url: str, book: dict, need: dict[str, int], password: 
 LOGIN_THREADS = 8
 
 
+class LoginsFailed(JxcError):
+    """Some of the staff could not log in before the load: ``failed`` is ``[(username, status)]``."""
+
+    def __init__(self, failed: list[tuple[str, int]]) -> None:
+        shown = ", ".join(f"{u}: {c}" for u, c in failed[:5])
+        super().__init__(f"{len(failed)} operator(s) could not log in before the load: {shown}", exit_code=1)
+        self.failed = failed
+
+
 def log_in(base_url: str, seats: list[list], book: dict, password: str, cache: dict | None = None) -> dict:
     """Each seat's operator logs in once (POST /auth/login), before the load: the start of their shift.
 
@@ -96,12 +105,12 @@ def log_in(base_url: str, seats: list[list], book: dict, password: str, cache: d
     t0 = time.perf_counter()
     keys = {s[1]: (s[1], *book["idents"].get(s[1], ())) for s in seats if s[1] is not None}
     todo = sorted({u for u, k in keys.items() if k not in cache})
-    failed: list[str] = []
+    failed: list[tuple[str, int]] = []
 
     def one(http: httpx.Client, username: str) -> None:
         r = http.post("/api/v1/auth/login", json={"username": username, "password": password})
         if r.status_code != 200:
-            failed.append(f"{username}: {r.status_code}")
+            failed.append((username, r.status_code))
             return
         body = r.json()
         cache[keys[username]] = [body["access_token"], body.get("operator") or {}]
@@ -112,8 +121,7 @@ def log_in(base_url: str, seats: list[list], book: dict, password: str, cache: d
                 ThreadPoolExecutor(LOGIN_THREADS) as pool:
             list(pool.map(lambda u: one(http, u), todo))
     if failed:
-        raise JxcError(f"{len(failed)} operator(s) could not log in before the load: {', '.join(failed[:5])}",
-                       exit_code=1)
+        raise LoginsFailed(sorted(failed))
     for seat in seats:
         if seat[1] is not None:
             seat.extend(cache[keys[seat[1]]])

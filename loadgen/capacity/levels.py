@@ -105,6 +105,10 @@ class LevelledSystem:
         sut = self._up()
         sut.stop_app()
         book: dict[str, Any] = {"customers": customers}
+        if self.level is not None and not sut.database_answers():
+            sut = self._rebuild(sut)
+            book["rebuilt"] = ("the database stopped answering after the previous step (e.g. the kernel's "
+                               "OOM killer took it): a new system, the book seeded again from nothing")
         base = max((lvl for lvl in self.snapshots if lvl <= customers), default=None)
         if self.level is None:
             book["from"] = "seeded"
@@ -135,6 +139,18 @@ class LevelledSystem:
                 self.backups[customers] = self._backup(sut, customers)
         book["settle"] = self._settle(sut)
         return book
+
+    def _rebuild(self, sut: Any) -> Any:
+        """A managed database that died (a failed level's OOM kill) is torn down with its system and a
+        new one brought up; its snapshots died with it, so the next level is seeded from nothing. An
+        external server is not ours to restart: an error naming it."""
+        if not self._snapshots_die_with_system(sut):
+            raise JxcError(f"the external database {self.profile.database.engine} stopped answering after the "
+                           "previous step; jxcbench cannot restart a server it did not start", exit_code=1)
+        self.close()
+        self.level, self.measured = None, False
+        self.snapshots.clear()
+        return self._up()
 
     def _measures_backup(self) -> bool:
         maintenance = getattr(self.profile, "maintenance", None)

@@ -41,15 +41,17 @@ import contextlib
 import datetime as dt
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from loadgen.capacity.book import accounts_by_persona, check_staff, ensure_operators, log_in, read_book
+from loadgen.capacity.book import LoginsFailed, accounts_by_persona, check_staff, ensure_operators, log_in, read_book
 from loadgen.capacity.machine import machine_info, tool_version
 from loadgen.errors import JxcError
 from loadgen.measure.db_size import db_size_fn
 from loadgen.measure.slo import (
+    FAIL,
     INCONCLUSIVE,
     field_of as _get,
     PASS,
@@ -103,10 +105,21 @@ def _open_pool(workers: list[dict]) -> dict | None:
             "exhausted": any(r["exhausted"] for r in reports), "processes": reports}
 
 
+class ShiftFailed(JxcError):
+    """The system failed its staff's logins before the load: it stopped answering, answered 5xx, or
+    the kernel's OOM killer took a process of the profile's cgroup meanwhile. The level is not held:
+    :func:`measure_step` records a failed step (the search goes on below it), not an error of the run."""
+
+    def __init__(self, message: str, *, failed: int, online: int, oom_kills: int) -> None:
+        super().__init__(message, exit_code=1)
+        self.failed, self.online, self.oom_kills = failed, online, oom_kills
+
+
 def _shift_logins(base_url: str, seats: list, book: dict, password: str, tokens: dict | None, customers: int,
                   cgroup_stats: Callable[[], dict] | None) -> dict:
-    """:func:`log_in` the staff; when the app stops answering meanwhile, say so (and whether the
-    kernel's OOM killer took a process of the profile's cgroup) instead of a transport traceback."""
+    """:func:`log_in` the staff. When the system fails them (:class:`ShiftFailed`) say how, and
+    whether the kernel's OOM killer took a process of the profile's cgroup, instead of a transport
+    traceback; a refusal (401, 403, 404: the accounts, not the load) stays an error of the run."""
     import httpx
 
     def ooms() -> int | None:
@@ -118,13 +131,54 @@ def _shift_logins(base_url: str, seats: list, book: dict, password: str, tokens:
     before = ooms()
     try:
         return log_in(base_url, seats, book, password, tokens)
-    except httpx.TransportError as exc:
-        after = ooms()
-        why = (f"; the kernel's OOM killer killed {after - before} process(es) of the profile's cgroup meanwhile "
-               "(the memory limit does not hold the app and its database with this level's staff)"
-               if before is not None and after is not None and after > before else "")
-        raise JxcError(f"at {customers:,} customers the app stopped answering while its {len(seats)} online "
-                       f"staff logged in before the load ({type(exc).__name__}: {exc}){why}", exit_code=1) from None
+    except (httpx.TransportError, LoginsFailed) as exc:
+        failure = exc
+    after = ooms()
+    oom = after - before if before is not None and after is not None and after > before else 0
+    if isinstance(failure, LoginsFailed):
+        if not oom and not any(c >= 500 for _, c in failure.failed):
+            raise failure
+        failed = len(failure.failed)
+        answers = ", ".join(f"{n} x {c}" for c, n in sorted(Counter(c for _, c in failure.failed).items()))
+        cause = (f"{failed} of its {len(seats)} online staff could not log in before the load (answers: {answers}; "
+                 f"first: {', '.join(u for u, _ in failure.failed[:3])})")
+    else:
+        failed = len(seats)
+        cause = (f"the app stopped answering while its {len(seats)} online staff logged in before the load "
+                 f"({type(failure).__name__}: {failure})")
+    why = (f"; the kernel's OOM killer killed {oom} process(es) of the profile's cgroup meanwhile "
+           "(the memory limit does not hold the app and its database with this level's staff)" if oom else "")
+    raise ShiftFailed(f"at {customers:,} customers {cause}{why}", failed=failed, online=len(seats), oom_kills=oom)
+
+
+def _failed_at_shift(exc: ShiftFailed, *, profile: Any, customers: int, seats_total: int, duration_s: float,
+                     warmup_s: float, staff_record: dict, allowance: dict | None, out_dir: Path,
+                     extra: dict | None) -> dict:
+    """step.json of a level whose system failed the staff's logins (:class:`ShiftFailed`): valid and
+    failed, with no load run (no samples), the failure and any OOM kill recorded where every step
+    records them (``fail_reason``, ``sut_events``), so the search goes on below it and the limiting
+    factor names memory when the OOM killer struck."""
+    profile_dump = profile.model_dump(mode="json") if hasattr(profile, "model_dump") else profile
+    step = {
+        "schema": SCHEMA_VERSION, "customers": int(customers), "operators": int(seats_total),
+        "duration_s": float(duration_s), "requests": 0, "rps": 0.0, "error_rate": 0.0, "passed": False,
+        "latency_ms": {}, "operations": {}, "resources": dict(allowance or cpu_allowance(None, None, None)),
+        "valid": True, "invalid_reason": None, "model": "closed", "rate": None, "staffing": staff_record,
+        "warmup_s": float(warmup_s), "measured_s": 0.0, "stopped_early": None, "early_stopped": False,
+        "verdict": FAIL, "error_rate_within_slo": True, "unjudged_operations": {}, "inconclusive_reason": None,
+        "window": {"planned_s": float(duration_s), "cap_s": float(duration_s), "measured_s": 0.0,
+                   "extension_s": 0.0, "ended": "the staff's logins failed"},
+        "extension_s": 0.0, "fail_reason": str(exc), "slo_failures": [str(exc)],
+        "shift_failure": {"reason": str(exc), "failed": exc.failed, "online": exc.online, "oom_kills": exc.oom_kills},
+        "refusals": 0, "errors": 0, "goodput_rps": 0.0, "logins": exc.online - exc.failed,
+        "sut_events": {"oom_kills": exc.oom_kills} if exc.oom_kills else {},
+        "audit": None, "profile": profile_dump, "machine": machine_info(), "tool_version": tool_version(),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "files": {},
+    }
+    if extra:
+        step.update(extra)
+    (Path(out_dir) / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
+    return step
 
 
 def cpu_allowance(cpus: float | None, cpuset: str | None, memory: int | None) -> dict:
@@ -248,7 +302,17 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     seats_total = len(seats)
     # Staff start their shift logged in: one login each before the load (logins are not part of the
     # measurement, and a sweep's system keeps the tokens for the next level: ``tokens``).
-    shift = _shift_logins(base_url, seats, book, LOADTEST_PASSWORD, tokens, customers, cgroup_stats)
+    try:
+        shift = _shift_logins(base_url, seats, book, LOADTEST_PASSWORD, tokens, customers, cgroup_stats)
+    except ShiftFailed as exc:
+        record = {"mode": "staffed" if staffed else ("open" if model == "open" else "fixed"),
+                  "staff": staff if staffed else None, "online": {p: len(v) for p, v in chosen.items()},
+                  "online_share": staffing.online_share if staffed else None,
+                  "operators_used": {p: [i for i, _ in v] for p, v in chosen.items()}, "seed": seed,
+                  "shift_logins": None}
+        return _failed_at_shift(exc, profile=profile, customers=customers, seats_total=seats_total,
+                                duration_s=duration_s, warmup_s=warmup_s, staff_record=record,
+                                allowance=allowance, out_dir=out_dir, extra=extra)
     think = _get(wl, "think_time_s", None) or {}
     if isinstance(think, (list, tuple)):
         think = {p: tuple(think) for p in ROLES_OF_PERSONAS}

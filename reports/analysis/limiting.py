@@ -86,6 +86,10 @@ def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None =
         name = max(ops, key=lambda n: ops[n].get("errors") or 0) if ops else "all"
         worst = (0.0, name, {"kind": "errors", "operation": name, "rate": step["error_rate"], "budget": error_budget})
 
+    shift = step.get("shift_failure")
+    if worst is None and shift:  # the system failed its staff's logins: no load ran (loadgen.capacity.step)
+        worst = (0.0, None, {"kind": "shift", "failed": shift.get("failed"), "online": shift.get("online")})
+
     out = {"operation": worst[1] if worst else None}
     out.update(resource_verdict(step, profile, machine_cores))
     facts = {"customers": step.get("customers"), "over": worst[2] if worst else None, "resources": out.pop("facts")}
@@ -257,6 +261,7 @@ _WORDS = {
         "latency": "{op} {stat} {value:.0f} ms > {threshold:g} ms", "overall": "overall",
         "errors": "error rate {rate:.1%} > {budget:.1%} (most errors: {op})",
         "no_lead": "the SLO failed (no operation over its threshold recorded)",
+        "shift": "{failed} of the {online} online staff could not log in before the load (no load ran)",
         "detail": "at {customers} customers: {lead}; {why}",
         "service": "; busiest service: {name} ({cpu:.0f} % of a core{rss})", "rss": ", {rss:.0f} MiB",
         "sep": ", ", "resource": {},
@@ -280,6 +285,7 @@ _WORDS = {
         "latency": "{op} {stat} {value:.0f} 毫秒 > {threshold:g} 毫秒", "overall": "整体",
         "errors": "错误率 {rate:.1%} > {budget:.1%}（错误最多：{op}）",
         "no_lead": "未达 SLO（没有记录到超过阈值的操作）",
+        "shift": "负载开始前，{online} 名在线员工中有 {failed} 名无法登录（未施加负载）",
         "detail": "在 {customers} 个客户时：{lead}；{why}",
         "service": "；最忙的服务：{name}（{cpu:.0f} % 个核{rss}）", "rss": "，{rss:.0f} MiB",
         "sep": "，",
@@ -314,6 +320,8 @@ def describe_over(over: Mapping | None, lang: str = "en") -> str:
     w = _WORDS.get(lang, _WORDS["en"])
     if not over:
         return w["no_lead"]
+    if over.get("kind") == "shift":
+        return w["shift"].format(failed=over.get("failed"), online=over.get("online"))
     if over.get("kind") == "errors":
         return w["errors"].format(rate=over["rate"], budget=over["budget"], op=over.get("operation"))
     return w["latency"].format(op=over.get("operation") or w["overall"], stat=over["stat"],

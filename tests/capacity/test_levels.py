@@ -75,3 +75,32 @@ def test_every_step_measures_a_clean_book_whatever_the_path(tmp_path):
     assert first["requests"] > 0 and repeat["requests"] > 0 and repeat["audit"]["ok"]
     assert json.loads((tmp_path / "b" / "step.json").read_text())["book"]["from"] == "restored"
     assert not workdir.exists()  # the system and its snapshots are gone with it
+
+
+def test_a_managed_database_that_died_is_rebuilt_and_its_book_seeded_again(tmp_path):
+    """A failed level can take the managed server with it (the OOM killer took MariaDB at 120,000
+    customers in 512 MiB): the next level gets a new system and a book seeded from nothing, and says
+    so, instead of a restore into a server that is gone."""
+    import os
+    import signal
+    import time
+
+    from tests.dbs import in_ci
+
+    if os.geteuid() != 0:  # a managed server runs as its own user
+        (pytest.fail if in_ci() else pytest.skip)("a managed server needs root")
+    profile = Profile.model_validate({**_profile().model_dump(mode="json"),
+                                      "database": {"engine": "postgresql", "managed": True,
+                                                   "settings": {"shared_buffers": "32MB"}}})
+    with LevelledSystem(profile) as system:
+        system.move_to(400)
+        system.measured = True  # a step ran on it
+        sut = system._sut
+        os.kill(sut.db_pids()[0], signal.SIGKILL)  # the postmaster, as the OOM killer would
+        deadline = time.monotonic() + 20
+        while sut.database_answers(timeout_s=2) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        book = system.move_to(200)
+        assert "rebuilt" in book and book["from"] == "seeded", book
+        assert system._sut is not sut and system.level == 200 and list(system.snapshots) == [200]
+        assert _customers(system._sut.db_url) == 200

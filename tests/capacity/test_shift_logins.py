@@ -57,3 +57,67 @@ def test_without_an_oom_kill_the_message_does_not_invent_one(hanging_up_server):
     with pytest.raises(JxcError) as err:
         _shift_logins(hanging_up_server, seats, book, "pw", {}, 4_000, lambda: {"oom_kill": 0})
     assert "stopped answering" in str(err.value) and "OOM" not in str(err.value)
+
+
+@pytest.fixture
+def busy_server():
+    """A real HTTP server that answers every request 503 (a database the app lost), or 401 when asked."""
+    import http.server
+
+    status = {"code": 503}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(status["code"])
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}", status
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_a_system_that_fails_the_logins_fails_the_level_and_a_refusal_stays_an_error(busy_server, tmp_path):
+    """5xx to the staff's logins (the system lost its database: an OOM kill at 120,000 customers on
+    MariaDB in 512 MiB) is a failed step — valid, failed, the OOM kill recorded, the limiting factor
+    memory — so the search goes on below; 401 (the accounts, not the load) stays an error."""
+    import json
+
+    from loadgen.capacity.step import measure_step
+    from loadgen.seed import seed_database
+    from profiles.loader import load_profile
+    from reports.analysis.limiting import limiting_factor
+
+    url, status = busy_server
+    db_url = f"sqlite:///{tmp_path / 'book.sqlite'}"
+    seed_database(db_url, 2000)
+    prof_path = tmp_path / "p.yaml"
+    prof_path.write_text("name: shift\ndatabase: {engine: sqlite}\nslo: {p95_ms: 500}\n")
+    profile = load_profile(prof_path)
+    counter = iter([7, 8])  # the cgroup's oom_kill counter before and after the logins
+    step = measure_step(profile, base_url=url, db_url=db_url, customers=2000, duration_s=60, warmup_s=5,
+                        out_dir=tmp_path / "step", cgroup_stats=lambda: {"oom_kill": next(counter)})
+    assert step["valid"] is True and step["passed"] is False and step["verdict"] == "fail", step
+    assert step["requests"] == 0 and step["sut_events"] == {"oom_kills": 1}
+    online = sum(step["staffing"]["online"].values())
+    assert step["shift_failure"]["failed"] == online == step["operators"]
+    assert f"{online} of its {online} online staff could not log in before the load (answers: {online} x 503" in step["fail_reason"]
+    assert "OOM killer killed 1 process(es)" in step["fail_reason"]
+    assert json.loads((tmp_path / "step" / "step.json").read_text())["fail_reason"] == step["fail_reason"]
+    lf = limiting_factor(step, profile.model_dump(mode="json"))
+    assert lf["resource"] == "memory" and lf["points_to"] == "oom_kill", lf
+    assert f"{online} of the {online} online staff could not log in" in lf["detail"]
+
+    status["code"] = 401
+    with pytest.raises(JxcError, match="could not log in before the load") as err:
+        measure_step(profile, base_url=url, db_url=db_url, customers=2000, duration_s=60, warmup_s=5,
+                     out_dir=tmp_path / "step2", cgroup_stats=lambda: {"oom_kill": 0})
+    assert type(err.value).__name__ == "LoginsFailed"
