@@ -196,13 +196,42 @@ class LevelledSystem:
         if unconstrained != self.unconstrained:
             raise JxcError("a LevelledSystem cannot change --unconstrained between steps", exit_code=1)
         t_start = time.time()
-        book = self.move_to(customers)
-        self.measured = True  # from here on the book holds what the step's operators write
-        return measure_on(self._sut, profile, customers=customers, operators=operators, rate=rate,
-                          duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir, unconstrained=unconstrained,
-                          t_start=t_start, extra={"book": book, "seed_s": book.get("seed_s", 0.0),
-                                                  "settle": book.get("settle"),
-                                                  "backup": self.backups.get(customers)}, **measure)
+        ooms, system = self._oom_kills(), self._sut
+        book: dict = {}
+        try:
+            book = self.move_to(customers)
+            self.measured = True  # from here on the book holds what the step's operators write
+            return measure_on(self._sut, profile, customers=customers, operators=operators, rate=rate,
+                              duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir,
+                              unconstrained=unconstrained, t_start=t_start,
+                              extra={"book": book, "seed_s": book.get("seed_s", 0.0), "settle": book.get("settle"),
+                                     "backup": self.backups.get(customers)}, **measure)
+        except JxcError as exc:
+            after = self._oom_kills()
+            before = ooms if self._sut is system else 0  # a rebuilt system's cgroup counts from zero
+            killed = max(0, after - (before or 0)) if after is not None else 0
+            if not killed:
+                raise
+            # The OOM killer ended the preparation (the seeder growing the book, a restore, the app's
+            # start): the level was not measured, so the step is invalid and measured again (on a
+            # rebuilt system if the database died), not a failure of the system's own work.
+            from loadgen.capacity.step import no_load_step
+
+            self.measured = True  # whatever the book holds now, it is not a clean one
+            reason = (f"the system could not be prepared at {customers:,} customers: the kernel's OOM killer "
+                      f"killed {killed} process(es) of the profile's cgroup while the book was grown or restored "
+                      f"or the app started ({exc})")
+            return no_load_step(profile, customers=customers, operators=operators or 0, duration_s=duration_s,
+                                warmup_s=warmup_s, out_dir=out_dir, valid=False, reason=reason,
+                                sut_events={"oom_kills": killed}, extra={"book": book or {"customers": customers}})
+
+    def _oom_kills(self) -> int | None:
+        """The profile's cgroup's OOM kill counter now (None without a cgroup or a system)."""
+        stats = getattr(self._sut, "cgroup_stats", None) if self._sut is not None else None
+        try:
+            return (stats() or {}).get("oom_kill") if stats else None
+        except OSError:
+            return None
 
 
 __all__ = ["LevelledSystem"]

@@ -151,34 +151,47 @@ def _shift_logins(base_url: str, seats: list, book: dict, password: str, tokens:
     raise ShiftFailed(f"at {customers:,} customers {cause}{why}", failed=failed, online=len(seats), oom_kills=oom)
 
 
-def _failed_at_shift(exc: ShiftFailed, *, profile: Any, customers: int, seats_total: int, duration_s: float,
-                     warmup_s: float, staff_record: dict, allowance: dict | None, out_dir: Path,
-                     extra: dict | None) -> dict:
-    """step.json of a level whose system failed the staff's logins (:class:`ShiftFailed`): valid and
-    failed, with no load run (no samples), the failure and any OOM kill recorded where every step
-    records them (``fail_reason``, ``sut_events``), so the search goes on below it and the limiting
-    factor names memory when the OOM killer struck."""
+def no_load_step(profile: Any, *, customers: int, operators: int, duration_s: float, warmup_s: float,
+                 out_dir: Path, valid: bool, reason: str, staffing: dict | None = None,
+                 sut_events: dict | None = None, allowance: dict | None = None, extra: dict | None = None) -> dict:
+    """step.json of a level where no load ran: the system failed before it (``valid``: a failed step,
+    the system's answer at that size) or could not be prepared (not ``valid``: measured again). No
+    samples; the reason where every step records one (``fail_reason`` / ``invalid_reason``)."""
     profile_dump = profile.model_dump(mode="json") if hasattr(profile, "model_dump") else profile
     step = {
-        "schema": SCHEMA_VERSION, "customers": int(customers), "operators": int(seats_total),
+        "schema": SCHEMA_VERSION, "customers": int(customers), "operators": int(operators),
         "duration_s": float(duration_s), "requests": 0, "rps": 0.0, "error_rate": 0.0, "passed": False,
         "latency_ms": {}, "operations": {}, "resources": dict(allowance or cpu_allowance(None, None, None)),
-        "valid": True, "invalid_reason": None, "model": "closed", "rate": None, "staffing": staff_record,
-        "warmup_s": float(warmup_s), "measured_s": 0.0, "stopped_early": None, "early_stopped": False,
-        "verdict": FAIL, "error_rate_within_slo": True, "unjudged_operations": {}, "inconclusive_reason": None,
+        "valid": valid, "invalid_reason": None if valid else reason, "model": "closed", "rate": None,
+        "staffing": staffing, "warmup_s": float(warmup_s), "measured_s": 0.0, "stopped_early": None,
+        "early_stopped": False, "verdict": FAIL if valid else INCONCLUSIVE, "error_rate_within_slo": True,
+        "unjudged_operations": {}, "inconclusive_reason": None,
         "window": {"planned_s": float(duration_s), "cap_s": float(duration_s), "measured_s": 0.0,
-                   "extension_s": 0.0, "ended": "the staff's logins failed"},
-        "extension_s": 0.0, "fail_reason": str(exc), "slo_failures": [str(exc)],
-        "shift_failure": {"reason": str(exc), "failed": exc.failed, "online": exc.online, "oom_kills": exc.oom_kills},
-        "refusals": 0, "errors": 0, "goodput_rps": 0.0, "logins": exc.online - exc.failed,
-        "sut_events": {"oom_kills": exc.oom_kills} if exc.oom_kills else {},
+                   "extension_s": 0.0, "ended": "no load ran"},
+        "extension_s": 0.0, "fail_reason": reason if valid else None, "slo_failures": [reason] if valid else [],
+        "refusals": 0, "errors": 0, "goodput_rps": 0.0, "sut_events": sut_events or {},
         "audit": None, "profile": profile_dump, "machine": machine_info(), "tool_version": tool_version(),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "files": {},
     }
     if extra:
         step.update(extra)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / "step.json").write_text(json.dumps(step, indent=2, default=str) + "\n")
     return step
+
+
+def _failed_at_shift(exc: ShiftFailed, *, profile: Any, customers: int, seats_total: int, duration_s: float,
+                     warmup_s: float, staff_record: dict, allowance: dict | None, out_dir: Path,
+                     extra: dict | None) -> dict:
+    """A level whose system failed the staff's logins (:class:`ShiftFailed`): a failed step, the
+    failure and any OOM kill recorded (``shift_failure``, ``sut_events``), so the search goes on below
+    it and the limiting factor names memory when the OOM killer struck."""
+    shift = {"shift_failure": {"reason": str(exc), "failed": exc.failed, "online": exc.online,
+                               "oom_kills": exc.oom_kills}, "logins": exc.online - exc.failed}
+    return no_load_step(profile, customers=customers, operators=seats_total, duration_s=duration_s,
+                        warmup_s=warmup_s, out_dir=out_dir, valid=True, reason=str(exc), staffing=staff_record,
+                        sut_events={"oom_kills": exc.oom_kills} if exc.oom_kills else {}, allowance=allowance,
+                        extra={**shift, **(extra or {})})
 
 
 def cpu_allowance(cpus: float | None, cpuset: str | None, memory: int | None) -> dict:
@@ -548,4 +561,5 @@ def measure_on(sut: Any, profile: Any, *, customers: int, operators: int | None,
     return step
 
 
-__all__ = ["SCHEMA_VERSION", "cpu_allowance", "judge_load", "measure_on", "measure_step", "run_step"]
+__all__ = ["SCHEMA_VERSION", "ShiftFailed", "cpu_allowance", "judge_load", "measure_on", "measure_step", "no_load_step",
+           "run_step"]

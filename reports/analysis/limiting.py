@@ -253,7 +253,7 @@ _WORDS = {
         "throttled": "the CPU quota was throttled in {throttled:.0%} of its periods; {allowance}",
         "unsaturated": "no resource saturated ({shown}{parts} of the allowance; saturated means >= {sat:.0%}); "
                        "the samples point to {hint}",
-        "nothing": "nothing measured",
+        "nothing": "nothing measured", "no_usage": "no resource use measured (no load ran)",
         "hint_io_wait": "I/O waits: the machine spent {iowait:.0f} % of a core waiting for I/O",
         "hint_other_processes": "other processes on the machine: {foreign:.0f} % of a core at the 90th percentile",
         "hint_database": "the database: it used more CPU than the app",
@@ -277,7 +277,7 @@ _WORDS = {
         "saturated": "{allowance}",
         "throttled": "CPU 配额在 {throttled:.0%} 的周期内被限流；{allowance}",
         "unsaturated": "没有资源饱和（{shown}{parts}；饱和指 ≥ {sat:.0%}）；采样指向{hint}",
-        "nothing": "未测到",
+        "nothing": "未测到", "no_usage": "未测到资源使用（未施加负载）",
         "hint_io_wait": "I/O 等待：本机有相当于 {iowait:.0f} % 个核的时间在等 I/O",
         "hint_other_processes": "本机的其他进程：第 90 百分位占 {foreign:.0f} % 个核",
         "hint_database": "数据库：它用的 CPU 比应用多",
@@ -311,7 +311,7 @@ def describe_resources(facts: Mapping, lang: str = "en") -> str:
         hint = w["hint_" + str(facts.get("points_to") or "waits")].format(
             iowait=facts.get("iowait_pct") or 0.0, foreign=facts.get("foreign_pct") or 0.0)
         return w["unsaturated"].format(shown=shown or w["nothing"], parts=parts, sat=SATURATED, hint=hint)
-    allowance = w["allowance"].format(shown=shown, parts=parts)
+    allowance = w["allowance"].format(shown=shown, parts=parts) if shown else w["no_usage"]
     return w[kind].format(allowance=allowance, n=facts.get("n"), throttled=facts.get("throttled") or 0.0)
 
 

@@ -110,3 +110,41 @@ def test_a_killed_uvicorn_worker_fails_the_step_with_crash(tmp_path):
     assert not step["passed"] and "crash: 1 app worker(s) died" in step["fail_reason"], step["fail_reason"]
     lf = limiting_factor(step, step["profile"])
     assert lf["resource"] == "crash", lf
+
+
+def test_an_oom_kill_while_a_level_is_prepared_makes_the_step_invalid_not_the_sweep_fail(tmp_path, monkeypatch):
+    """The OOM killer can end a level's preparation (seen: MariaDB in 512 MiB killed while the seeder
+    grew the book to 100,000 customers, then the app could not start): the level was not measured,
+    so the step is invalid — measured again — instead of an error that ends the sweep. Without an
+    OOM kill the same error stays an error. (The preparation's failure is provoked; the OOM kill is
+    the kernel's, in the system's real cgroup.)"""
+    from loadgen.capacity.levels import LevelledSystem
+    from loadgen.errors import JxcError
+
+    _need_cgroups()
+    profile = Profile.model_validate({"name": "prep-oom", "hardware": {"memory": "320MiB"},
+                                      "database": {"engine": "sqlite"}, "architecture": {"workers": 1},
+                                      "workload": WORKLOAD, "slo": SLO})
+    with LevelledSystem(profile) as system:
+        system.move_to(200)
+        sut = system._sut
+        real_move_to = system.move_to
+
+        def killed_while_growing(customers):
+            hog = subprocess.Popen([sys.executable, "-c", HOG], preexec_fn=sut.cgroup.preexec())
+            assert hog.wait(timeout=60) == -signal.SIGKILL  # the kernel's OOM killer, not us
+            raise JxcError("the app did not answer /healthz within 90 s: database not ready at startup", exit_code=1)
+
+        monkeypatch.setattr(system, "move_to", killed_while_growing)
+        step = system(profile, customers=400, duration_s=5, warmup_s=1, out_dir=tmp_path / "s400")
+        assert step["valid"] is False and step["requests"] == 0, step
+        assert "could not be prepared at 400 customers: the kernel's OOM killer killed" in step["invalid_reason"]
+        assert step["sut_events"]["oom_kills"] >= 1 and (tmp_path / "s400" / "step.json").is_file()
+
+        def refused(customers):
+            raise JxcError("cannot go back to 100 customers: no snapshot at or below it", exit_code=1)
+
+        monkeypatch.setattr(system, "move_to", refused)
+        with pytest.raises(JxcError, match="no snapshot"):
+            system(profile, customers=100, duration_s=5, warmup_s=1, out_dir=tmp_path / "s100")
+        monkeypatch.setattr(system, "move_to", real_move_to)
