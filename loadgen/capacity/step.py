@@ -194,6 +194,27 @@ def _failed_at_shift(exc: ShiftFailed, *, profile: Any, customers: int, seats_to
                         extra={**shift, **(extra or {})})
 
 
+def audit_after_load(books: Callable[[], Any] | None, db_url: str) -> tuple[Any, str | None]:
+    """The books' audit after the load (``books``, else :func:`reference_app.audit.audit` of
+    ``db_url``): ``(result, None)``, or ``(None, why)`` when the database cannot be reached (a
+    server the OOM killer took during the load) instead of a driver traceback that ends the sweep."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    from reference_app.audit import audit
+
+    try:
+        if books is not None:
+            return books(), None
+        eng = create_engine(db_url)
+        try:
+            return audit(eng), None
+        finally:
+            eng.dispose()
+    except DBAPIError as exc:
+        return None, f"{type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__}: {str(exc.orig or exc).strip()[:200]}"
+
+
 def cpu_allowance(cpus: float | None, cpuset: str | None, memory: int | None) -> dict:
     """What the profile grants the system under test, as the kernel applied it: the CPU quota in
     CPUs, else the cpuset's CPU count, else this machine's cores (unconstrained: the load generator
@@ -271,7 +292,6 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     a microservices system audits its three databases and the links between them).
     """
     from loadgen.synth import LOADTEST_PASSWORD
-    from reference_app.audit import audit
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -384,18 +404,12 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     finally:
         getattr(size, "dispose", lambda: None)()
 
-    from sqlalchemy import create_engine
-
-    if books is not None:
-        books = books()
-    else:
-        eng = create_engine(db_url)
-        try:
-            books = audit(eng)
-        finally:
-            eng.dispose()
+    books, audit_error = audit_after_load(books, db_url)
     fig, validity, stopped = res["figures"], res["validity"], res["stopped_early"]
-    books_failed = [] if books.ok else ["books not consistent: " + ", ".join(f"{k} {v}" for k, v in books.counts.items() if v)]
+    if audit_error is not None:  # the database is gone (an OOM kill during the load): nothing to call held
+        books_failed = [f"the audit after the load could not reach the database ({audit_error})"]
+    else:
+        books_failed = [] if books.ok else ["books not consistent: " + ", ".join(f"{k} {v}" for k, v in books.counts.items() if v)]
     failures, verdict, unjudged, inconclusive = judge_load(res, slo, duration_s, books_failed)
     pool = _open_pool(res["load"].get("workers", []))
     window = res["window"]
@@ -452,7 +466,8 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         "logins": fig["logins"],
         "percentile_method": fig["percentile_method"],
         "confidence_bounds": fig.get("confidence_bounds"),
-        "audit": {"ok": books.ok, "counts": books.counts, "violations": books.violations[:20]},
+        "audit": ({"ok": False, "error": audit_error, "counts": {}, "violations": []} if audit_error is not None
+                  else {"ok": books.ok, "counts": books.counts, "violations": books.violations[:20]}),
         "resources_extra": resources_extra,
         "loadgen": res["loadgen"],
         "sut_events": res.get("sut_events"),     # oom_kills, worker_restarts, vanished roots

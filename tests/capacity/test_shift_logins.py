@@ -121,3 +121,17 @@ def test_a_system_that_fails_the_logins_fails_the_level_and_a_refusal_stays_an_e
         measure_step(profile, base_url=url, db_url=db_url, customers=2000, duration_s=60, warmup_s=5,
                      out_dir=tmp_path / "step2", cgroup_stats=lambda: {"oom_kill": 0})
     assert type(err.value).__name__ == "LoginsFailed"
+
+
+def test_an_audit_that_cannot_reach_the_database_is_a_reason_not_a_traceback():
+    """After a load during which the OOM killer took the database, the audit meets a refused
+    connection (a real one: nothing listens on the port): the step gets a reason, the sweep goes on."""
+    from loadgen.capacity.step import audit_after_load
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed when the block ends: nothing listens there
+    books, why = audit_after_load(None, f"mysql+pymysql://root@127.0.0.1:{port}/jxc")
+    assert books is None and "OperationalError" in why and "Connection refused" in why, why
+    books, why = audit_after_load(lambda: "audited", "sqlite://")
+    assert (books, why) == ("audited", None)
