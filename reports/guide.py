@@ -51,7 +51,7 @@ GUIDE_TEXT = {
     "operators_n": {"en": "{n:,} operators", "zh": "{n:,} 个操作员"},
     "unlimited": {"en": "no limit", "zh": "不限"},
     "cpus": {"en": "{n:g} CPU", "zh": "{n:g} 个 CPU"},
-    "workers": {"en": "{kind}, {n} app workers", "zh": "{kind}，{n} 个应用进程"},
+    "workers": {"en": "{kind}, {n} app worker{s}", "zh": "{kind}，{n} 个应用进程"},
     "disk": {"en": "disk {n:g} GiB", "zh": "磁盘 {n:g} GiB"},
     "no_limit_cpu": {"en": "no limit CPU", "zh": "CPU 不限"},
     "managed": {"en": ", managed", "zh": "，托管"},
@@ -99,7 +99,8 @@ class GuideRow:
 
     def architecture(self, lang: str) -> str:
         arch = self.profile.get("architecture") or {}
-        return g("workers", lang, kind=kind(arch.get("kind"), lang), n=arch.get("workers"))
+        n = arch.get("workers")
+        return g("workers", lang, kind=kind(arch.get("kind"), lang), n=n, s="" if n == 1 else "s")
 
     def staff(self, lang: str) -> str:
         """The staff per role where the results name it (a sweep's ``staffing``: the staff at the
