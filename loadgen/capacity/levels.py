@@ -198,19 +198,28 @@ class LevelledSystem:
         t_start = time.time()
         ooms, system = self._oom_kills(), self._sut
         book: dict = {}
+        # where the step is: an OOM kill before the load ("preparing") makes the step invalid below;
+        # one during the load is the load's own finding (measure_load fails the step with memory)
+        stage = {"now": "growing or restoring the book"}
+        outer = measure.pop("on_stage", None)
+
+        def on_stage(now: str) -> None:
+            stage["now"] = now
+            if outer is not None:
+                outer(now)
         try:
             book = self.move_to(customers)
             self.measured = True  # from here on the book holds what the step's operators write
             return measure_on(self._sut, profile, customers=customers, operators=operators, rate=rate,
                               duration_s=duration_s, warmup_s=warmup_s, out_dir=out_dir,
-                              unconstrained=unconstrained, t_start=t_start,
+                              unconstrained=unconstrained, t_start=t_start, on_stage=on_stage,
                               extra={"book": book, "seed_s": book.get("seed_s", 0.0), "settle": book.get("settle"),
                                      "backup": self.backups.get(customers)}, **measure)
         except JxcError as exc:
             after = self._oom_kills()
             before = ooms if self._sut is system else 0  # a rebuilt system's cgroup counts from zero
             killed = max(0, after - (before or 0)) if after is not None else 0
-            if not killed:
+            if not killed or stage["now"] == "measuring":
                 raise
             # The OOM killer ended the preparation (the seeder growing the book, a restore, the app's
             # start): the level was not measured, so the step is invalid and measured again (on a
@@ -219,8 +228,7 @@ class LevelledSystem:
 
             self.measured = True  # whatever the book holds now, it is not a clean one
             reason = (f"the system could not be prepared at {customers:,} customers: the kernel's OOM killer "
-                      f"killed {killed} process(es) of the profile's cgroup while the book was grown or restored "
-                      f"or the app started ({exc})")
+                      f"killed {killed} process(es) of the profile's cgroup while {stage['now']} ({exc})")
             return no_load_step(profile, customers=customers, operators=operators or 0, duration_s=duration_s,
                                 warmup_s=warmup_s, out_dir=out_dir, valid=False, reason=reason,
                                 sut_events={"oom_kills": killed}, extra={"book": book or {"customers": customers}})
