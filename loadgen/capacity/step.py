@@ -335,16 +335,21 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
     seats_total = len(seats)
     # Staff start their shift logged in: one login each before the load (logins are not part of the
     # measurement, and a sweep's system keeps the tokens for the next level: ``tokens``).
+    staff_record = {
+        "mode": "staffed" if staffed else ("open" if model == "open" else "fixed"),
+        "staff": staff if staffed else None,
+        "online": {p: len(v) for p, v in chosen.items()},
+        "online_share": staffing.online_share if staffed else None,
+        "operators_used": {p: [i for i, _ in v] for p, v in chosen.items()},
+        "seed": seed,
+        "shift_logins": None,  # filled below, once the staff have logged in
+    }
     try:
-        shift = _shift_logins(base_url, seats, book, LOADTEST_PASSWORD, tokens, customers, cgroup_stats)
+        staff_record["shift_logins"] = _shift_logins(base_url, seats, book, LOADTEST_PASSWORD, tokens, customers,
+                                                     cgroup_stats)
     except ShiftFailed as exc:
-        record = {"mode": "staffed" if staffed else ("open" if model == "open" else "fixed"),
-                  "staff": staff if staffed else None, "online": {p: len(v) for p, v in chosen.items()},
-                  "online_share": staffing.online_share if staffed else None,
-                  "operators_used": {p: [i for i, _ in v] for p, v in chosen.items()}, "seed": seed,
-                  "shift_logins": None}
         return _failed_at_shift(exc, profile=profile, customers=customers, seats_total=seats_total,
-                                duration_s=duration_s, warmup_s=warmup_s, staff_record=record,
+                                duration_s=duration_s, warmup_s=warmup_s, staff_record=staff_record,
                                 allowance=allowance, out_dir=out_dir, extra=extra)
     think = _get(wl, "think_time_s", None) or {}
     if isinstance(think, (list, tuple)):
@@ -370,15 +375,6 @@ def measure_step(profile: Any, *, base_url: str, db_url: str, customers: int, op
         far_host, far_port = load_network.inward(app.port, host=app.hostname)
         plan.base_url = f"http://{far_host}:{far_port}"
         plan.worker_netns, plan.master_host = load_network.name, load_network.host_addr
-    staff_record = {
-        "mode": "staffed" if staffed else ("open" if model == "open" else "fixed"),
-        "staff": staff if staffed else None,
-        "online": {p: len(v) for p, v in chosen.items()},
-        "online_share": staffing.online_share if staffed else None,
-        "operators_used": {p: [i for i, _ in v] for p, v in chosen.items()},
-        "seed": seed,
-        "shift_logins": shift,
-    }
     size = db_size_fn(db_url, _get(_get(profile, "architecture"), "kind", "monolith") or "monolith")
     kwargs: dict[str, Any] = {"min_requests": min_requests} if min_requests is not None else {}
     slo = _get(profile, "slo")

@@ -299,22 +299,16 @@ class SystemUnderTest:
                 raise JxcError(f"the app failed to start: {tail}", exit_code=1)
         raise JxcError(f"the app could not find a free port: {P.log_tail(log)}", exit_code=1)
 
-    def database_answers(self, timeout_s: int = 10) -> bool:
-        """Whether the database accepts a connection and a ``SELECT 1`` now (SQLite: always; it is a
-        file in the app). A managed server the kernel's OOM killer took answers no more."""
+    def database_answers(self) -> bool:
+        """Whether the database accepts a connection and a ``SELECT 1`` now (:func:`check_reachable`;
+        SQLite: always, it is a file in the app). A managed server the OOM killer took answers no more."""
         if self.profile.database.engine == "sqlite" or not self.db_url:
             return True
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(self.db_url, connect_args={"connect_timeout": timeout_s})
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return True
-        except Exception:  # noqa: BLE001 - any failure to connect or answer is "does not answer"
+            check_reachable(self.db_url)
+        except JxcError:
             return False
-        finally:
-            engine.dispose()
+        return True
 
     def app_running(self) -> bool:
         return self._app is not None and self._app.poll() is None

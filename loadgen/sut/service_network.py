@@ -28,14 +28,15 @@ from loadgen.sut.netns import echo_round_trips_ms, start_relay, stop_relay
 FIELD = "architecture.service_network"
 
 
-def _loopback_round_trip_ms(tries: int, hold_ms: float | None) -> float:
+def _loopback_round_trip_ms(tries: int, hold_ms: float) -> float:
     """Median round trip (ms) to an echo server on loopback, through a relay holding ``hold_ms``
-    each way (None: straight to it)."""
+    each way."""
     lst = socket.create_server(("127.0.0.1", 0))
-    port = lst.getsockname()[1]
-    if hold_ms is None:
-        return echo_round_trips_ms(lst, ("127.0.0.1", port), tries)
-    proc, relay_port = start_relay("127.0.0.1", f"127.0.0.1:{port}", hold_ms, field=FIELD)
+    try:
+        proc, relay_port = start_relay("127.0.0.1", f"127.0.0.1:{lst.getsockname()[1]}", hold_ms, field=FIELD)
+    except BaseException:
+        lst.close()
+        raise
     try:
         return echo_round_trips_ms(lst, ("127.0.0.1", relay_port), tries)
     finally:

@@ -93,16 +93,13 @@ def limiting_factor(step: Mapping, profile: Mapping, machine_cores: int | None =
     out = {"operation": worst[1] if worst else None}
     out.update(resource_verdict(step, profile, machine_cores))
     facts = {"customers": step.get("customers"), "over": worst[2] if worst else None, "resources": out.pop("facts")}
-    out.pop("why")
+    found = {**out, "facts": facts}
     busiest = busiest_service(step)
     if busiest is not None:  # microservices: which process of the app the CPU went to
         name, figures = busiest
-        out["service"] = name
+        found["service"] = name
         facts["service"] = {"name": name, "cpu_pct": figures.get("cpu_pct") or 0.0, "rss_mb": figures.get("rss_mb")}
-    found = {"resource": out["resource"], "operation": out["operation"], "detail": describe(facts),
-             "saturated": out["saturated"], "usage": out["usage"], "points_to": out["points_to"], "facts": facts}
-    if "service" in out:
-        found["service"] = out["service"]
+    found["detail"] = describe(facts)
     return found
 
 
@@ -192,7 +189,7 @@ def resource_usage(step: Mapping, profile: Mapping, machine_cores: int | None = 
 
 
 def resource_verdict(step: Mapping, profile: Mapping, machine_cores: int | None = None) -> dict:
-    """``resource``, ``saturated``, ``usage``, ``points_to`` and ``why`` (a sentence part).
+    """``resource``, ``saturated``, ``usage``, ``points_to`` and ``facts`` (what :func:`describe_resources` says).
 
     An OOM kill names ``memory``, a dead app worker ``crash``. Otherwise the resource most used
     against its allowance is named only when it is saturated (>= 80 %, or a CPU quota throttled in
@@ -210,7 +207,7 @@ def resource_verdict(step: Mapping, profile: Mapping, machine_cores: int | None 
     def verdict(resource: str | None, saturated: bool, points_to: str, kind: str, **more) -> dict:
         facts.update(kind=kind, points_to=points_to, **more)
         return {"resource": resource, "saturated": saturated, "usage": usage, "points_to": points_to,
-                "facts": facts, "why": describe_resources(facts)}
+                "facts": facts}
 
     if events.get("oom_kills"):
         return verdict("memory", True, "oom_kill", "oom_kill", n=events["oom_kills"])

@@ -98,7 +98,7 @@ def test_a_managed_database_that_died_is_rebuilt_and_its_book_seeded_again(tmp_p
         sut = system._sut
         os.kill(sut.db_pids()[0], signal.SIGKILL)  # the postmaster, as the OOM killer would
         deadline = time.monotonic() + 20
-        while sut.database_answers(timeout_s=2) and time.monotonic() < deadline:
+        while sut.database_answers() and time.monotonic() < deadline:
             time.sleep(0.2)
         book = system.move_to(200)
         assert "rebuilt" in book and book["from"] == "seeded", book
