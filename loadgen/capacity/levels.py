@@ -15,9 +15,11 @@ depend on the path the search took).
   fresh 32,000 has). Only while nothing has been measured since the last seed does the database
   simply grow on.
 
-A search never goes below its first level, so the snapshot to restore is always at hand. The app is
-stopped while its database moves and started afresh for the step, so no connection or cache survives
-from the previous level. Snapshots are removed with the system (and from an external server
+A search never goes below its first level, so the snapshot to restore is at hand; a resumed search
+can (its system starts wherever the record asks first): then a system of our own (managed server,
+temporary SQLite file) is replaced and the book seeded from nothing, and an external one is an
+error. The app is stopped while its database moves and started afresh for the step, so no
+connection or cache survives from the previous level. Snapshots are removed with the system (and from an external server
 explicitly, since nothing else would).
 
 Every step records how its book got there: ``book`` in step.json (``from``: seeded / grown /
@@ -106,18 +108,27 @@ class LevelledSystem:
         sut.stop_app()
         book: dict[str, Any] = {"customers": customers}
         if self.level is not None and not sut.database_answers():
-            sut = self._rebuild(sut)
+            sut = self._rebuild(sut, external_error=(
+                f"the external database {self.profile.database.engine} stopped answering after the previous "
+                "step; jxcbench cannot restart a server it did not start"))
             book["rebuilt"] = ("the database stopped answering after the previous step (e.g. the kernel's "
                                "OOM killer took it): a new system, the book seeded again from nothing")
         base = max((lvl for lvl in self.snapshots if lvl <= customers), default=None)
+        if self.level is not None and base is None and (self.measured or customers < self.level):
+            # Below every level this system has seeded: a resumed sweep's system starts at the level
+            # its record asks for first, and the search may then bisect below it. No snapshot to go
+            # back to, so the book is seeded again from nothing on a fresh system.
+            sut = self._rebuild(sut, external_error=(
+                f"cannot go back to {customers} customers: no snapshot at or below it (snapshots: "
+                f"{sorted(self.snapshots)}); jxcbench does not empty a database it did not create (a new --out "
+                "starts the search again)"))
+            book["rebuilt"] = (f"{customers} customers is below every level this run had seeded "
+                               "(no snapshot to go back to): a new system, the book seeded again from nothing")
         if self.level is None:
             book["from"] = "seeded"
         elif not self.measured and customers >= self.level and (base is None or base <= self.level):
             book.update({"from": "grown", "previous": self.level})  # still the clean seeded book
         else:
-            if base is None:  # the search never goes below its first level; say so if it ever does
-                raise JxcError(f"cannot go back to {customers} customers: no snapshot at or below it "
-                               f"(snapshots: {sorted(self.snapshots)})", exit_code=1)
             book.update({"from": "restored", "snapshot": self.snapshots[base], "previous": self.level,
                          "restore_s": round(restore(sut.db_url, self.snapshots[base]), 3)})
             self.level = base
@@ -140,13 +151,13 @@ class LevelledSystem:
         book["settle"] = self._settle(sut)
         return book
 
-    def _rebuild(self, sut: Any) -> Any:
-        """A managed database that died (a failed level's OOM kill) is torn down with its system and a
-        new one brought up; its snapshots died with it, so the next level is seeded from nothing. An
-        external server is not ours to restart: an error naming it."""
+    def _rebuild(self, sut: Any, *, external_error: str) -> Any:
+        """A managed database (or a SQLite file of the run's own) that died (a failed level's OOM kill)
+        or must go below every snapshot is torn down with its system and a new one brought up; its
+        snapshots go with it, so the next level is seeded from nothing. An external server is not ours
+        to restart or empty: ``external_error``."""
         if not self._snapshots_die_with_system(sut):
-            raise JxcError(f"the external database {self.profile.database.engine} stopped answering after the "
-                           "previous step; jxcbench cannot restart a server it did not start", exit_code=1)
+            raise JxcError(external_error, exit_code=1)
         self.close()
         self.level, self.measured = None, False
         self.snapshots.clear()

@@ -50,11 +50,29 @@ def test_grows_in_place_and_goes_back_through_snapshots(tmp_path):
     assert db.exists() and not list(tmp_path.glob("book.sqlite.snap-*"))
 
 
-def test_refuses_to_go_below_its_first_level(tmp_path):
+def test_an_external_database_is_not_emptied_to_go_below_its_first_level(tmp_path):
     with LevelledSystem(_profile(url=f"sqlite:///{tmp_path / 'b.sqlite'}")) as system:
         system.move_to(400)
-        with pytest.raises(JxcError, match="no snapshot at or below"):
+        with pytest.raises(JxcError, match="no snapshot at or below it .*did not create"):
             system.move_to(200)
+        assert _customers(f"sqlite:///{tmp_path / 'b.sqlite'}") == 400  # untouched
+
+
+def test_a_resumed_search_below_its_first_level_gets_a_fresh_book(tmp_path):
+    """A resumed sweep's system starts at the level its record asks for first; the search may then
+    bisect below it (measured or not). A system of our own is replaced and the book seeded from
+    nothing, and the step says so."""
+    with LevelledSystem(_profile()) as system:
+        system.move_to(400)
+        first, first_dir = system._sut, system._sut.workdir
+        system.measured = True  # a step ran on it
+        book = system.move_to(200)
+        assert book["from"] == "seeded" and "below every level" in book["rebuilt"], book
+        assert system._sut is not first and not first_dir.exists()
+        assert system.level == 200 and list(system.snapshots) == [200]
+        assert _customers(system._sut.db_url) == 200
+        assert system.move_to(100)["from"] == "seeded"  # not measured, but still below: the same way
+        assert _customers(system._sut.db_url) == 100
 
 
 @pytest.mark.slow
