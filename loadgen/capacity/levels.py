@@ -19,8 +19,8 @@ A search never goes below its first level, so the snapshot to restore is at hand
 can (its system starts wherever the record asks first): then a system of our own (managed server,
 temporary SQLite file) is replaced and the book seeded from nothing, and an external one is an
 error. The app is stopped while its database moves and started afresh for the step, so no
-connection or cache survives from the previous level. Snapshots are removed with the system (and from an external server
-explicitly, since nothing else would).
+connection or cache survives from the previous level. Snapshots are removed with the system (and
+from an external server explicitly, since nothing else would).
 
 Every step records how its book got there: ``book`` in step.json (``from``: seeded / grown /
 restored, the snapshot restored, seconds spent restoring, seeding and snapshotting). After every
