@@ -15,12 +15,13 @@ depend on the path the search took).
   fresh 32,000 has). Only while nothing has been measured since the last seed does the database
   simply grow on.
 
-A search never goes below its first level, so the snapshot to restore is at hand; a resumed search
-can (its system starts wherever the record asks first): then a system of our own (managed server,
-temporary SQLite file) is replaced and the book seeded from nothing, and an external one is an
-error. The app is stopped while its database moves and started afresh for the step, so no
-connection or cache survives from the previous level. Snapshots are removed with the system (and
-from an external server explicitly, since nothing else would).
+A search never goes below its first level, so the snapshot to restore is at hand; a resumed search,
+or one whose system was rebuilt after its database died, can (that system starts wherever the search
+asks next): then a system of our own (managed server, temporary SQLite file) is replaced and the
+book seeded from nothing, and an external one is an error. The app is stopped while its database
+moves and started afresh for the step, so no connection or cache survives from the previous level.
+Snapshots are removed with the system (and from an external server explicitly, since nothing else
+would).
 
 Every step records how its book got there: ``book`` in step.json (``from``: seeded / grown /
 restored, the snapshot restored, seconds spent restoring, seeding and snapshotting). After every
@@ -115,9 +116,9 @@ class LevelledSystem:
                                "OOM killer took it): a new system, the book seeded again from nothing")
         base = max((lvl for lvl in self.snapshots if lvl <= customers), default=None)
         if self.level is not None and base is None and (self.measured or customers < self.level):
-            # Below every level this system has seeded: a resumed sweep's system starts at the level
-            # its record asks for first, and the search may then bisect below it. No snapshot to go
-            # back to, so the book is seeded again from nothing on a fresh system.
+            # Below every level this system has seeded: a resumed sweep's system, or one rebuilt after
+            # its database died, starts at whatever level comes next, and the search may then bisect
+            # below it. No snapshot to go back to, so the book is seeded again on a fresh system.
             sut = self._rebuild(sut, external_error=(
                 f"cannot go back to {customers} customers: no snapshot at or below it (snapshots: "
                 f"{sorted(self.snapshots)}); jxcbench does not empty a database it did not create (a new --out "
