@@ -310,6 +310,15 @@ class SystemUnderTest:
             return False
         return True
 
+    def release_bulk_load_memory(self) -> float | None:
+        """Restart a managed server that keeps what a bulk load allocated (MariaDB: one process,
+        glibc's arenas) once the book is written, so that a step's memory is the load's, not the
+        seeder's. The seconds the restart took; None when nothing was restarted (PostgreSQL,
+        SQLite, an external server: not ours to restart)."""
+        if self._db is None or not getattr(self._db, "keeps_bulk_load_memory", False):
+            return None
+        return self._db.restart()
+
     def app_running(self) -> bool:
         return self._app is not None and self._app.poll() is None
 

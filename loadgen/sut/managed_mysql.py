@@ -163,24 +163,41 @@ class ManagedMySQL:
                                                           self.network.enter if self.network else None))
         registry.claim_process(self.proc.pid)
 
+    # One process holds every connection's memory, and glibc's allocator keeps much of what a bulk
+    # load freed: measured after seeding 85,000 customers (64M buffer pool), the server's USS went
+    # 75 -> 188 MiB, and a restart brought it to 108 MiB. A server in production has not just been
+    # bulk-loaded, so a step restarts it after the book is written (LevelledSystem.move_to).
+    keeps_bulk_load_memory = True
+
     def kill_and_restart(self, *, timeout: float = 60.0) -> float:
         """SIGKILL the server (a crash: InnoDB recovers from its redo log on the way up), start it
         again on the same datadir and port; the seconds until it accepted connections again."""
+        return self._relaunch(signal.SIGKILL, timeout=timeout, what="a kill")
+
+    def restart(self, *, timeout: float = 60.0) -> float:
+        """Shut the server down cleanly (SIGTERM: InnoDB flushes and stops), start it again on the
+        same datadir and port; the seconds until it accepted connections again."""
+        return self._relaunch(signal.SIGTERM, timeout=timeout, what="a restart")
+
+    def _relaunch(self, sig: signal.Signals, *, timeout: float, what: str) -> float:
         import time
 
         assert self.proc is not None and self.tmpdir is not None
         t0 = time.monotonic()
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: the server and anything it started
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+        if sig == signal.SIGKILL:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: the server and anything it started
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        else:
+            P.stop_process(self.proc, sig=sig, grace=60)  # SIGKILL only if the clean shutdown hangs
         registry.release_process(self.proc.pid)
         self.socket.unlink(missing_ok=True)  # a crashed server leaves its socket file behind
         self._launch(find_binaries()[1], self.tmpdir / "data", _user(), self.tmpdir / "mysqld.log")
         if not P.wait_until(self._ready, timeout=timeout, proc=self.proc):
-            raise JxcError(f"managed MariaDB did not come back after a kill: {P.log_tail(self.tmpdir / 'mysqld.log')}",
-                           exit_code=1)
+            raise JxcError(f"managed MariaDB did not come back after {what}: "
+                           f"{P.log_tail(self.tmpdir / 'mysqld.log')}", exit_code=1)
         return time.monotonic() - t0
 
     def _ready(self) -> bool:

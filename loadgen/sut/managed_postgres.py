@@ -70,6 +70,10 @@ class ManagedPostgres:
     """``start()`` -> URL; ``stop()`` removes everything. Use as a context manager."""
 
     engine = "postgresql"
+    # Every connection is a backend process of its own: what the seeder's bulk load allocated goes
+    # back to the kernel when its connection closes, so nothing needs a restart after seeding (and
+    # a restart would only empty shared_buffers). Compare ManagedMySQL.
+    keeps_bulk_load_memory = False
 
     def __init__(self, settings: dict[str, object] | None = None, *, cgroup: Cgroup | None = None,
                  network: Link | None = None) -> None:
