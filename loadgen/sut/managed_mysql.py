@@ -183,14 +183,16 @@ class ManagedMySQL:
         import time
 
         assert self.proc is not None and self.tmpdir is not None
-        t0 = time.monotonic()
         if sig == signal.SIGKILL:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: the server and anything it started
             except ProcessLookupError:
                 pass
+            # the outage starts once the kill is sent (see ManagedPostgres.kill_and_restart)
+            t0 = time.monotonic()
             self.proc.wait()
         else:
+            t0 = time.monotonic()
             P.stop_process(self.proc, sig=sig, grace=60)  # SIGKILL only if the clean shutdown hangs
         registry.release_process(self.proc.pid)
         self.socket.unlink(missing_ok=True)  # a crashed server leaves its socket file behind

@@ -166,7 +166,6 @@ class ManagedPostgres:
             children = psutil.Process(self.proc.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             children = []
-        t0 = time.monotonic()  # from the kill itself: what a client sees as the outage
         # The whole process group at once (the server was started in its own session), as a
         # machine crash or the OOM killer takes it: a postmaster killed alone leaves its backends
         # finishing their queries for a moment, and the outage would start later than the kill.
@@ -174,6 +173,10 @@ class ManagedPostgres:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        # The outage starts once the kill is sent, not before the call: on a busy machine this thread
+        # can wait for the GIL between the two while the load's threads send (and the server still
+        # answers) requests that would then count as a recovery.
+        t0 = time.monotonic()
         self.proc.wait()
         registry.release_process(self.proc.pid)
         # Backends still attached to the old shared memory make the new postmaster refuse to start.
